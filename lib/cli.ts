@@ -1,0 +1,148 @@
+/**
+ * Shared command-line plumbing for both programs: `node:util` `parseArgs`
+ * (JSR's `@std/cli` is unreachable here), typed usage errors, and the exit
+ * convention (status 2, one line per problem naming the flag).
+ *
+ * @module
+ */
+
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { parseDuration } from "./duration.ts";
+
+/** One problem with the command line, naming the flag and the bad value. */
+export class UsageError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join("\n"));
+    this.name = "UsageError";
+  }
+}
+
+/** Exit status for a bad command line (the convention of Go's flag package and getopt tools). */
+export const USAGE_EXIT_CODE = 2;
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/**
+ * Parses flags strictly. Unknown flags, missing values and positional
+ * arguments become a {@link UsageError} instead of an exception from deep
+ * inside `parseArgs`.
+ */
+export function parseFlags(
+  args: readonly string[],
+  options: Options,
+): Record<string, string | boolean | undefined> {
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...args],
+      options,
+      strict: true,
+      allowPositionals: true,
+    });
+    if (positionals.length > 0) {
+      throw new UsageError([`unexpected argument "${positionals[0]}" (flags start with --)`]);
+    }
+    return values as Record<string, string | boolean | undefined>;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError([describeParseError(err)]);
+  }
+}
+
+function describeParseError(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  // node:util messages are long and mention "parseArgs"; keep the flag name.
+  const unknown = /Unknown option '([^']+)'/.exec(message);
+  if (unknown) return `${unknown[1]}: unknown flag (see --help)`;
+  const missing = /Option '([^']+?)(?: <value>)?' argument missing/.exec(message);
+  if (missing) return `${missing[1].replace(/^-\w, /, "")}: needs a value`;
+  const boolWithValue = /Option '([^']+)' does not take an argument/.exec(message);
+  if (boolWithValue) return `${boolWithValue[1]}: takes no value`;
+  return message;
+}
+
+/**
+ * Collects problems while decoding flag values, so a user sees every mistake
+ * at once instead of fixing them one run at a time.
+ */
+export class Problems {
+  readonly list: string[] = [];
+
+  add(flag: string, message: string): void {
+    this.list.push(`--${flag}: ${message}`);
+  }
+
+  /** A TCP port, 0 (any free port) to 65535. */
+  port(flag: string, raw: string): number {
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || n > 65535) {
+      this.add(flag, `"${raw}" is not a port (expected 0-65535)`);
+      return 0;
+    }
+    return n;
+  }
+
+  /** A duration such as `500ms`, `5s`, `1m`. */
+  duration(flag: string, raw: string): number {
+    const ms = parseDuration(raw);
+    if (ms === undefined) {
+      this.add(flag, `"${raw}" is not a duration (expected e.g. 500ms, 5s, 1m)`);
+      return 0;
+    }
+    return ms;
+  }
+
+  /** A whole number within [min, max]. */
+  integer(flag: string, raw: string, min: number, max: number): number {
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || n < min || n > max) {
+      this.add(flag, `"${raw}" is not a whole number from ${min} to ${max}`);
+      return min;
+    }
+    return n;
+  }
+
+  /** One of a fixed set of words. */
+  choice<T extends string>(flag: string, raw: string, allowed: readonly T[]): T {
+    if (!(allowed as readonly string[]).includes(raw)) {
+      this.add(flag, `"${raw}" is not one of ${allowed.join(", ")}`);
+      return allowed[0];
+    }
+    return raw as T;
+  }
+
+  /** Throws a {@link UsageError} if anything was wrong. */
+  throwIfAny(): void {
+    if (this.list.length > 0) throw new UsageError(this.list);
+  }
+}
+
+/** Picks the flag value, else the environment variable, else the default. */
+export function pick(
+  flag: string | boolean | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  envName: string | undefined,
+  fallback: string,
+): string {
+  if (typeof flag === "string") return flag;
+  if (envName !== undefined) {
+    const fromEnv = env[envName];
+    if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+  }
+  return fallback;
+}
+
+/**
+ * Runs a program's `main` and turns a {@link UsageError} into the exit
+ * convention: each problem on its own stderr line, then status 2.
+ */
+export async function runCli(program: string, main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (err) {
+    if (err instanceof UsageError) {
+      for (const p of err.problems) console.error(`${program}: ${p}`);
+      Deno.exit(USAGE_EXIT_CODE);
+    }
+    throw err;
+  }
+}
