@@ -48,7 +48,7 @@ export interface LoggingOptions {
 export async function setupLogging(options: LoggingOptions): Promise<void> {
   const formatter = options.format === "json"
     ? jsonLinesFormatter
-    : getTextFormatter({ timestamp: "date-time-tz" });
+    : getTextFormatter({ timestamp: "date-time-tz", value: "bare", category: "." });
   await configure({
     reset: true,
     sinks: {

@@ -1,0 +1,88 @@
+/**
+ * The admin listener's routes: Kubernetes-style probes, Prometheus metrics
+ * and a JSON status page. Kept off the traffic port so probes and scrapes
+ * never compete with, or get proxied as, client traffic.
+ *
+ * @module
+ */
+
+import type { LbMetrics } from "./metrics/lb_metrics.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "./metrics/registry.ts";
+import type { Pool } from "./pool.ts";
+
+/** What the admin routes read. */
+export interface AdminOptions {
+  readonly pool: Pool;
+  readonly metrics: LbMetrics;
+  /** Whether shutdown has begun (readiness then fails). */
+  readonly shuttingDown: () => boolean;
+  readonly startedAt: number;
+  readonly version: string;
+  readonly now?: () => number;
+}
+
+/** Creates the admin handler. */
+export function createAdminHandler(options: AdminOptions): (req: Request) => Response {
+  const { pool, metrics, shuttingDown } = options;
+  const now = options.now ?? Date.now;
+  return function admin(req) {
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      return text(405, "method not allowed\n", { allow: "GET, HEAD" });
+    }
+    switch (new URL(req.url).pathname) {
+      case "/livez":
+      case "/healthz":
+        return text(200, "ok\n");
+      case "/readyz": {
+        if (shuttingDown()) return text(503, "shutting down\n");
+        if (pool.healthy.length === 0) return text(503, "no healthy backend\n");
+        return text(200, "ready\n");
+      }
+      case "/metrics":
+        return new Response(metrics.registry.render(), {
+          headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
+        });
+      case "/status":
+        return Response.json(statusReport(options, now()), {
+          headers: { "cache-control": "no-store" },
+        });
+      default:
+        return text(404, "not found (try /livez, /readyz, /healthz, /metrics, /status)\n");
+    }
+  };
+}
+
+/** The `/status` document. */
+export function statusReport(options: AdminOptions, now: number) {
+  const { pool } = options;
+  return {
+    version: options.version,
+    uptimeSeconds: Math.round((now - options.startedAt) / 1000),
+    ready: !options.shuttingDown() && pool.healthy.length > 0,
+    shuttingDown: options.shuttingDown(),
+    backends: pool.backends.map((b) => {
+      const [p50, p90, p99] = b.latency.percentiles([0.5, 0.9, 0.99]).map(round2);
+      return {
+        url: b.id,
+        state: b.up ? "up" : "down",
+        lastChange: new Date(b.lastChange).toISOString(),
+        reason: b.reason,
+        inFlight: b.inFlight,
+        requests: b.requests,
+        failures: b.failures,
+        latencyMs: { p50, p90, p99 },
+      };
+    }),
+  };
+}
+
+function text(status: number, body: string, extra: Record<string, string> = {}): Response {
+  return new Response(body, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...extra },
+  });
+}
+
+function round2(ms: number | null): number | null {
+  return ms === null ? null : Math.round(ms * 100) / 100;
+}

@@ -1,0 +1,253 @@
+/**
+ * The load balancer's configuration: one pure function from command-line
+ * arguments and environment to a validated, immutable {@link LbConfig}.
+ * Flags override environment variables, which override defaults. Every
+ * problem is collected and reported at once, each naming its flag.
+ *
+ * @module
+ */
+
+import { parseFlags, pick, Problems } from "./cli.ts";
+import { type Cidr, parseCidr } from "./cidr.ts";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from "./logging.ts";
+import { STRATEGY_NAMES, type StrategyName } from "./strategy/mod.ts";
+import { TRANSPORT_NAMES, type TransportName } from "./transport/mod.ts";
+
+/** One upstream server, as configured. */
+export interface BackendSpec {
+  /** Canonical origin, e.g. `http://127.0.0.1:8081`; also the backend's id and metric label. */
+  readonly origin: string;
+  /** Host name or IP literal (IPv6 without brackets), for connecting. */
+  readonly hostname: string;
+  readonly port: number;
+}
+
+/** Active health checking. */
+export interface HealthConfig {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  /** Consecutive successful probes that bring a down backend up. */
+  readonly rise: number;
+  /** Consecutive failed probes that take an up backend down. */
+  readonly fall: number;
+}
+
+/** Everything `lb` needs to run, validated. */
+export interface LbConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly backends: readonly BackendSpec[];
+  readonly strategy: StrategyName;
+  readonly transport: TransportName;
+  readonly health: HealthConfig;
+  readonly connectTimeoutMs: number;
+  readonly responseTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly retries: number;
+  readonly shutdownDelayMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly adminHost: string;
+  readonly adminPort: number;
+  readonly trustProxy: readonly Cidr[];
+  readonly logLevel: LogLevelName;
+  readonly logFormat: LogFormat;
+  readonly accessLog: boolean;
+}
+
+/** What the command line asked for: run, or print help or the version. */
+export type LbCommand =
+  | { readonly kind: "run"; readonly config: LbConfig }
+  | { readonly kind: "help" }
+  | { readonly kind: "version" };
+
+/** The seed's usage: three backends on 8081-8083. */
+export const DEFAULT_BACKENDS = "http://localhost:8081,http://localhost:8082,http://localhost:8083";
+
+const FLAGS = {
+  port: { type: "string" },
+  host: { type: "string" },
+  backends: { type: "string" },
+  strategy: { type: "string" },
+  transport: { type: "string" },
+  "health-interval": { type: "string" },
+  "health-timeout": { type: "string" },
+  "health-rise": { type: "string" },
+  "health-fall": { type: "string" },
+  "connect-timeout": { type: "string" },
+  "response-timeout": { type: "string" },
+  "idle-timeout": { type: "string" },
+  retries: { type: "string" },
+  "shutdown-delay": { type: "string" },
+  "shutdown-timeout": { type: "string" },
+  "admin-port": { type: "string" },
+  "admin-host": { type: "string" },
+  "trust-proxy": { type: "string" },
+  "log-level": { type: "string" },
+  "log-format": { type: "string" },
+  "access-log": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+} as const;
+
+/** Environment variables read, for `--allow-env` lists and documentation. */
+export const LB_ENV_VARS = [
+  "PROXY_PORT",
+  "PROXY_HOST",
+  "BACKENDS",
+  "LB_STRATEGY",
+  "ADMIN_PORT",
+  "ADMIN_HOST",
+  "LOG_LEVEL",
+] as const;
+
+/**
+ * Parses `lb`'s command line. Throws a `UsageError` listing every problem.
+ * Pure: reads nothing but its arguments.
+ */
+export function parseLbArgs(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): LbCommand {
+  const f = parseFlags(args, FLAGS);
+  if (f.help) return { kind: "help" };
+  if (f.version) return { kind: "version" };
+  const p = new Problems();
+  const str = (name: keyof typeof FLAGS, envName: string | undefined, fallback: string) =>
+    pick(f[name], env, envName, fallback);
+
+  const health: HealthConfig = {
+    intervalMs: p.duration("health-interval", str("health-interval", undefined, "5s")),
+    timeoutMs: p.duration("health-timeout", str("health-timeout", undefined, "1s")),
+    rise: p.integer("health-rise", str("health-rise", undefined, "2"), 1, 100),
+    fall: p.integer("health-fall", str("health-fall", undefined, "3"), 1, 100),
+  };
+  if (health.intervalMs === 0 && !p.list.some((x) => x.startsWith("--health-interval"))) {
+    p.add("health-interval", "must be greater than 0");
+  }
+  const config: LbConfig = {
+    port: p.port("port", str("port", "PROXY_PORT", "8080")),
+    host: str("host", "PROXY_HOST", "0.0.0.0"),
+    backends: parseBackends(p, str("backends", "BACKENDS", DEFAULT_BACKENDS)),
+    strategy: p.choice("strategy", str("strategy", "LB_STRATEGY", "round-robin"), STRATEGY_NAMES),
+    transport: p.choice("transport", str("transport", undefined, TRANSPORT_NAMES[0]), TRANSPORT_NAMES),
+    health,
+    connectTimeoutMs: positive(p, "connect-timeout", str("connect-timeout", undefined, "5s")),
+    responseTimeoutMs: positive(p, "response-timeout", str("response-timeout", undefined, "60s")),
+    idleTimeoutMs: positive(p, "idle-timeout", str("idle-timeout", undefined, "30s")),
+    retries: p.integer("retries", str("retries", undefined, "2"), 0, 10),
+    shutdownDelayMs: p.duration("shutdown-delay", str("shutdown-delay", undefined, "0s")),
+    shutdownTimeoutMs: p.duration("shutdown-timeout", str("shutdown-timeout", undefined, "30s")),
+    adminPort: p.port("admin-port", str("admin-port", "ADMIN_PORT", "9901")),
+    adminHost: str("admin-host", "ADMIN_HOST", "127.0.0.1"),
+    trustProxy: parseTrustProxy(p, str("trust-proxy", undefined, "")),
+    logLevel: p.choice("log-level", str("log-level", "LOG_LEVEL", "info"), LOG_LEVELS),
+    logFormat: p.choice("log-format", str("log-format", undefined, "text"), LOG_FORMATS),
+    accessLog: f["access-log"] === true,
+  };
+  for (const flag of ["host", "admin-host"] as const) {
+    if (str(flag, undefined, "x").trim() === "") p.add(flag, "must not be empty");
+  }
+  if (config.port !== 0 && config.port === config.adminPort && config.host === config.adminHost) {
+    p.add("admin-port", `${config.adminPort} is also the --port; they must differ`);
+  }
+  p.throwIfAny();
+  return { kind: "run", config };
+}
+
+function positive(p: Problems, flag: string, raw: string): number {
+  const ms = p.duration(flag, raw);
+  if (ms === 0 && raw.trim() !== "" && !p.list.some((x) => x.startsWith(`--${flag}`))) {
+    p.add(flag, `"${raw}" must be greater than 0`);
+  }
+  return ms;
+}
+
+/**
+ * Parses `--backends`: comma-separated `http://host:port` URLs, or bare
+ * `host:port`. HTTPS backends, paths and credentials are refused rather than
+ * silently ignored, so a typo can't send traffic somewhere unexpected.
+ */
+export function parseBackends(p: Problems, raw: string): BackendSpec[] {
+  const items = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (items.length === 0) {
+    p.add("backends", "no backends given (expected e.g. http://127.0.0.1:8081,http://127.0.0.1:8082)");
+    return [];
+  }
+  const seen = new Set<string>();
+  const specs: BackendSpec[] = [];
+  for (const item of items) {
+    const spec = parseBackend(item);
+    if (typeof spec === "string") {
+      p.add("backends", `"${item}" ${spec}`);
+    } else if (seen.has(spec.origin)) {
+      p.add("backends", `"${item}" is listed twice`);
+    } else {
+      seen.add(spec.origin);
+      specs.push(spec);
+    }
+  }
+  return specs;
+}
+
+function parseBackend(item: string): BackendSpec | string {
+  const withScheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(item) ? item : `http://${item}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    return "is not an http URL (expected http://host:port)";
+  }
+  if (url.protocol !== "http:") return `is not an http URL (scheme ${url.protocol} is not supported)`;
+  if (url.username || url.password) return "must not contain credentials";
+  if (url.pathname !== "/" || url.search || url.hash) {
+    return "must not have a path, query or fragment (expected http://host:port)";
+  }
+  if (url.hostname === "") return "has no host";
+  const port = url.port === "" ? 80 : Number(url.port);
+  if (port === 0) return "has port 0 (expected 1-65535)";
+  const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+  return { origin: `http://${url.host}`, hostname, port };
+}
+
+function parseTrustProxy(p: Problems, raw: string): Cidr[] {
+  const ranges: Cidr[] = [];
+  for (const item of raw.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+    const cidr = parseCidr(item);
+    if (cidr) ranges.push(cidr);
+    else p.add("trust-proxy", `"${item}" is not an IP address or CIDR range (e.g. 10.0.0.0/8)`);
+  }
+  return ranges;
+}
+
+/** Usage text for `lb --help`. */
+export const LB_USAGE = `lb — an HTTP load balancer
+
+Usage: lb [flags]
+
+Flags (flag > environment variable > default):
+  --port N                 listen port (PROXY_PORT, 8080; 0 picks a free port)
+  --host ADDR              listen address (PROXY_HOST, 0.0.0.0)
+  --backends LIST          comma-separated http://host:port (BACKENDS,
+                           ${DEFAULT_BACKENDS})
+  --strategy NAME          ${STRATEGY_NAMES.join(" | ")} (LB_STRATEGY, round-robin)
+  --transport NAME         upstream client: ${TRANSPORT_NAMES.join(" | ")} (${TRANSPORT_NAMES[0]})
+  --health-interval D      time between TCP health probes (5s)
+  --health-timeout D       time a probe may take (1s)
+  --health-rise N          consecutive passes to mark a backend up (2)
+  --health-fall N          consecutive failures to mark a backend down (3)
+  --connect-timeout D      time to connect to a backend (5s)
+  --response-timeout D     time to a backend's response headers (60s)
+  --idle-timeout D         how long an idle pooled connection is kept (30s)
+  --retries N              extra attempts on other backends (2)
+  --shutdown-delay D       keep serving after readiness fails on SIGTERM (0s)
+  --shutdown-timeout D     time in-flight requests get to finish (30s)
+  --admin-port N           admin listener port (ADMIN_PORT, 9901)
+  --admin-host ADDR        admin listener address (ADMIN_HOST, 127.0.0.1)
+  --trust-proxy LIST       CIDRs whose X-Forwarded-*/Forwarded headers are kept (none)
+  --log-level LEVEL        ${LOG_LEVELS.join(" | ")} (LOG_LEVEL, info)
+  --log-format FORMAT      text | json (text)
+  --access-log             log every request (off)
+  --help, --version
+
+Durations take ms, s, m or h suffixes: 250ms, 5s, 1m.
+`;

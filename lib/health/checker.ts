@@ -1,0 +1,78 @@
+/**
+ * The health-check scheduler: owns one timer per backend and the abort
+ * signal that stops them, runs the prober, and feeds results to the pool's
+ * state machine. Probes for one backend never overlap.
+ *
+ * @module
+ */
+
+import type { HealthConfig } from "../config.ts";
+import type { Backend, Pool } from "../pool.ts";
+import { describeProbeError, type Prober } from "./tcp_probe.ts";
+
+/** Dependencies of {@link HealthChecker}, injectable for tests. */
+export interface CheckerOptions {
+  readonly pool: Pool;
+  readonly config: HealthConfig;
+  readonly probe: Prober;
+  readonly now?: () => number;
+  /** Called after every probe, for metrics. */
+  readonly onProbe?: (backend: Backend, ok: boolean) => void;
+}
+
+/** Probes every backend every interval until stopped. */
+export class HealthChecker {
+  readonly #opts: CheckerOptions;
+  readonly #stop = new AbortController();
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #running = new Set<Promise<void>>();
+
+  constructor(options: CheckerOptions) {
+    this.#opts = options;
+  }
+
+  /** Probes every backend now, then on the interval. */
+  start(): void {
+    for (const backend of this.#opts.pool.backends) this.#run(backend);
+  }
+
+  /** Probes one backend once and applies the result. */
+  async probeOnce(backend: Backend): Promise<void> {
+    const { config, probe, pool } = this.#opts;
+    const now = this.#opts.now ?? Date.now;
+    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(config.timeoutMs)]);
+    let ok = true;
+    let reason = "probe passed";
+    try {
+      await probe(backend.spec, signal);
+    } catch (err) {
+      if (this.#stop.signal.aborted) return;
+      ok = false;
+      reason = describeProbeError(err);
+    }
+    pool.observe(backend, ok, reason, now());
+    this.#opts.onProbe?.(backend, ok);
+  }
+
+  #run(backend: Backend): void {
+    if (this.#stop.signal.aborted) return;
+    const running = this.probeOnce(backend).finally(() => {
+      this.#running.delete(running);
+      if (this.#stop.signal.aborted) return;
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        this.#run(backend);
+      }, this.#opts.config.intervalMs);
+      this.#timers.add(timer);
+    });
+    this.#running.add(running);
+  }
+
+  /** Stops all timers and in-flight probes, and waits for them to settle. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    await Promise.allSettled([...this.#running]);
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * A fixed-size window of recent latencies for `/status` percentiles. Writing
+ * is one array store on the request path; sorting happens only when someone
+ * asks for percentiles.
+ *
+ * @module
+ */
+
+/** Keeps the last `capacity` samples (milliseconds). */
+export class LatencyWindow {
+  readonly #samples: Float64Array;
+  #next = 0;
+  #count = 0;
+
+  constructor(capacity = 1024) {
+    this.#samples = new Float64Array(capacity);
+  }
+
+  /** Records one sample. */
+  add(ms: number): void {
+    this.#samples[this.#next] = ms;
+    this.#next = (this.#next + 1) % this.#samples.length;
+    if (this.#count < this.#samples.length) this.#count++;
+  }
+
+  /** Nearest-rank percentiles of the window, or null when empty. */
+  percentiles(qs: readonly number[]): (number | null)[] {
+    if (this.#count === 0) return qs.map(() => null);
+    const sorted = this.#samples.slice(0, this.#count).sort();
+    return qs.map((q) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Every metric the load balancer exports, named in one place.
+ *
+ * @module
+ */
+
+import { type Counter, type Gauge, type GaugeChild, type Histogram, Registry } from "./registry.ts";
+
+/** Upper bounds (seconds) for request durations: 1 ms to 30 s. */
+export const DURATION_BUCKETS = [
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+  30,
+];
+
+/** The load balancer's metric families. */
+export interface LbMetrics {
+  readonly registry: Registry;
+  /** Responses to clients, by backend (`none` when no backend answered), method and status class. */
+  readonly requests: Counter;
+  /** Time from request to response headers, by backend. */
+  readonly duration: Histogram;
+  /** Client requests being handled now. */
+  readonly inFlight: GaugeChild;
+  /** Per-backend requests being handled now. */
+  readonly backendInFlight: Gauge;
+  /** 1 when the backend is healthy. */
+  readonly backendUp: Gauge;
+  /** Health flips, by backend and new state. */
+  readonly healthTransitions: Counter;
+  /** Active probes, by backend and result. */
+  readonly healthProbes: Counter;
+  /** Retries, by the kind of error that caused them. */
+  readonly retries: Counter;
+  /** Upstream failures, by backend and kind. */
+  readonly upstreamErrors: Counter;
+}
+
+/** Creates the families in a fresh registry. */
+export function createLbMetrics(registry = new Registry()): LbMetrics {
+  return {
+    registry,
+    requests: registry.counter(
+      "lb_requests_total",
+      "Responses sent to clients, by backend, method and status class.",
+      ["backend", "method", "code"],
+    ),
+    duration: registry.histogram(
+      "lb_request_duration_seconds",
+      "Time from receiving a request to sending its response headers.",
+      ["backend"],
+      DURATION_BUCKETS,
+    ),
+    inFlight: registry.gauge("lb_requests_in_flight", "Client requests being handled now.").labels(),
+    backendInFlight: registry.gauge(
+      "lb_backend_requests_in_flight",
+      "Requests sent to a backend whose responses are not yet fully delivered.",
+      ["backend"],
+    ),
+    backendUp: registry.gauge("lb_backend_up", "1 when the backend is healthy, else 0.", [
+      "backend",
+    ]),
+    healthTransitions: registry.counter(
+      "lb_health_transitions_total",
+      "Backend health changes, by the state entered.",
+      ["backend", "to"],
+    ),
+    healthProbes: registry.counter("lb_health_probes_total", "Active health probes by result.", [
+      "backend",
+      "result",
+    ]),
+    retries: registry.counter(
+      "lb_retries_total",
+      "Requests re-sent to another backend, by the error that caused it.",
+      ["reason"],
+    ),
+    upstreamErrors: registry.counter(
+      "lb_upstream_errors_total",
+      "Failed upstream attempts, by backend and kind.",
+      ["backend", "kind"],
+    ),
+  };
+}
+
+const KNOWN_METHODS = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "PATCH",
+  "OPTIONS",
+  "CONNECT",
+  "TRACE",
+]);
+
+/** Bounds label cardinality: unknown methods count as `OTHER`. */
+export function methodLabel(method: string): string {
+  return KNOWN_METHODS.has(method) ? method : "OTHER";
+}
+
+/** `2xx`, `5xx`, … */
+export function statusClass(status: number): string {
+  return `${Math.floor(status / 100)}xx`;
+}

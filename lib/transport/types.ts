@@ -1,0 +1,94 @@
+/**
+ * The upstream client interface. The proxy hands a transport a request whose
+ * headers are already rewritten; the transport owns sockets, pooling and the
+ * connect and response-header timeouts, and reports failures as
+ * {@link UpstreamError}s that say whether the request may have reached the
+ * backend (the fact retry decisions need).
+ *
+ * @module
+ */
+
+/** Where to send a request. */
+export interface UpstreamTarget {
+  /** `http://host:port`, for logs. */
+  readonly origin: string;
+  readonly hostname: string;
+  readonly port: number;
+}
+
+/** A request ready to send: origin-form target, rewritten headers, streaming body. */
+export interface UpstreamRequest {
+  readonly method: string;
+  /** Origin-form target: path and query, e.g. `/a/b?c=1`. */
+  readonly path: string;
+  /** Headers to send as they are (hop-by-hop already removed, `Host` kept). */
+  readonly headers: Headers;
+  /** The body, read only after the connection is open; null when there is none. */
+  readonly body: ReadableStream<Uint8Array> | null;
+  /** Aborts the exchange (the client went away). */
+  readonly signal: AbortSignal;
+}
+
+/** A response head and its streaming body. */
+export interface UpstreamResponse {
+  readonly status: number;
+  /** Headers as received, hop-by-hop ones included (the proxy strips them). */
+  readonly headers: Headers;
+  /** Null for HEAD requests and 204/304 responses. Cancel it to abandon the exchange. */
+  readonly body: ReadableStream<Uint8Array> | null;
+}
+
+/** Timeouts a transport enforces. */
+export interface TransportOptions {
+  readonly connectTimeoutMs: number;
+  /** From the request being sent to the response headers arriving. */
+  readonly responseTimeoutMs: number;
+  /** How long an idle pooled connection is kept. */
+  readonly idleTimeoutMs: number;
+}
+
+/** An HTTP client for upstream requests. */
+export interface Transport {
+  /** Sends one request. Rejects with an {@link UpstreamError} or the signal's reason. */
+  request(target: UpstreamTarget, req: UpstreamRequest): Promise<UpstreamResponse>;
+  /** Closes pooled connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Kinds of upstream failure. `connect_*` never reached the backend; the rest
+ * may have.
+ */
+export type UpstreamErrorKind =
+  | "connect_refused"
+  | "connect_timeout"
+  | "connect_error"
+  | "reset"
+  | "response_timeout"
+  | "protocol";
+
+const NOT_SENT: ReadonlySet<UpstreamErrorKind> = new Set([
+  "connect_refused",
+  "connect_timeout",
+  "connect_error",
+]);
+
+/** A failed upstream exchange. */
+export class UpstreamError extends Error {
+  /** Whether any byte of the request may have reached the backend. */
+  readonly mayHaveReached: boolean;
+
+  constructor(readonly kind: UpstreamErrorKind, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "UpstreamError";
+    this.mayHaveReached = !NOT_SENT.has(kind);
+  }
+}
+
+/** The client went away; there is nobody to answer. */
+export class ClientAbortError extends Error {
+  constructor() {
+    super("client closed the request");
+    this.name = "ClientAbortError";
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * `lb`: the load balancer's entry point. Parses the command line, sets up
+ * logging, starts the load balancer and turns SIGTERM/SIGINT into a
+ * graceful shutdown. All logic lives in `lib/`.
+ *
+ * @module
+ */
+
+import { runCli } from "./lib/cli.ts";
+import { LB_ENV_VARS, LB_USAGE, parseLbArgs } from "./lib/config.ts";
+import { startLoadBalancer } from "./lib/lb.ts";
+import { closeLogging, log, setupLogging } from "./lib/logging.ts";
+import { onTerminate } from "./lib/signals.ts";
+import { VERSION } from "./lib/version.ts";
+
+/** Runs `lb` with the given arguments and environment. */
+export async function main(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<void> {
+  const command = parseLbArgs(args, env);
+  if (command.kind === "help") return void console.log(LB_USAGE);
+  if (command.kind === "version") return void console.log(`lb ${VERSION}`);
+  const { config } = command;
+  await setupLogging({
+    category: "lb",
+    level: config.logLevel,
+    format: config.logFormat,
+    accessLog: config.accessLog,
+  });
+  const logger = log("lb");
+  const lb = startLoadBalancer(config);
+  const url = (a: Deno.NetAddr) =>
+    `http://${a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname}:${a.port}`;
+  logger.info("lb listening on {url}, admin on {adminUrl} ({count} backends, {strategy})", {
+    url: url(lb.addr),
+    adminUrl: url(lb.adminAddr),
+    count: config.backends.length,
+    strategy: config.strategy,
+  });
+  const stopSignals = onTerminate((signal) => {
+    logger.info("{signal} received; shutting down (send it again to exit at once)", { signal });
+    lb.shutdown().then(async (drained) => {
+      stopSignals();
+      logger.info(drained ? "shutdown complete" : "shutdown timed out; exiting");
+      await closeLogging();
+      Deno.exit(0);
+    });
+  });
+}
+
+if (import.meta.main) {
+    // Only the variables lb reads, so `--allow-env` can name them one by one.
+  const env = Object.fromEntries(LB_ENV_VARS.map((name) => [name, Deno.env.get(name)]));
+  await runCli("lb", () => main(Deno.args, env));
+}
