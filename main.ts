@@ -50,7 +50,7 @@ export async function main(
 }
 
 if (import.meta.main) {
-    // Only the variables lb reads, so `--allow-env` can name them one by one.
+  // Only the variables lb reads, so `--allow-env` can name them one by one.
   const env = Object.fromEntries(LB_ENV_VARS.map((name) => [name, Deno.env.get(name)]));
   await runCli("lb", () => main(Deno.args, env));
 }

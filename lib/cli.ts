@@ -53,10 +53,11 @@ function describeParseError(err: unknown): string {
   // node:util messages are long and mention "parseArgs"; keep the flag name.
   const unknown = /Unknown option '([^']+)'/.exec(message);
   if (unknown) return `${unknown[1]}: unknown flag (see --help)`;
-  const missing = /Option '([^']+?)(?: <value>)?' argument missing/.exec(message);
+  // "argument is ambiguous": the next word looked like a flag (`--port --x`, `--port -1`).
+  const missing = /Option '([^']+?)(?: <value>)?' argument (?:missing|is ambiguous)/.exec(message);
   if (missing) return `${missing[1].replace(/^-\w, /, "")}: needs a value`;
   const boolWithValue = /Option '([^']+)' does not take an argument/.exec(message);
-  if (boolWithValue) return `${boolWithValue[1]}: takes no value`;
+  if (boolWithValue) return `${boolWithValue[1].replace(/^-\w, /, "")}: takes no value`;
   return message;
 }
 

@@ -129,7 +129,11 @@ export function parseLbArgs(
     host: str("host", "PROXY_HOST", "0.0.0.0"),
     backends: parseBackends(p, str("backends", "BACKENDS", DEFAULT_BACKENDS)),
     strategy: p.choice("strategy", str("strategy", "LB_STRATEGY", "round-robin"), STRATEGY_NAMES),
-    transport: p.choice("transport", str("transport", undefined, TRANSPORT_NAMES[0]), TRANSPORT_NAMES),
+    transport: p.choice(
+      "transport",
+      str("transport", undefined, TRANSPORT_NAMES[0]),
+      TRANSPORT_NAMES,
+    ),
     health,
     connectTimeoutMs: positive(p, "connect-timeout", str("connect-timeout", undefined, "5s")),
     responseTimeoutMs: positive(p, "response-timeout", str("response-timeout", undefined, "60s")),
@@ -144,14 +148,22 @@ export function parseLbArgs(
     logFormat: p.choice("log-format", str("log-format", undefined, "text"), LOG_FORMATS),
     accessLog: f["access-log"] === true,
   };
-  for (const flag of ["host", "admin-host"] as const) {
-    if (str(flag, undefined, "x").trim() === "") p.add(flag, "must not be empty");
-  }
-  if (config.port !== 0 && config.port === config.adminPort && config.host === config.adminHost) {
+  if (config.host.trim() === "") p.add("host", "must not be empty");
+  if (config.adminHost.trim() === "") p.add("admin-host", "must not be empty");
+  if (
+    config.port !== 0 && config.port === config.adminPort && overlap(config.host, config.adminHost)
+  ) {
     p.add("admin-port", `${config.adminPort} is also the --port; they must differ`);
   }
   p.throwIfAny();
   return { kind: "run", config };
+}
+
+const WILDCARDS = new Set(["0.0.0.0", "::", "[::]"]);
+
+/** Whether two listen addresses would compete for the same port. */
+function overlap(a: string, b: string): boolean {
+  return a === b || WILDCARDS.has(a) || WILDCARDS.has(b);
 }
 
 function positive(p: Problems, flag: string, raw: string): number {
@@ -170,7 +182,10 @@ function positive(p: Problems, flag: string, raw: string): number {
 export function parseBackends(p: Problems, raw: string): BackendSpec[] {
   const items = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
   if (items.length === 0) {
-    p.add("backends", "no backends given (expected e.g. http://127.0.0.1:8081,http://127.0.0.1:8082)");
+    p.add(
+      "backends",
+      "no backends given (expected e.g. http://127.0.0.1:8081,http://127.0.0.1:8082)",
+    );
     return [];
   }
   const seen = new Set<string>();
@@ -197,7 +212,9 @@ function parseBackend(item: string): BackendSpec | string {
   } catch {
     return "is not an http URL (expected http://host:port)";
   }
-  if (url.protocol !== "http:") return `is not an http URL (scheme ${url.protocol} is not supported)`;
+  if (url.protocol !== "http:") {
+    return `is not an http URL (scheme ${url.protocol} is not supported)`;
+  }
   if (url.username || url.password) return "must not contain credentials";
   if (url.pathname !== "/" || url.search || url.hash) {
     return "must not have a path, query or fragment (expected http://host:port)";

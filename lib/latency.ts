@@ -27,6 +27,7 @@ export class LatencyWindow {
   percentiles(qs: readonly number[]): (number | null)[] {
     if (this.#count === 0) return qs.map(() => null);
     const sorted = this.#samples.slice(0, this.#count).sort();
-    return qs.map((q) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]);
+    const last = sorted.length - 1;
+    return qs.map((q) => sorted[Math.min(last, Math.max(0, Math.ceil(q * sorted.length) - 1))]);
   }
 }

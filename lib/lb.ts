@@ -90,17 +90,20 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
       return new Response("Internal Server Error\n", { status: 500 });
     },
   }, handler);
-  const admin = Deno.serve({
-    hostname: config.adminHost,
-    port: config.adminPort,
-    onListen: () => {},
-  }, createAdminHandler({
-    pool,
-    metrics,
-    shuttingDown: () => shuttingDown,
-    startedAt: Date.now(),
-    version: VERSION,
-  }));
+  const admin = Deno.serve(
+    {
+      hostname: config.adminHost,
+      port: config.adminPort,
+      onListen: () => {},
+    },
+    createAdminHandler({
+      pool,
+      metrics,
+      shuttingDown: () => shuttingDown,
+      startedAt: Date.now(),
+      version: VERSION,
+    }),
+  );
   checker.start();
 
   let shutdownPromise: Promise<boolean> | undefined;

@@ -62,7 +62,8 @@ export function createLbMetrics(registry = new Registry()): LbMetrics {
       ["backend"],
       DURATION_BUCKETS,
     ),
-    inFlight: registry.gauge("lb_requests_in_flight", "Client requests being handled now.").labels(),
+    inFlight: registry.gauge("lb_requests_in_flight", "Client requests being handled now.")
+      .labels(),
     backendInFlight: registry.gauge(
       "lb_backend_requests_in_flight",
       "Requests sent to a backend whose responses are not yet fully delivered.",

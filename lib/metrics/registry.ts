@@ -37,7 +37,9 @@ abstract class Metric<Child> {
   protected abstract lines(prefix: string, labels: string, child: Child, out: string[]): void;
 
   render(out: string[]): void {
-    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`);
+    // Exposition format 0.0.4: HELP escapes backslash and newline only.
+    const help = this.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+    out.push(`# HELP ${this.name} ${help}`, `# TYPE ${this.name} ${this.type}`);
     for (const { values, child } of this.#children.values()) {
       this.lines(this.name, formatLabels(this.labelNames, values), child, out);
     }

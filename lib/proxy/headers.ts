@@ -35,6 +35,11 @@ const HOP_BY_HOP = [
  * what the origin client accepts, which gRPC and others rely on.
  */
 export function stripHopByHop(headers: Headers): void {
+  // Read TE first: RFC 9110 §10.1.4 makes a sender of TE also list it in
+  // Connection, which would delete it below.
+  const te = headers.get("te");
+  const keepTrailers = te !== null &&
+    te.split(",").some((t) => t.trim().toLowerCase() === "trailers");
   const connection = headers.get("connection");
   if (connection !== null) {
     for (const token of connection.split(",")) {
@@ -42,8 +47,6 @@ export function stripHopByHop(headers: Headers): void {
       if (name !== "" && isFieldName(name)) headers.delete(name);
     }
   }
-  const te = headers.get("te");
-  const keepTrailers = te !== null && te.split(",").some((t) => t.trim().toLowerCase() === "trailers");
   for (const name of HOP_BY_HOP) headers.delete(name);
   if (keepTrailers) headers.set("te", "trailers");
 }

@@ -1,0 +1,97 @@
+/**
+ * Starts the real `lb` program (main.ts) as a child process on loopback
+ * port 0, for integration tests.
+ *
+ * @module
+ */
+
+import { type RunningProcess, startDeno } from "./_process.ts";
+
+/** A running lb process and its addresses. */
+export interface LbProcess extends AsyncDisposable {
+  readonly proc: RunningProcess;
+  readonly port: number;
+  readonly adminPort: number;
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly adminUrl: string;
+  /** SIGTERM, wait for exit; returns the exit code. */
+  stop(): Promise<number>;
+}
+
+/** Flags that make tests quick: fast probes, short timeouts. */
+export const FAST_FLAGS = [
+  "--health-interval",
+  "200ms",
+  "--health-timeout",
+  "200ms",
+  "--health-rise",
+  "1",
+  "--health-fall",
+  "1",
+  "--shutdown-timeout",
+  "5s",
+];
+
+/** Starts lb in front of `backends` with `extra` flags (after {@link FAST_FLAGS}). */
+export async function startLb(backends: string[], extra: string[] = []): Promise<LbProcess> {
+  const proc = await startDeno("main.ts", [
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--admin-host",
+    "127.0.0.1",
+    "--admin-port",
+    "0",
+    "--backends",
+    backends.join(","),
+    ...FAST_FLAGS,
+    ...extra,
+  ], {
+    listenPattern: /lb listening on http:\/\/([^\s,]+):(\d+), admin on http:\/\/[^\s,]+:(\d+)/,
+  });
+  const adminPort = Number(proc.match[3]);
+  const stop = async () => (await proc.stop("SIGTERM")).code;
+  return {
+    proc,
+    port: proc.port,
+    adminPort,
+    url: `http://127.0.0.1:${proc.port}`,
+    adminUrl: `http://127.0.0.1:${adminPort}`,
+    stop,
+    [Symbol.asyncDispose]: async () => {
+      await stop();
+    },
+  };
+}
+
+/** Fetches an admin path and returns the parsed `/status`. */
+export async function status(lb: LbProcess): Promise<{
+  backends: { url: string; state: string; reason: string; inFlight: number }[];
+  ready: boolean;
+}> {
+  const res = await fetch(`${lb.adminUrl}/status`);
+  return await res.json();
+}
+
+/** Polls `check` every 25 ms until it returns true or `timeoutMs` passes. */
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+  what = "condition",
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Resident set size of a process in bytes, from /proc (Linux). */
+export async function rssBytes(pid: number): Promise<number> {
+  const text = await Deno.readTextFile(`/proc/${pid}/status`);
+  const m = /VmRSS:\s+(\d+) kB/.exec(text);
+  if (!m) throw new Error("no VmRSS");
+  return Number(m[1]) * 1024;
+}

@@ -1,0 +1,225 @@
+import assert from "node:assert/strict";
+import { parseCidr } from "../lib/cidr.ts";
+import {
+  addForwardingHeaders,
+  appendVia,
+  type ClientInfo,
+  forwardedElement,
+  stripHopByHop,
+  VIA_PSEUDONYM,
+} from "../lib/proxy/headers.ts";
+
+function stripped(init: [string, string][]): Headers {
+  const headers = new Headers(init);
+  stripHopByHop(headers);
+  return headers;
+}
+
+// --- stripHopByHop ----------------------------------------------------------
+
+const HOP_BY_HOP = [
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "transfer-encoding",
+  "upgrade",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "trailer",
+];
+
+for (const name of HOP_BY_HOP) {
+  Deno.test(`stripHopByHop removes ${name}`, () => {
+    const h = stripped([[name, "gzip"], ["content-type", "text/plain"]]);
+    assert.equal(h.has(name), false);
+    assert.equal(h.get("content-type"), "text/plain");
+  });
+}
+
+Deno.test("stripHopByHop removes every header named in Connection, case-insensitively", () => {
+  const h = stripped([
+    ["connection", "close, X-Private ,x-other,,  "],
+    ["x-private", "1"],
+    ["X-Other", "2"],
+    ["x-public", "3"],
+  ]);
+  assert.deepEqual([...h], [["x-public", "3"]]);
+});
+
+Deno.test("stripHopByHop reads every Connection header line", () => {
+  const h = new Headers();
+  h.append("connection", "x-a");
+  h.append("connection", "x-b");
+  h.set("x-a", "1");
+  h.set("x-b", "2");
+  h.set("x-c", "3");
+  stripHopByHop(h);
+  assert.deepEqual([...h], [["x-c", "3"]]);
+});
+
+Deno.test("stripHopByHop skips Connection tokens that are not field names without throwing", () => {
+  const h = stripped([["connection", 'x-a, "quoted", a b, x-b'], ["x-a", "1"], ["x-b", "2"]]);
+  assert.deepEqual([...h], []);
+});
+
+Deno.test("stripHopByHop keeps end-to-end headers", () => {
+  const h = new Headers({
+    "content-type": "application/json",
+    "content-length": "12",
+    "cache-control": "no-store",
+    "authorization": "Bearer x",
+    "x-request-id": "abc",
+    "host": "example.com",
+  });
+  h.append("set-cookie", "a=1; Path=/");
+  h.append("set-cookie", "b=2, c; Expires=Wed, 21 Oct 2015 07:28:00 GMT");
+  stripHopByHop(h);
+  assert.equal(h.get("content-type"), "application/json");
+  assert.equal(h.get("content-length"), "12");
+  assert.equal(h.get("cache-control"), "no-store");
+  assert.equal(h.get("authorization"), "Bearer x");
+  assert.equal(h.get("x-request-id"), "abc");
+  assert.equal(h.get("host"), "example.com");
+  assert.deepEqual(h.getSetCookie(), [
+    "a=1; Path=/",
+    "b=2, c; Expires=Wed, 21 Oct 2015 07:28:00 GMT",
+  ]);
+});
+
+const TE_CASES: [string, string | null][] = [
+  ["trailers", "trailers"],
+  ["Trailers", "trailers"],
+  ["gzip, trailers", "trailers"],
+  ["trailers;q=0.5", null], // not the bare `trailers` token
+  ["gzip", null],
+  ["deflate, gzip;q=0.5", null],
+];
+
+for (const [te, expected] of TE_CASES) {
+  Deno.test(`stripHopByHop: TE ${JSON.stringify(te)} → ${expected ?? "removed"}`, () => {
+    assert.equal(stripped([["te", te]]).get("te"), expected);
+  });
+}
+
+// Regression test for a fixed bug (lib/proxy/headers.ts:39-45): RFC 9110 §10.1.4 requires a sender of TE
+// to also send a `TE` connection option, so a compliant client sends
+// `Connection: TE` with `TE: trailers`. The Connection-listed fields are
+// deleted (line 42) before TE is read (line 45), so in exactly that case the
+// `te: trailers` the doc comment promises to keep is dropped. Go's
+// ReverseProxy reads TE from the original headers for this reason.
+// Expected te = "trailers"; actual: te absent.
+Deno.test({
+  name: "stripHopByHop keeps `te: trailers` when Connection lists TE",
+  fn() {
+    const h = stripped([["connection", "TE"], ["te", "trailers"]]);
+    assert.equal(h.get("te"), "trailers");
+  },
+});
+
+// --- addForwardingHeaders ---------------------------------------------------
+
+const CLIENT: ClientInfo = { ip: "203.0.113.7", proto: "http", host: "example.com" };
+
+/** Client-sent forwarding headers, as a proxy in front of us would set them (or a forger). */
+function claimed(): Headers {
+  return new Headers({
+    "x-forwarded-for": "198.51.100.1",
+    "x-forwarded-proto": "https",
+    "x-forwarded-host": "claimed.example",
+    "forwarded": "for=198.51.100.1;proto=https",
+    "via": "1.0 edge",
+  });
+}
+
+Deno.test("addForwardingHeaders: no prior headers", () => {
+  const h = new Headers();
+  addForwardingHeaders(h, CLIENT, []);
+  assert.deepEqual(Object.fromEntries(h), {
+    "x-forwarded-for": "203.0.113.7",
+    "x-forwarded-proto": "http",
+    "x-forwarded-host": "example.com",
+    "forwarded": "for=203.0.113.7;host=example.com;proto=http",
+    "via": "1.1 deno-lb",
+  });
+});
+
+Deno.test("addForwardingHeaders: an untrusted peer's claims are dropped and replaced", () => {
+  const h = claimed();
+  addForwardingHeaders(h, CLIENT, [parseCidr("10.0.0.0/8")!]);
+  assert.equal(h.get("x-forwarded-for"), "203.0.113.7");
+  assert.equal(h.get("x-forwarded-proto"), "http");
+  assert.equal(h.get("x-forwarded-host"), "example.com");
+  assert.equal(h.get("forwarded"), "for=203.0.113.7;host=example.com;proto=http");
+});
+
+Deno.test("addForwardingHeaders: with no trusted ranges every peer is untrusted", () => {
+  const h = claimed();
+  addForwardingHeaders(h, { ...CLIENT, ip: "127.0.0.1" }, []);
+  assert.equal(h.get("x-forwarded-for"), "127.0.0.1");
+  assert.equal(h.get("x-forwarded-proto"), "http");
+});
+
+Deno.test("addForwardingHeaders: a trusted peer's claims are kept and extended", () => {
+  const h = claimed();
+  addForwardingHeaders(h, { ...CLIENT, ip: "10.1.2.3" }, [parseCidr("10.0.0.0/8")!]);
+  assert.equal(h.get("x-forwarded-for"), "198.51.100.1, 10.1.2.3");
+  assert.equal(h.get("x-forwarded-proto"), "https");
+  assert.equal(h.get("x-forwarded-host"), "claimed.example");
+  assert.equal(
+    h.get("forwarded"),
+    "for=198.51.100.1;proto=https, for=10.1.2.3;host=example.com;proto=http",
+  );
+});
+
+Deno.test("addForwardingHeaders: a trusted IPv6 peer matches an IPv6 range", () => {
+  const h = claimed();
+  addForwardingHeaders(h, { ...CLIENT, ip: "::1" }, [parseCidr("::1")!]);
+  assert.equal(h.get("x-forwarded-for"), "198.51.100.1, ::1");
+});
+
+Deno.test("addForwardingHeaders: a trusted peer without prior headers gets fresh ones", () => {
+  const h = new Headers();
+  addForwardingHeaders(h, { ...CLIENT, ip: "10.1.2.3" }, [parseCidr("10.0.0.0/8")!]);
+  assert.equal(h.get("x-forwarded-for"), "10.1.2.3");
+  assert.equal(h.get("x-forwarded-proto"), "http");
+  assert.equal(h.get("x-forwarded-host"), "example.com");
+});
+
+Deno.test("addForwardingHeaders: Via is appended after an existing Via, whoever the peer is", () => {
+  for (const trusted of [[], [parseCidr("0.0.0.0/0")!]]) {
+    const h = claimed();
+    addForwardingHeaders(h, CLIENT, trusted);
+    assert.equal(h.get("via"), "1.0 edge, 1.1 deno-lb");
+  }
+});
+
+Deno.test("addForwardingHeaders: an IPv6 client is bracketed and quoted in Forwarded", () => {
+  const h = new Headers();
+  addForwardingHeaders(h, { ...CLIENT, ip: "::1" }, []);
+  assert.equal(h.get("x-forwarded-for"), "::1");
+  assert.equal(h.get("forwarded"), 'for="[::1]";host=example.com;proto=http');
+});
+
+const ELEMENTS: [ClientInfo, string][] = [
+  [CLIENT, "for=203.0.113.7;host=example.com;proto=http"],
+  [{ ...CLIENT, proto: "https" }, "for=203.0.113.7;host=example.com;proto=https"],
+  [{ ...CLIENT, host: "example.com:8080" }, 'for=203.0.113.7;host="example.com:8080";proto=http'],
+  [{ ...CLIENT, host: "[::1]:8080" }, 'for=203.0.113.7;host="[::1]:8080";proto=http'],
+  [{ ...CLIENT, host: 'a"b\\c' }, 'for=203.0.113.7;host="a\\"b\\\\c";proto=http'],
+  [{ ...CLIENT, host: "Example.COM" }, "for=203.0.113.7;host=Example.COM;proto=http"],
+  [{ ...CLIENT, ip: "2001:db8::1" }, 'for="[2001:db8::1]";host=example.com;proto=http'],
+];
+
+for (const [client, element] of ELEMENTS) {
+  Deno.test(`forwardedElement → ${element}`, () => {
+    assert.equal(forwardedElement(client), element);
+  });
+}
+
+Deno.test("appendVia adds this proxy's pseudonym", () => {
+  const h = new Headers();
+  appendVia(h);
+  assert.equal(VIA_PSEUDONYM, "deno-lb");
+  assert.equal(h.get("via"), "1.1 deno-lb");
+});
