@@ -32,9 +32,10 @@ export async function main(
   const lb = startLoadBalancer(config);
   const url = (a: Deno.NetAddr) =>
     `http://${a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname}:${a.port}`;
-  logger.info("lb listening on {url}, admin on {adminUrl} ({count} backends, {strategy})", {
-    url: url(lb.addr),
-    adminUrl: url(lb.adminAddr),
+  // Values go into the text itself so the line reads the same in text and
+  // JSON formats (JSON renders placeholders quoted); tests and scripts match it.
+  const listening = `lb listening on ${url(lb.addr)}, admin on ${url(lb.adminAddr)}`;
+  logger.info(`${listening} ({count} backends, {strategy})`, {
     count: config.backends.length,
     strategy: config.strategy,
   });
@@ -42,9 +43,10 @@ export async function main(
     logger.info("{signal} received; shutting down (send it again to exit at once)", { signal });
     lb.shutdown().then(async (drained) => {
       stopSignals();
+      // Non-zero when requests were cut off, so a supervisor can tell.
       logger.info(drained ? "shutdown complete" : "shutdown timed out; exiting");
       await closeLogging();
-      Deno.exit(0);
+      Deno.exit(drained ? 0 : 1);
     });
   });
 }

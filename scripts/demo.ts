@@ -13,9 +13,25 @@ import { parseFlags, Problems, runCli } from "../lib/cli.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
+/**
+ * Children run in their own session (`setsid`) where it exists, so a
+ * terminal's Ctrl-C reaches only the demo, which then sends each child one
+ * SIGTERM. Without it they would get the terminal's SIGINT *and* ours, and
+ * take the second as "exit at once".
+ */
+const SETSID = ["/usr/bin/setsid", "/bin/setsid"].find((p) => {
+  try {
+    return Deno.statSync(p).isFile;
+  } catch {
+    return false;
+  }
+});
+
 function spawn(script: string, args: string[], permissions: string[]): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...permissions, script, ...args],
+  const command = [Deno.execPath(), "run", ...permissions, script, ...args];
+  const [program, ...rest] = SETSID ? [SETSID, ...command] : command;
+  return new Deno.Command(program, {
+    args: rest,
     cwd: ROOT,
     stdin: "null",
     stdout: "inherit",
@@ -52,7 +68,10 @@ async function main(): Promise<void> {
 
   const backendPorts = Array.from({ length: count }, (_, i) => basePort + i);
   const children = backendPorts.map((bp) =>
-    spawn("backend.ts", ["--host", "127.0.0.1", "--port", String(bp)], ["--allow-net", "--allow-env"])
+    spawn("backend.ts", ["--host", "127.0.0.1", "--port", String(bp)], [
+      "--allow-net",
+      "--allow-env",
+    ])
   );
   await Promise.all(backendPorts.map((bp) => waitForPort(bp)));
   children.push(spawn("main.ts", [
@@ -80,8 +99,6 @@ async function main(): Promise<void> {
       return;
     }
     stopping = true;
-    // A terminal's Ctrl-C already reached the children (same process group);
-    // SIGTERM covers `kill <demo pid>` too. Both start the same graceful path.
     for (const c of children) {
       try {
         c.kill("SIGTERM");

@@ -175,6 +175,10 @@ function logAccess(
   now: () => number,
   info: Deno.ServeHandlerInfo,
 ): Response {
+  // Request and connection details are gone once the exchange completes.
+  const method = req.method;
+  const path = originForm(req.url);
+  const client = (info.remoteAddr as Deno.NetAddr).hostname;
   let bytes = 0;
   const counted = response.body?.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
@@ -186,13 +190,13 @@ function logAccess(
   );
   info.completed.finally(() => {
     log.info("{method} {path} {status} {backend} {durationMs}ms {bytes}B", {
-      method: req.method,
-      path: originForm(req.url),
+      method,
+      path,
       status: response.status,
       backend,
       durationMs: Math.round((now() - start) * 10) / 10,
       bytes,
-      client: (info.remoteAddr as Deno.NetAddr).hostname,
+      client,
     });
   }).catch(() => {});
   if (!counted) return response;

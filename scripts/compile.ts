@@ -1,0 +1,45 @@
+/**
+ * `deno task compile`: builds `dist/lb` and `dist/backend` with the narrowest
+ * permissions that work: network, and only the environment variables each
+ * program reads. `deno compile` downloads its `denort` runtime; where that
+ * host is unreachable set `DENORT_BIN=/path/to/denort` (same Deno version).
+ *
+ * @module
+ */
+
+import { LB_ENV_VARS } from "../lib/config.ts";
+import { BACKEND_ENV_VARS } from "../lib/backend/config.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+const targets = [
+  { entry: "main.ts", output: "dist/lb", env: LB_ENV_VARS },
+  { entry: "backend.ts", output: "dist/backend", env: BACKEND_ENV_VARS },
+];
+
+for (const { entry, output, env } of targets) {
+  const args = [
+    "compile",
+    "--allow-net",
+    `--allow-env=${env.join(",")}`,
+    "--unstable-no-legacy-abort",
+    "--output",
+    output,
+    entry,
+  ];
+  console.log(`deno ${args.join(" ")}`);
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (code !== 0) {
+    console.error(
+      `compile: building ${output} failed (exit ${code}). If the denort download is blocked, ` +
+        "set DENORT_BIN to a denort binary of the same Deno version.",
+    );
+    Deno.exit(code);
+  }
+}
+console.log("built dist/lb and dist/backend");
