@@ -177,3 +177,44 @@ Deno.test("rule 8: a client that goes away cancels its upstream request", async 
     await waitFor(async () => (await status(lb)).backends[0].inFlight === 0, 3000, "inFlight 0");
   });
 });
+
+Deno.test("rule 6: a connect that times out gives 504 (and moves on to another backend)", async (t) => {
+  // A listener that never accepts: once its accept queue is full the kernel
+  // drops further SYNs, so a connect hangs just as with an unreachable host.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const fillers: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < 5000; i++) {
+      try {
+        fillers.push(
+          await Deno.connect({ hostname: "127.0.0.1", port, signal: AbortSignal.timeout(200) }),
+        );
+      } catch {
+        break; // the queue is full
+      }
+    }
+    const blackhole = `http://127.0.0.1:${port}`;
+    const flags = ["--connect-timeout", "300ms", "--health-interval", "10s", "--health-fall", "3"];
+    await t.step("alone: 504", async () => {
+      await using lb = await startLb([blackhole], flags);
+      const res = await rawRequest(lb.port, ["GET / HTTP/1.1", "Host: a"]);
+      assert.equal(res.status, 504);
+    });
+    await t.step("with a good backend: retried there, even a POST", async () => {
+      await using good = counting("good");
+      await using lb = await startLb([blackhole, good.origin], flags);
+      const body = new TextEncoder().encode("once");
+      const res = await rawRequest(lb.port, [
+        "POST / HTTP/1.1",
+        "Host: a",
+        `Content-Length: ${body.length}`,
+      ], body);
+      assert.equal(res.status, 200);
+      assert.deepEqual(good.seen, ["POST once"]);
+    });
+  } finally {
+    for (const c of fillers) c.close();
+    listener.close();
+  }
+});
