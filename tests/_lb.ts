@@ -33,8 +33,14 @@ export const FAST_FLAGS = [
   "5s",
 ];
 
-/** Starts lb in front of `backends` with `extra` flags (after {@link FAST_FLAGS}). */
+/**
+ * Starts lb in front of `backends` with `extra` flags (after {@link FAST_FLAGS}).
+ * `LB_TEST_TRANSPORT` in the environment picks the upstream transport for
+ * tests that don't name one.
+ */
 export async function startLb(backends: string[], extra: string[] = []): Promise<LbProcess> {
+  const transport = Deno.env.get("LB_TEST_TRANSPORT");
+  if (transport && !extra.includes("--transport")) extra = ["--transport", transport, ...extra];
   const proc = await startDeno("main.ts", [
     "--host",
     "127.0.0.1",
@@ -64,6 +70,15 @@ export async function startLb(backends: string[], extra: string[] = []): Promise
       await stop();
     },
   };
+}
+
+/** {@link startLb} with an explicit `--transport`, for suites run against every transport. */
+export function startLbWith(
+  transport: string,
+  backends: string[],
+  extra: string[] = [],
+): Promise<LbProcess> {
+  return startLb(backends, ["--transport", transport, ...extra]);
 }
 
 /** Fetches an admin path and returns the parsed `/status`. */

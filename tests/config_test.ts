@@ -32,7 +32,7 @@ Deno.test("parseLbArgs: defaults", () => {
       { origin: "http://localhost:8083", hostname: "localhost", port: 8083 },
     ],
     strategy: "round-robin",
-    transport: "node-http",
+    transport: "h1",
     health: { intervalMs: 5000, timeoutMs: 1000, rise: 2, fall: 3 },
     connectTimeoutMs: 5000,
     responseTimeoutMs: 60_000,

@@ -5,8 +5,9 @@
  */
 
 import assert from "node:assert/strict";
-import { httpServer } from "./_http.ts";
-import { rssBytes, startLb } from "./_lb.ts";
+import { httpServer, readAll, writeAll } from "./_http.ts";
+import { rssBytes, startLbWith } from "./_lb.ts";
+import { TRANSPORT_NAMES } from "../lib/transport/mod.ts";
 
 const SIZE = 256 * 1024 * 1024;
 const CHUNK = 64 * 1024;
@@ -17,6 +18,9 @@ const CHUNK = 64 * 1024;
  * body size; a proxy that buffered would grow by the whole 256 MB.
  */
 const MAX_GROWTH = 128 * 1024 * 1024;
+
+/** Chunked uploads are checked for correctness on a smaller body. */
+const CHUNKED_SIZE = 32 * 1024 * 1024;
 
 /** Byte i of the test pattern: position-dependent, so reordering or loss is caught. */
 const patternByte = (i: number) => (i * 31 + (i >>> 16)) & 0xff;
@@ -49,6 +53,16 @@ async function verifyPattern(stream: ReadableStream<Uint8Array>): Promise<number
   return offset;
 }
 
+/** POSTs `size` pattern bytes with a Content-Length over a raw socket; returns the response text. */
+async function uploadWithLength(port: number, size: number): Promise<string> {
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const head =
+    `POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`;
+  await writeAll(conn, new TextEncoder().encode(head));
+  for await (const chunk of patternStream(size)) await writeAll(conn, chunk);
+  return new TextDecoder().decode(await readAll(conn));
+}
+
 /** Samples a process's RSS every 50 ms until stopped; returns the peak. */
 function watchRss(pid: number) {
   let peak = 0;
@@ -68,42 +82,50 @@ function watchRss(pid: number) {
   };
 }
 
-Deno.test("rule 1: 256 MB download and upload stream byte-exact with bounded memory", async (t) => {
-  await using backend = httpServer(async (req) => {
-    const path = new URL(req.url).pathname;
-    if (path === "/download") {
-      return new Response(patternStream(SIZE), {
-        headers: { "content-length": String(SIZE), "content-type": "application/octet-stream" },
-      });
-    }
-    const count = await verifyPattern(req.body!);
-    return Response.json({ count });
-  });
-  await using lb = await startLb([backend.origin]);
-  // Warm up so the baseline includes the transport's code paths.
-  await (await fetch(`${lb.url}/upload`, { method: "POST", body: patternStream(1024) })).text();
-  const baseline = await rssBytes(lb.proc.pid);
-
-  await t.step("download", async () => {
-    const watch = watchRss(lb.proc.pid);
-    const res = await fetch(`${lb.url}/download`);
-    assert.equal(res.status, 200);
-    assert.equal(res.headers.get("content-length"), String(SIZE));
-    assert.equal(await verifyPattern(res.body!), SIZE);
-    const peak = await watch.stop();
-    assert.ok(peak - baseline < MAX_GROWTH, `lb grew by ${(peak - baseline) >> 20} MiB`);
-  });
-
-  await t.step("upload", async () => {
-    const watch = watchRss(lb.proc.pid);
-    const res = await fetch(`${lb.url}/upload`, {
-      method: "POST",
-      body: patternStream(SIZE),
-      headers: { "content-type": "application/octet-stream" },
+for (const transport of TRANSPORT_NAMES) {
+  Deno.test(`[${transport}] rule 1: 256 MB download and upload stream byte-exact with bounded memory`, async (t) => {
+    await using backend = httpServer(async (req) => {
+      const path = new URL(req.url).pathname;
+      if (path === "/download") {
+        return new Response(patternStream(SIZE), {
+          headers: { "content-length": String(SIZE), "content-type": "application/octet-stream" },
+        });
+      }
+      const count = await verifyPattern(req.body!);
+      return Response.json({ count });
     });
-    assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { count: SIZE });
-    const peak = await watch.stop();
-    assert.ok(peak - baseline < MAX_GROWTH, `lb grew by ${(peak - baseline) >> 20} MiB`);
+    await using lb = await startLbWith(transport, [backend.origin]);
+    // Warm up so the baseline includes the transport's code paths.
+    await (await fetch(`${lb.url}/upload`, { method: "POST", body: patternStream(1024) })).text();
+    const baseline = await rssBytes(lb.proc.pid);
+
+    await t.step("download", async () => {
+      const watch = watchRss(lb.proc.pid);
+      const res = await fetch(`${lb.url}/download`);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("content-length"), String(SIZE));
+      assert.equal(await verifyPattern(res.body!), SIZE);
+      const peak = await watch.stop();
+      assert.ok(peak - baseline < MAX_GROWTH, `lb grew by ${(peak - baseline) >> 20} MiB`);
+    });
+
+    await t.step("upload with Content-Length", async () => {
+      const watch = watchRss(lb.proc.pid);
+      const res = await uploadWithLength(lb.port, SIZE);
+      assert.match(res, /^HTTP\/1\.1 200/);
+      assert.match(res, new RegExp(`\\{"count":${SIZE}\\}`));
+      const peak = await watch.stop();
+      assert.ok(peak - baseline < MAX_GROWTH, `lb grew by ${(peak - baseline) >> 20} MiB`);
+    });
+
+    await t.step("chunked upload (no Content-Length)", async () => {
+      const res = await fetch(`${lb.url}/upload`, {
+        method: "POST",
+        body: patternStream(CHUNKED_SIZE),
+        headers: { "content-type": "application/octet-stream" },
+      });
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { count: CHUNKED_SIZE });
+    });
   });
-});
+}

@@ -141,7 +141,7 @@ function toClientResponse(upstream: UpstreamResponse): Response {
     return new Response(upstream.body, { status: upstream.status, headers });
   } catch (err) {
     // Status outside 200-599 (Deno can't send it): malformed for our purposes.
-    upstream.body?.cancel().catch(() => {});
+    if (upstream.body instanceof ReadableStream) upstream.body.cancel().catch(() => {});
     throw new UpstreamError("protocol", `unusable response status ${upstream.status}`, {
       cause: err,
     });

@@ -34,8 +34,11 @@ export interface UpstreamResponse {
   readonly status: number;
   /** Headers as received, hop-by-hop ones included (the proxy strips them). */
   readonly headers: Headers;
-  /** Null for HEAD requests and 204/304 responses. Cancel it to abandon the exchange. */
-  readonly body: ReadableStream<Uint8Array> | null;
+  /**
+   * Null for HEAD requests and 204/304 responses; a small body already read
+   * may come as bytes. Cancel a stream to abandon the exchange.
+   */
+  readonly body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer> | null;
 }
 
 /** Timeouts a transport enforces. */

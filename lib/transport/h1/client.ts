@@ -1,0 +1,378 @@
+/**
+ * The fast upstream transport: an HTTP/1.1 client written directly on
+ * `Deno.connect`, owning its sockets. Keep-alive pool per backend, strict
+ * response parsing (`head.ts`, `chunked.ts`), bodies streamed with
+ * backpressure (the socket is read only as the client consumes), small
+ * bodies handed over as bytes so `Deno.serve` can send them in one go.
+ *
+ * @module
+ */
+
+import {
+  ClientAbortError,
+  type Transport,
+  type TransportOptions,
+  UpstreamError,
+  type UpstreamRequest,
+  type UpstreamResponse,
+  type UpstreamTarget,
+} from "../types.ts";
+import { ChunkedDecoder } from "./chunked.ts";
+import { Connection, READ_BUFFER } from "./connection.ts";
+import {
+  findHeadEnd,
+  type Framing,
+  keepAlive,
+  latin1,
+  ParseError,
+  parseResponseHead,
+  responseFraming,
+  type ResponseHead,
+} from "./head.ts";
+import { ConnectionPool } from "./pool.ts";
+import { ChunkFramer, encodeRequestHead, LAST_CHUNK, type RequestFraming } from "./request.ts";
+
+/** Bodies up to this size are read whole and handed over as bytes. */
+const SMALL_BODY = 64 * 1024;
+/** Most idle connections kept per backend. */
+const MAX_IDLE_PER_BACKEND = 512;
+/** How long to wait for `100 Continue` before sending the body anyway (RFC 9110 §10.1.1). */
+const CONTINUE_WAIT_MS = 1000;
+/** Methods that may be re-sent after a stale pooled connection (RFC 9110 §9.2.2). */
+const REPLAYABLE = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
+
+/** The connection was found closed before anything of the response arrived. */
+class StaleConnection extends Error {}
+
+/** An HTTP/1.1 client on `Deno.connect`. */
+export class H1Transport implements Transport {
+  readonly #options: TransportOptions;
+  readonly #pool: ConnectionPool;
+
+  constructor(options: TransportOptions) {
+    this.#options = options;
+    this.#pool = new ConnectionPool({
+      maxIdlePerKey: MAX_IDLE_PER_BACKEND,
+      idleTimeoutMs: options.idleTimeoutMs,
+    });
+  }
+
+  async request(target: UpstreamTarget, req: UpstreamRequest): Promise<UpstreamResponse> {
+    if (req.signal.aborted) throw new ClientAbortError();
+    // One retry on a fresh connection when a pooled one turns out to be dead.
+    for (let fresh = false;; fresh = true) {
+      const pooled = fresh ? undefined : this.#pool.take(target.origin);
+      const c = pooled ?? await this.#dial(target, req.signal);
+      try {
+        return await new Exchange(c, req, this.#options, pooled !== undefined, (done) => {
+          if (done) this.#pool.put(target.origin, c);
+          else c.close();
+        }).run();
+      } catch (err) {
+        if (err instanceof StaleConnection && !fresh) continue;
+        throw err;
+      }
+    }
+  }
+
+  close(): Promise<void> {
+    this.#pool.close();
+    return Promise.resolve();
+  }
+
+  async #dial(target: UpstreamTarget, signal: AbortSignal): Promise<Connection> {
+    const timeout = AbortSignal.timeout(this.#options.connectTimeoutMs);
+    try {
+      const conn = await Deno.connect({
+        hostname: target.hostname,
+        port: target.port,
+        transport: "tcp",
+        signal: AbortSignal.any([signal, timeout]),
+      });
+      conn.setNoDelay(true);
+      return new Connection(conn);
+    } catch (err) {
+      if (signal.aborted) throw new ClientAbortError();
+      if (timeout.aborted) throw new UpstreamError("connect_timeout", "connect timed out");
+      const message = err instanceof Error ? err.message : String(err);
+      if (err instanceof Deno.errors.ConnectionRefused) {
+        throw new UpstreamError("connect_refused", message);
+      }
+      throw new UpstreamError("connect_error", message);
+    }
+  }
+}
+
+/** One request/response on a connection. */
+class Exchange {
+  #responseTimer: ReturnType<typeof setTimeout> | undefined;
+  #failure: UpstreamError | ClientAbortError | undefined;
+  #responseBytes = false;
+  #finalHead = false;
+  #writer: Promise<boolean> | undefined;
+  #continue: (() => void) | undefined;
+  #finished = false;
+
+  constructor(
+    readonly c: Connection,
+    readonly req: UpstreamRequest,
+    readonly options: TransportOptions,
+    readonly reused: boolean,
+    /** Called once: true to pool the connection, false to close it. */
+    readonly release: (reusable: boolean) => void,
+  ) {}
+
+  async run(): Promise<UpstreamResponse> {
+    const { c, req } = this;
+    req.signal.addEventListener("abort", this.#onAbort);
+    try {
+      const framing: RequestFraming = req.body === null
+        ? "none"
+        : req.headers.has("content-length")
+        ? "length"
+        : "chunked";
+      const head = encodeRequestHead(req.method, req.path, req.headers, framing);
+      c.uses++;
+      try {
+        await c.write(head);
+      } catch (err) {
+        // Nothing was accepted: the request never reached the backend.
+        if (this.reused && !req.signal.aborted) throw new StaleConnection();
+        throw this.#fail(err);
+      }
+      if (req.body) {
+        const expect = req.headers.get("expect")?.toLowerCase() === "100-continue";
+        this.#writer = this.#writeBody(req.body, framing, expect);
+      } else {
+        this.#armResponseTimer();
+      }
+      const { head: response, framing: bodyFraming } = await this.#readHead();
+      return await this.#respond(response, bodyFraming);
+    } catch (err) {
+      this.#finish(false);
+      if (err instanceof StaleConnection) throw err;
+      throw this.#fail(err);
+    }
+  }
+
+  #onAbort = (): void => {
+    this.#failure ??= new ClientAbortError();
+    this.c.close();
+  };
+
+  #armResponseTimer(): void {
+    if (this.#finished || this.#responseTimer !== undefined) return;
+    this.#responseTimer = setTimeout(() => {
+      this.#failure ??= new UpstreamError("response_timeout", "no response headers in time");
+      this.c.close();
+    }, this.options.responseTimeoutMs);
+  }
+
+  /** Maps any error to what the caller should see, preferring the first cause. */
+  #fail(err: unknown): UpstreamError | ClientAbortError {
+    if (this.#failure) return this.#failure;
+    if (err instanceof UpstreamError || err instanceof ClientAbortError) return err;
+    if (err instanceof ParseError) return new UpstreamError("protocol", err.message);
+    const message = err instanceof Error ? err.message : String(err);
+    return new UpstreamError("reset", message);
+  }
+
+  /** Ends the exchange once: clears timers and listeners, pools or closes. */
+  #finish(reusable: boolean): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    clearTimeout(this.#responseTimer);
+    this.req.signal.removeEventListener("abort", this.#onAbort);
+    this.release(reusable && !this.c.closed);
+  }
+
+  /** Streams the request body; resolves true when all of it was written. */
+  async #writeBody(
+    body: ReadableStream<Uint8Array>,
+    framing: RequestFraming,
+    expect: boolean,
+  ): Promise<boolean> {
+    if (expect) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#continue = resolve;
+        timer = setTimeout(resolve, CONTINUE_WAIT_MS);
+      });
+      clearTimeout(timer);
+      if (this.#finished || this.#finalHead) {
+        // A final response came instead of 100: the body is not wanted.
+        await body.cancel().catch(() => {});
+        return false;
+      }
+    }
+    const reader = body.getReader();
+    try {
+      const framer = framing === "chunked" ? new ChunkFramer() : undefined;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (value.length === 0) continue;
+        await this.c.write(framer ? framer.frame(value) : value);
+      }
+      if (framing === "chunked") await this.c.write(LAST_CHUNK);
+      this.#armResponseTimer();
+      return true;
+    } catch {
+      // The client's upload broke off or the backend closed: the connection
+      // can't carry a complete request any more.
+      reader.cancel().catch(() => {});
+      this.c.close();
+      return false;
+    } finally {
+      reader.releaseLock();
+    }
+  }
+
+  /** Reads response heads, skipping interim 1xx ones, until the final head. */
+  async #readHead(): Promise<{ head: ResponseHead; framing: Framing }> {
+    const c = this.c;
+    for (;;) {
+      let end = findHeadEnd(c.buf, c.start, c.end);
+      while (end === -1) {
+        let more: boolean;
+        try {
+          more = await c.fill();
+        } catch (err) {
+          if (err instanceof RangeError) throw new ParseError("response head too large");
+          throw this.#stale(err);
+        }
+        if (!more) throw this.#stale(new Error("backend closed the connection"));
+        this.#responseBytes = true;
+        end = findHeadEnd(c.buf, c.start, c.end);
+      }
+      this.#responseBytes = true;
+      const head = parseResponseHead(latin1(c.buf, c.start, end));
+      c.start = end;
+      if (head.status === 101) {
+        throw new ParseError("101 Switching Protocols without an upgrade request");
+      }
+      if (head.status >= 100 && head.status < 200) {
+        this.#continue?.(); // 100 Continue: send the body now
+        continue;
+      }
+      this.#finalHead = true;
+      this.#continue?.();
+      return { head, framing: responseFraming(head, this.req.method) };
+    }
+  }
+
+  /**
+   * A connection that ended before any response byte: on a pooled connection
+   * whose request can be replayed, the backend closed it while idle, so the
+   * request goes out again on a fresh one.
+   */
+  #stale(err: unknown): unknown {
+    const replayable = REPLAYABLE.has(this.req.method) && this.req.body === null;
+    if (this.reused && !this.#responseBytes && replayable && !this.#failure) {
+      return new StaleConnection();
+    }
+    return err;
+  }
+
+  async #respond(head: ResponseHead, framing: Framing): Promise<UpstreamResponse> {
+    clearTimeout(this.#responseTimer);
+    const headers = new Headers();
+    for (const [name, value] of head.fields) headers.append(name, value);
+    const reusable = keepAlive(head, framing);
+    const c = this.c;
+    if (framing.kind === "none") {
+      await this.#complete(reusable);
+      return { status: head.status, headers, body: null };
+    }
+    if (framing.kind === "length" && framing.length <= SMALL_BODY) {
+      while (c.buffered < framing.length) {
+        if (!(await c.fill())) throw new UpstreamError("reset", "backend closed mid-body");
+      }
+      const body = c.buf.slice(c.start, c.start + framing.length);
+      c.start += framing.length;
+      await this.#complete(reusable);
+      return { status: head.status, headers, body };
+    }
+    return { status: head.status, headers, body: this.#bodyStream(framing, reusable) };
+  }
+
+  /** After the response body: pool the connection if the request went out whole too. */
+  async #complete(reusable: boolean): Promise<void> {
+    if (this.c.buffered > 0) reusable = false; // bytes nobody asked for
+    const wrote = this.#writer ? await this.#writer : true;
+    this.#finish(reusable && wrote);
+  }
+
+  #bodyStream(framing: Framing, reusable: boolean): ReadableStream<Uint8Array> {
+    const next = bodyReader(this.c, framing);
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        try {
+          const chunk = await next();
+          if (chunk === null) {
+            controller.close();
+            await this.#complete(reusable);
+          } else {
+            controller.enqueue(chunk);
+          }
+        } catch (err) {
+          this.#finish(false);
+          controller.error(this.#fail(err));
+        }
+      },
+      cancel: () => {
+        // The client went away mid-body: the rest can't be read past safely.
+        this.c.close();
+        this.#finish(false);
+      },
+    }, { highWaterMark: 0 });
+  }
+}
+
+/** Returns a function yielding the body's chunks in order, then null. */
+function bodyReader(c: Connection, framing: Framing): () => Promise<Uint8Array | null> {
+  switch (framing.kind) {
+    case "none":
+      return () => Promise.resolve(null);
+    case "length": {
+      let remaining = framing.length;
+      return async () => {
+        if (remaining === 0) return null;
+        const chunk = await c.readChunk(Math.min(remaining, READ_BUFFER));
+        if (chunk === null) throw new UpstreamError("reset", "backend closed mid-body");
+        remaining -= chunk.length;
+        return chunk;
+      };
+    }
+    case "close":
+      return () => c.readChunk(READ_BUFFER);
+    case "chunked": {
+      const decoder = new ChunkedDecoder();
+      return async () => {
+        for (;;) {
+          if (decoder.done) return null;
+          if (c.buffered === 0 && !(await c.fill())) {
+            throw new UpstreamError("reset", "backend closed mid-body");
+          }
+          const parts: Uint8Array[] = [];
+          const used = decoder.decode(c.buf, c.start, c.end, (d) => parts.push(d.slice()));
+          c.start += used;
+          if (parts.length === 1) return parts[0];
+          if (parts.length > 1) return concat(parts);
+        }
+      };
+    }
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

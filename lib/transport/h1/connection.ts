@@ -1,0 +1,112 @@
+/**
+ * One upstream TCP connection with its read buffer. While idle in the pool a
+ * read stays pending on it, so a backend closing the connection is noticed
+ * at once and the connection dropped, instead of being found dead when the
+ * next request is written to it. When the connection is reused that pending
+ * read simply becomes the first read of the response.
+ *
+ * @module
+ */
+
+/** Size of each connection's read buffer; also the largest response head. */
+export const READ_BUFFER = 64 * 1024;
+
+/** An upstream connection. */
+export class Connection {
+  readonly buf: Uint8Array<ArrayBuffer> = new Uint8Array(READ_BUFFER);
+  /** Unconsumed bytes are `buf[start, end)`. */
+  start = 0;
+  end = 0;
+  /** Requests sent on this connection so far. */
+  uses = 0;
+  /** When it last went idle (ms, the pool's clock). */
+  idleSince = 0;
+  /** Whether it sits in the pool now. */
+  idle = false;
+  #closed = false;
+  #pending: Promise<number | null> | null = null;
+
+  constructor(readonly conn: Deno.TcpConn) {}
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Buffered, unconsumed bytes. */
+  get buffered(): number {
+    return this.end - this.start;
+  }
+
+  /**
+   * Reads more bytes into the buffer. Returns false at end of stream.
+   * Compacts first when the buffer's tail is full.
+   */
+  async fill(): Promise<boolean> {
+    if (this.start === this.end) {
+      if (this.#pending === null) this.start = this.end = 0;
+    } else if (this.end === this.buf.length && this.#pending === null) {
+      this.buf.copyWithin(0, this.start, this.end);
+      this.end -= this.start;
+      this.start = 0;
+    }
+    if (this.end === this.buf.length) throw new RangeError("read buffer full");
+    const pending = this.#pending;
+    this.#pending = null;
+    const n = await (pending ?? this.conn.read(this.buf.subarray(this.end)));
+    if (n === null) return false;
+    this.end += n;
+    return true;
+  }
+
+  /**
+   * Returns buffered bytes (copied, as the buffer is reused) or, when none
+   * are buffered, reads up to `max` bytes into a fresh array handed out
+   * as it is. Null at end of stream.
+   */
+  async readChunk(max: number): Promise<Uint8Array | null> {
+    if (this.start < this.end || this.#pending !== null) {
+      if (this.start === this.end && !(await this.fill())) return null;
+      const n = Math.min(max, this.end - this.start);
+      const out = this.buf.slice(this.start, this.start + n);
+      this.start += n;
+      return out;
+    }
+    const out = new Uint8Array(Math.min(max, READ_BUFFER));
+    const n = await this.conn.read(out);
+    return n === null ? null : out.subarray(0, n);
+  }
+
+  /** Writes every byte. */
+  async write(data: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < data.length) off += await this.conn.write(data.subarray(off));
+  }
+
+  /**
+   * Starts the idle watch: a read that, if it completes while the connection
+   * is still idle, means the backend closed it (or broke the protocol by
+   * sending unasked-for bytes). `onIdleEvent` is then called once.
+   */
+  watch(onIdleEvent: () => void): void {
+    this.start = this.end = 0;
+    const pending = this.conn.read(this.buf);
+    this.#pending = pending;
+    const settle = () => {
+      if (this.idle) onIdleEvent();
+    };
+    pending.then(settle, settle);
+  }
+
+  /** Closes the socket; pending reads and writes reject. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // A pending read rejects when the socket closes; nobody else may await it.
+    this.#pending?.catch(() => {});
+    try {
+      this.conn.close();
+    } catch {
+      // Already closed by the runtime.
+    }
+  }
+}

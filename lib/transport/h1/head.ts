@@ -1,0 +1,192 @@
+/**
+ * Parsing of HTTP/1.1 response heads (RFC 9112 §4-§6), as pure functions over
+ * bytes. Strict where leniency lets a backend smuggle or corrupt what the
+ * client sees: obs-fold, bare CR or LF, whitespace before the colon, invalid
+ * name or value bytes, conflicting `Content-Length`, and `Content-Length`
+ * with `Transfer-Encoding` are all errors, and such a response becomes a 502.
+ *
+ * @module
+ */
+
+/** A response that breaks the protocol; never forwarded. */
+export class ParseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ParseError";
+  }
+}
+
+/** Largest response head accepted (Deno.serve's request limit is the same). */
+export const MAX_HEAD_BYTES = 64 * 1024;
+/** Most header fields accepted in one head. */
+export const MAX_FIELDS = 256;
+
+/** A parsed status line and header fields. */
+export interface ResponseHead {
+  /** 1 for HTTP/1.1, 0 for HTTP/1.0. */
+  readonly minor: 0 | 1;
+  readonly status: number;
+  readonly reason: string;
+  /** Field lines in order: lower-cased names, values without surrounding whitespace. */
+  readonly fields: readonly (readonly [string, string])[];
+}
+
+/** How the body of a response is delimited (RFC 9112 §6.3). */
+export type Framing =
+  | { readonly kind: "none" }
+  | { readonly kind: "length"; readonly length: number }
+  | { readonly kind: "chunked" }
+  | { readonly kind: "close" };
+
+const CR = 13;
+const LF = 10;
+
+/**
+ * Finds the end of a head in `buf[start, end)`: the index just past the empty
+ * line, or -1 when more bytes are needed. A bare LF is an error at once, so a
+ * backend can't make us wait for a terminator that will never come.
+ */
+export function findHeadEnd(buf: Uint8Array, start: number, end: number): number {
+  for (let i = start; i < end; i++) {
+    if (buf[i] !== LF) continue;
+    if (i === start || buf[i - 1] !== CR) throw new ParseError("bare LF in response head");
+    // `\r\n\r\n` ends the head.
+    if (i - start >= 3 && buf[i - 2] === LF && buf[i - 3] === CR) return i + 1;
+  }
+  if (end - start > MAX_HEAD_BYTES) throw new ParseError("response head too large");
+  return -1;
+}
+
+/** Decodes head bytes 1:1 (latin1), as HTTP field bytes are octets, not UTF-8. */
+export function latin1(buf: Uint8Array, start: number, end: number): string {
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    if (buf[i] > 0x7f) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return ASCII.decode(buf.subarray(start, end));
+  let s = "";
+  for (let i = start; i < end; i += 4096) {
+    s += String.fromCharCode(...buf.subarray(i, Math.min(end, i + 4096)));
+  }
+  return s;
+}
+const ASCII = new TextDecoder();
+
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^]*))?$/;
+/** tchar (RFC 9110 §5.6.2). */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Field value bytes: HTAB, SP, VCHAR, obs-text (RFC 9110 §5.5). No CTLs, no DEL. */
+// deno-lint-ignore no-control-regex -- matching control bytes is the point
+const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/** Parses a complete head (as returned by {@link findHeadEnd}, terminator included). */
+export function parseResponseHead(text: string): ResponseHead {
+  const lines = text.split("\r\n");
+  // The head ends with "\r\n\r\n": the last two split items are empty.
+  lines.length -= 2;
+  const statusLine = lines[0];
+  const m = STATUS_LINE.exec(statusLine);
+  if (!m) throw new ParseError(`malformed status line ${JSON.stringify(statusLine.slice(0, 64))}`);
+  const reason = m[3] ?? "";
+  if (BAD_VALUE.test(reason)) throw new ParseError("control character in reason phrase");
+  if (lines.length - 1 > MAX_FIELDS) throw new ParseError("too many header fields");
+  const fields: [string, string][] = [];
+  for (let i = 1; i < lines.length; i++) fields.push(parseFieldLine(lines[i]));
+  return { minor: m[1] === "1" ? 1 : 0, status: Number(m[2]), reason, fields };
+}
+
+/** Parses one `name: value` line; shared with chunked trailers. */
+export function parseFieldLine(line: string): [string, string] {
+  const first = line.charCodeAt(0);
+  // RFC 9112 §5.2: obs-fold must be rejected (or replaced) by a proxy.
+  if (first === 0x20 || first === 0x09) throw new ParseError("obsolete line folding");
+  const colon = line.indexOf(":");
+  if (colon <= 0) throw new ParseError("header line without a name and colon");
+  const name = line.slice(0, colon);
+  // RFC 9112 §5.1: no whitespace between name and colon; must be rejected.
+  if (!TOKEN.test(name)) throw new ParseError(`invalid header name ${JSON.stringify(name)}`);
+  const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
+  if (BAD_VALUE.test(value)) throw new ParseError(`invalid byte in header ${name}`);
+  return [name.toLowerCase(), value];
+}
+
+/**
+ * Decides the body's framing (RFC 9112 §6.3) and rejects ambiguous framing.
+ * `requestMethod` matters because a response to HEAD never has a body.
+ */
+export function responseFraming(head: ResponseHead, requestMethod: string): Framing {
+  let contentLength: number | undefined;
+  let transferEncoding: string | undefined;
+  for (const [name, value] of head.fields) {
+    if (name === "content-length") {
+      const n = parseContentLength(value);
+      if (contentLength !== undefined && contentLength !== n) {
+        throw new ParseError("conflicting Content-Length values");
+      }
+      contentLength = n;
+    } else if (name === "transfer-encoding") {
+      transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
+    }
+  }
+  // §6.3 rule 1: HEAD responses, 1xx, 204 and 304 end at the head.
+  const s = head.status;
+  if (requestMethod === "HEAD" || s < 200 || s === 204 || s === 304) {
+    return { kind: "none" };
+  }
+  if (transferEncoding !== undefined) {
+    // §6.3 rule 3: a message with both may be an attempt at request smuggling.
+    if (contentLength !== undefined) {
+      throw new ParseError("both Content-Length and Transfer-Encoding");
+    }
+    const codings = transferEncoding.split(",").map((c) => c.trim().toLowerCase());
+    const chunkedAt = codings.indexOf("chunked");
+    if (chunkedAt !== -1 && chunkedAt !== codings.length - 1) {
+      throw new ParseError("chunked is not the final transfer coding");
+    }
+    if (head.minor === 0) throw new ParseError("Transfer-Encoding in an HTTP/1.0 response");
+    // §6.3 rule 4: otherwise the body runs to the end of the connection.
+    return chunkedAt === -1 ? { kind: "close" } : { kind: "chunked" };
+  }
+  if (contentLength !== undefined) return { kind: "length", length: contentLength };
+  return { kind: "close" };
+}
+
+/** `Content-Length`: digits, or a list of identical values (RFC 9110 §8.6). */
+function parseContentLength(value: string): number {
+  let result: number | undefined;
+  for (const part of value.split(",")) {
+    const v = part.trim();
+    if (!/^\d{1,15}$/.test(v)) {
+      throw new ParseError(`invalid Content-Length ${JSON.stringify(value)}`);
+    }
+    const n = Number(v);
+    if (result !== undefined && result !== n) {
+      throw new ParseError("conflicting Content-Length values");
+    }
+    result = n;
+  }
+  if (result === undefined) throw new ParseError("empty Content-Length");
+  return result;
+}
+
+/**
+ * Whether the connection can carry another request after this response
+ * (RFC 9112 §9.3): not when either side said `close`, not for HTTP/1.0
+ * without `keep-alive`, and not when the body runs to the connection's end.
+ */
+export function keepAlive(head: ResponseHead, framing: Framing): boolean {
+  if (framing.kind === "close") return false;
+  let close = head.minor === 0;
+  for (const [name, value] of head.fields) {
+    if (name !== "connection") continue;
+    for (const token of value.split(",")) {
+      const t = token.trim().toLowerCase();
+      if (t === "close") return false;
+      if (t === "keep-alive") close = false;
+    }
+  }
+  return !close;
+}

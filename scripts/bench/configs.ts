@@ -1,0 +1,195 @@
+/**
+ * Config file generators for the NGINX and HAProxy processes the benchmark
+ * runs: pure functions from ports and paths to config text, so what each
+ * reference server does is readable in one place.
+ *
+ * Every file the servers write (pid, error log, temp dirs) goes under the
+ * prefix given, never under `/var` or `/run`, so a run needs no root and
+ * leaves nothing behind once the temp dir is removed.
+ *
+ * @module
+ */
+
+/** Size of the `/` body every backend answers with. */
+export const SMALL_BODY_BYTES = 100;
+/** Size of the `/1m` body and of the `/upload` request body. */
+export const LARGE_BODY_BYTES = 1024 * 1024;
+
+/** The `/` body: {@link SMALL_BODY_BYTES} printable bytes ending in a newline. */
+export function smallBody(): string {
+  return "x".repeat(SMALL_BODY_BYTES - 1) + "\n";
+}
+
+/** Options for {@link nginxBackendConfig}. */
+export interface NginxBackendOptions {
+  /** Directory for pid, error log and temp paths. */
+  readonly prefix: string;
+  /** Directory holding the `1m` file. */
+  readonly root: string;
+  /** The public ports, one `server` block each. */
+  readonly ports: readonly number[];
+  /**
+   * A loopback port for the internal sink `/upload` forwards to (see
+   * {@link nginxBackendConfig}); must differ from `ports`.
+   */
+  readonly sinkPort: number;
+}
+
+/** `events`/`http` settings shared by both NGINX roles; temp paths kept under `prefix`. */
+function nginxCommon(prefix: string): string {
+  return `worker_processes 1;
+daemon off;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+worker_rlimit_nofile 8192;
+
+events {
+  worker_connections 4096;
+  multi_accept on;
+}
+`;
+}
+
+function nginxHttpCommon(prefix: string): string {
+  return `  access_log off;
+  client_body_temp_path ${prefix}/client_body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+  keepalive_requests 1000000;
+  keepalive_timeout 120s;
+  tcp_nodelay on;
+`;
+}
+
+/**
+ * One NGINX process (no master) serving the three backend ports with
+ * `/` (100 bytes), `/1m` (the 1 MiB file under `root`) and `/upload`.
+ *
+ * `/upload` must read the whole 1 MiB body before it answers. `return 200`
+ * alone does not: NGINX then *discards* the body, answering first and
+ * draining the rest afterwards, so a proxy could see the 200 while it is
+ * still sending. Proxying, however, always reads the request body first
+ * (`ngx_http_read_client_request_body` with request buffering on, into a
+ * 2 MiB memory buffer); the body itself is not passed on, only a bodiless
+ * request to an internal sink port that answers 200, over a kept-alive
+ * connection.
+ */
+export function nginxBackendConfig(o: NginxBackendOptions): string {
+  const body = smallBody().replaceAll("\n", "\\n");
+  const servers = o.ports.map((port) => `
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    root ${o.root};
+    location = / {
+      default_type text/plain;
+      return 200 "${body}";
+    }
+    location = /1m {
+      default_type application/octet-stream;
+    }
+    location = /upload {
+      client_max_body_size 2m;
+      client_body_buffer_size 2m;
+      proxy_request_buffering on;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header Connection "";
+      proxy_http_version 1.1;
+      proxy_method GET;
+      proxy_pass http://upload_sink/sink;
+    }
+  }`).join("\n");
+  return `${nginxCommon(o.prefix)}master_process off;
+
+http {
+${nginxHttpCommon(o.prefix)}  sendfile on;
+  tcp_nopush on;
+
+  upstream upload_sink {
+    server 127.0.0.1:${o.sinkPort};
+    keepalive 64;
+  }
+  server {
+    listen 127.0.0.1:${o.sinkPort};
+    location = /sink {
+      default_type text/plain;
+      return 200 "ok\\n";
+    }
+  }
+${servers}
+}
+`;
+}
+
+/** Options for {@link nginxProxyConfig} and {@link haproxyConfig}. */
+export interface ProxyOptions {
+  /** Listen port on 127.0.0.1. */
+  readonly port: number;
+  /** Upstream `host:port` addresses, balanced round-robin. */
+  readonly upstreams: readonly string[];
+}
+
+/**
+ * NGINX as a one-worker round-robin reverse proxy with kept-alive upstream
+ * connections. Request bodies stream (`proxy_request_buffering off`), like
+ * the lb's; responses use NGINX's usual memory buffers but never spill to
+ * temp files (`proxy_max_temp_file_size 0`), so no disk I/O is measured.
+ */
+export function nginxProxyConfig(prefix: string, o: ProxyOptions): string {
+  const servers = o.upstreams.map((u) => `    server ${u};`).join("\n");
+  return `${nginxCommon(prefix)}
+http {
+${nginxHttpCommon(prefix)}
+  upstream backends {
+${servers}
+    keepalive 64;
+  }
+  server {
+    listen 127.0.0.1:${o.port} backlog=4096;
+    client_max_body_size 2m;
+    location / {
+      proxy_pass http://backends;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_request_buffering off;
+      proxy_max_temp_file_size 0;
+    }
+  }
+}
+`;
+}
+
+/**
+ * HAProxy with one thread, HTTP mode, round-robin, idle upstream connections
+ * shared between clients (`http-reuse always`), no logging.
+ */
+export function haproxyConfig(o: ProxyOptions): string {
+  const servers = o.upstreams.map((u, i) => `  server s${i + 1} ${u}`).join("\n");
+  return `global
+  nbthread 1
+  # Without maxconn HAProxy sizes itself from the descriptor limit; 4096
+  # (about 8,200 descriptors) covers 1,000 clients plus their upstreams.
+  maxconn 4096
+
+defaults
+  mode http
+  option http-keep-alive
+  http-reuse always
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  timeout http-keep-alive 60s
+  timeout http-request 30s
+
+frontend fe
+  bind 127.0.0.1:${o.port}
+  default_backend be
+
+backend be
+  balance roundrobin
+${servers}
+`;
+}

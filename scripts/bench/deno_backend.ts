@@ -1,0 +1,57 @@
+/**
+ * The benchmark's fallback backend when NGINX is not installed: the same
+ * three routes as the NGINX backend config, on `Deno.serve`.
+ *
+ * - `GET /`: 100 bytes of text
+ * - `GET /1m`: 1 MiB, from memory
+ * - `POST /upload`: reads the whole request body, then answers 200 `ok`
+ *
+ * Usage: `deno run --allow-net scripts/bench/deno_backend.ts --port N`
+ *
+ * @module
+ */
+
+import { parseFlags, Problems, runCli } from "../../lib/cli.ts";
+import { LARGE_BODY_BYTES, smallBody } from "./configs.ts";
+
+const SMALL = new TextEncoder().encode(smallBody());
+const LARGE = new Uint8Array(LARGE_BODY_BYTES).fill(0x78);
+
+/** Reads a body to the end without keeping it; returns its length. */
+async function drain(body: ReadableStream<Uint8Array> | null): Promise<number> {
+  let n = 0;
+  if (body) { for await (const chunk of body) n += chunk.byteLength; }
+  return n;
+}
+
+/** The backend's routes. */
+export async function handle(req: Request): Promise<Response> {
+  const { pathname } = new URL(req.url);
+  if (pathname === "/") {
+    return new Response(SMALL, { headers: { "content-type": "text/plain" } });
+  }
+  if (pathname === "/1m") {
+    return new Response(LARGE, { headers: { "content-type": "application/octet-stream" } });
+  }
+  if (pathname === "/upload") {
+    if (req.method !== "POST") return new Response("POST only\n", { status: 405 });
+    await drain(req.body);
+    return new Response("ok\n", { headers: { "content-type": "text/plain" } });
+  }
+  await drain(req.body);
+  return new Response("not found\n", { status: 404 });
+}
+
+async function main(): Promise<void> {
+  const f = parseFlags(Deno.args, { port: { type: "string" } });
+  const p = new Problems();
+  const port = p.port("port", String(f.port ?? "0"));
+  p.throwIfAny();
+  const server = Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, handle);
+  const stop = () => server.shutdown();
+  Deno.addSignalListener("SIGTERM", stop);
+  Deno.addSignalListener("SIGINT", stop);
+  await server.finished;
+}
+
+if (import.meta.main) await runCli("deno_backend", main);
