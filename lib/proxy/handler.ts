@@ -142,6 +142,7 @@ function toClientResponse(upstream: UpstreamResponse): Response {
   } catch (err) {
     // Status outside 200-599 (Deno can't send it): malformed for our purposes.
     if (upstream.body instanceof ReadableStream) upstream.body.cancel().catch(() => {});
+    upstream.upgrade?.conn.close();
     throw new UpstreamError("protocol", `unusable response status ${upstream.status}`, {
       cause: err,
     });

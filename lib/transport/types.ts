@@ -39,6 +39,19 @@ export interface UpstreamResponse {
    * may come as bytes. Cancel a stream to abandon the exchange.
    */
   readonly body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer> | null;
+  /**
+   * Set for a `101 Switching Protocols` answer to a request that asked to
+   * upgrade: the raw connection, now the caller's to use and close, and any
+   * bytes the backend already sent past the 101 head.
+   */
+  readonly upgrade?: UpgradedConnection;
+}
+
+/** A connection handed over after `101 Switching Protocols`. */
+export interface UpgradedConnection {
+  readonly conn: Deno.TcpConn;
+  /** Bytes received after the response head, to be processed before reading `conn`. */
+  readonly buffered: Uint8Array;
 }
 
 /** Timeouts a transport enforces. */

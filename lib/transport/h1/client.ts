@@ -249,7 +249,12 @@ class Exchange {
       const head = parseResponseHead(latin1(c.buf, c.start, end));
       c.start = end;
       if (head.status === 101) {
-        throw new ParseError("101 Switching Protocols without an upgrade request");
+        // RFC 9110 §15.2.2: only an answer to a request that offered Upgrade.
+        if (!this.req.headers.has("upgrade")) {
+          throw new ParseError("101 Switching Protocols without an upgrade request");
+        }
+        this.#finalHead = true;
+        return { head, framing: { kind: "none" } };
       }
       if (head.status >= 100 && head.status < 200) {
         this.#continue?.(); // 100 Continue: send the body now
@@ -278,8 +283,16 @@ class Exchange {
     clearTimeout(this.#responseTimer);
     const headers = new Headers();
     for (const [name, value] of head.fields) headers.append(name, value);
-    const reusable = keepAlive(head, framing);
     const c = this.c;
+    if (head.status === 101) {
+      // The socket now carries another protocol: hand it over, never pool it.
+      const buffered = c.buf.slice(c.start, c.end);
+      c.start = c.end;
+      this.#finished = true;
+      this.req.signal.removeEventListener("abort", this.#onAbort);
+      return { status: 101, headers, body: null, upgrade: { conn: c.conn, buffered } };
+    }
+    const reusable = keepAlive(head, framing);
     if (framing.kind === "none") {
       await this.#complete(reusable);
       return { status: head.status, headers, body: null };
