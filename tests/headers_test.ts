@@ -1,18 +1,25 @@
 import assert from "node:assert/strict";
 import { parseCidr } from "../lib/cidr.ts";
+import type { Cidr } from "../lib/cidr.ts";
 import {
-  addForwardingHeaders,
-  appendVia,
   type ClientInfo,
+  clientResponseHeaders,
   forwardedElement,
+  type HeaderPairs,
+  headerValue,
   stripHopByHop,
+  upstreamRequestHeaders,
   VIA_PSEUDONYM,
 } from "../lib/proxy/headers.ts";
 
+/** Strips pairs (names lower-cased as the parsers deliver them) and views the result as Headers. */
 function stripped(init: [string, string][]): Headers {
-  const headers = new Headers(init);
-  stripHopByHop(headers);
-  return headers;
+  return new Headers(stripHopByHop(init.map(([k, v]) => [k.toLowerCase(), v])));
+}
+
+/** The request headers the proxy would send upstream, viewed as Headers. */
+function forwardedFor(h: Headers, client: ClientInfo, trusted: readonly Cidr[]): Headers {
+  return new Headers(upstreamRequestHeaders(h, client, trusted));
 }
 
 // --- stripHopByHop ----------------------------------------------------------
@@ -48,14 +55,14 @@ Deno.test("stripHopByHop removes every header named in Connection, case-insensit
 });
 
 Deno.test("stripHopByHop reads every Connection header line", () => {
-  const h = new Headers();
-  h.append("connection", "x-a");
-  h.append("connection", "x-b");
-  h.set("x-a", "1");
-  h.set("x-b", "2");
-  h.set("x-c", "3");
-  stripHopByHop(h);
-  assert.deepEqual([...h], [["x-c", "3"]]);
+  const pairs: HeaderPairs = [
+    ["connection", "x-a"],
+    ["connection", "x-b"],
+    ["x-a", "1"],
+    ["x-b", "2"],
+    ["x-c", "3"],
+  ];
+  assert.deepEqual(stripHopByHop(pairs), [["x-c", "3"]]);
 });
 
 Deno.test("stripHopByHop skips Connection tokens that are not field names without throwing", () => {
@@ -64,17 +71,16 @@ Deno.test("stripHopByHop skips Connection tokens that are not field names withou
 });
 
 Deno.test("stripHopByHop keeps end-to-end headers", () => {
-  const h = new Headers({
-    "content-type": "application/json",
-    "content-length": "12",
-    "cache-control": "no-store",
-    "authorization": "Bearer x",
-    "x-request-id": "abc",
-    "host": "example.com",
-  });
-  h.append("set-cookie", "a=1; Path=/");
-  h.append("set-cookie", "b=2, c; Expires=Wed, 21 Oct 2015 07:28:00 GMT");
-  stripHopByHop(h);
+  const h = stripped([
+    ["content-type", "application/json"],
+    ["content-length", "12"],
+    ["cache-control", "no-store"],
+    ["authorization", "Bearer x"],
+    ["x-request-id", "abc"],
+    ["host", "example.com"],
+    ["set-cookie", "a=1; Path=/"],
+    ["set-cookie", "b=2, c; Expires=Wed, 21 Oct 2015 07:28:00 GMT"],
+  ]);
   assert.equal(h.get("content-type"), "application/json");
   assert.equal(h.get("content-length"), "12");
   assert.equal(h.get("cache-control"), "no-store");
@@ -117,7 +123,7 @@ Deno.test({
   },
 });
 
-// --- addForwardingHeaders ---------------------------------------------------
+// --- upstreamRequestHeaders ------------------------------------------------
 
 const CLIENT: ClientInfo = { ip: "203.0.113.7", proto: "http", host: "example.com" };
 
@@ -132,9 +138,8 @@ function claimed(): Headers {
   });
 }
 
-Deno.test("addForwardingHeaders: no prior headers", () => {
-  const h = new Headers();
-  addForwardingHeaders(h, CLIENT, []);
+Deno.test("upstreamRequestHeaders: no prior headers", () => {
+  const h = forwardedFor(new Headers(), CLIENT, []);
   assert.deepEqual(Object.fromEntries(h), {
     "x-forwarded-for": "203.0.113.7",
     "x-forwarded-proto": "http",
@@ -144,25 +149,22 @@ Deno.test("addForwardingHeaders: no prior headers", () => {
   });
 });
 
-Deno.test("addForwardingHeaders: an untrusted peer's claims are dropped and replaced", () => {
-  const h = claimed();
-  addForwardingHeaders(h, CLIENT, [parseCidr("10.0.0.0/8")!]);
+Deno.test("upstreamRequestHeaders: an untrusted peer's claims are dropped and replaced", () => {
+  const h = forwardedFor(claimed(), CLIENT, [parseCidr("10.0.0.0/8")!]);
   assert.equal(h.get("x-forwarded-for"), "203.0.113.7");
   assert.equal(h.get("x-forwarded-proto"), "http");
   assert.equal(h.get("x-forwarded-host"), "example.com");
   assert.equal(h.get("forwarded"), "for=203.0.113.7;host=example.com;proto=http");
 });
 
-Deno.test("addForwardingHeaders: with no trusted ranges every peer is untrusted", () => {
-  const h = claimed();
-  addForwardingHeaders(h, { ...CLIENT, ip: "127.0.0.1" }, []);
+Deno.test("upstreamRequestHeaders: with no trusted ranges every peer is untrusted", () => {
+  const h = forwardedFor(claimed(), { ...CLIENT, ip: "127.0.0.1" }, []);
   assert.equal(h.get("x-forwarded-for"), "127.0.0.1");
   assert.equal(h.get("x-forwarded-proto"), "http");
 });
 
-Deno.test("addForwardingHeaders: a trusted peer's claims are kept and extended", () => {
-  const h = claimed();
-  addForwardingHeaders(h, { ...CLIENT, ip: "10.1.2.3" }, [parseCidr("10.0.0.0/8")!]);
+Deno.test("upstreamRequestHeaders: a trusted peer's claims are kept and extended", () => {
+  const h = forwardedFor(claimed(), { ...CLIENT, ip: "10.1.2.3" }, [parseCidr("10.0.0.0/8")!]);
   assert.equal(h.get("x-forwarded-for"), "198.51.100.1, 10.1.2.3");
   assert.equal(h.get("x-forwarded-proto"), "https");
   assert.equal(h.get("x-forwarded-host"), "claimed.example");
@@ -172,31 +174,27 @@ Deno.test("addForwardingHeaders: a trusted peer's claims are kept and extended",
   );
 });
 
-Deno.test("addForwardingHeaders: a trusted IPv6 peer matches an IPv6 range", () => {
-  const h = claimed();
-  addForwardingHeaders(h, { ...CLIENT, ip: "::1" }, [parseCidr("::1")!]);
+Deno.test("upstreamRequestHeaders: a trusted IPv6 peer matches an IPv6 range", () => {
+  const h = forwardedFor(claimed(), { ...CLIENT, ip: "::1" }, [parseCidr("::1")!]);
   assert.equal(h.get("x-forwarded-for"), "198.51.100.1, ::1");
 });
 
-Deno.test("addForwardingHeaders: a trusted peer without prior headers gets fresh ones", () => {
-  const h = new Headers();
-  addForwardingHeaders(h, { ...CLIENT, ip: "10.1.2.3" }, [parseCidr("10.0.0.0/8")!]);
+Deno.test("upstreamRequestHeaders: a trusted peer without prior headers gets fresh ones", () => {
+  const h = forwardedFor(new Headers(), { ...CLIENT, ip: "10.1.2.3" }, [parseCidr("10.0.0.0/8")!]);
   assert.equal(h.get("x-forwarded-for"), "10.1.2.3");
   assert.equal(h.get("x-forwarded-proto"), "http");
   assert.equal(h.get("x-forwarded-host"), "example.com");
 });
 
-Deno.test("addForwardingHeaders: Via is appended after an existing Via, whoever the peer is", () => {
+Deno.test("upstreamRequestHeaders: Via is appended after an existing Via, whoever the peer is", () => {
   for (const trusted of [[], [parseCidr("0.0.0.0/0")!]]) {
-    const h = claimed();
-    addForwardingHeaders(h, CLIENT, trusted);
+    const h = forwardedFor(claimed(), CLIENT, trusted);
     assert.equal(h.get("via"), "1.0 edge, 1.1 deno-lb");
   }
 });
 
-Deno.test("addForwardingHeaders: an IPv6 client is bracketed and quoted in Forwarded", () => {
-  const h = new Headers();
-  addForwardingHeaders(h, { ...CLIENT, ip: "::1" }, []);
+Deno.test("upstreamRequestHeaders: an IPv6 client is bracketed and quoted in Forwarded", () => {
+  const h = forwardedFor(new Headers(), { ...CLIENT, ip: "::1" }, []);
   assert.equal(h.get("x-forwarded-for"), "::1");
   assert.equal(h.get("forwarded"), 'for="[::1]";host=example.com;proto=http');
 });
@@ -217,9 +215,33 @@ for (const [client, element] of ELEMENTS) {
   });
 }
 
-Deno.test("appendVia adds this proxy's pseudonym", () => {
-  const h = new Headers();
-  appendVia(h);
+Deno.test("clientResponseHeaders strips hop-by-hop fields and adds this proxy to Via", () => {
+  const out = clientResponseHeaders([
+    ["connection", "keep-alive, x-secret"],
+    ["x-secret", "1"],
+    ["via", "1.0 origin"],
+    ["content-type", "text/plain"],
+  ]);
   assert.equal(VIA_PSEUDONYM, "deno-lb");
-  assert.equal(h.get("via"), "1.1 deno-lb");
+  assert.equal(headerValue(out, "x-secret"), undefined);
+  assert.equal(new Headers(out).get("via"), "1.0 origin, 1.1 deno-lb");
+  assert.equal(headerValue(out, "content-type"), "text/plain");
+});
+
+Deno.test("upstreamRequestHeaders drops hop-by-hop fields and keeps Host", () => {
+  const h = new Headers({
+    host: "example.com",
+    connection: "x-private",
+    "x-private": "1",
+    "keep-alive": "5",
+    te: "trailers",
+    accept: "*/*",
+  });
+  const out = new Headers(upstreamRequestHeaders(h, CLIENT, []));
+  assert.equal(out.get("host"), "example.com");
+  assert.equal(out.get("x-private"), null);
+  assert.equal(out.get("keep-alive"), null);
+  assert.equal(out.get("connection"), null);
+  assert.equal(out.get("te"), "trailers");
+  assert.equal(out.get("accept"), "*/*");
 });

@@ -12,12 +12,15 @@ import { TRANSPORT_NAMES } from "../lib/transport/mod.ts";
 const SIZE = 256 * 1024 * 1024;
 const CHUNK = 64 * 1024;
 /**
- * Memory the lb may grow by while moving 256 MB: half the body. RSS also
- * counts garbage V8 has not collected yet (a young generation of tens of MB
- * and the 64 KiB buffers it points to), measured at 60-130 MiB whatever the
- * body size; a proxy that buffered would grow by the whole 256 MB.
+ * Memory the lb may grow by while moving 256 MB, per transport. RSS also
+ * counts garbage V8 has not collected yet; a proxy that buffered would grow
+ * by the whole 256 MB. Measured: h1 33-45 MiB; node-http 124-133 MiB, most
+ * of it `node:http`'s per-read Buffers awaiting collection.
  */
-const MAX_GROWTH = 128 * 1024 * 1024;
+const MAX_GROWTH: Record<string, number> = {
+  h1: 64 * 1024 * 1024,
+  "node-http": 160 * 1024 * 1024,
+};
 
 /** Chunked uploads are checked for correctness on a smaller body. */
 const CHUNKED_SIZE = 32 * 1024 * 1024;
@@ -106,7 +109,10 @@ for (const transport of TRANSPORT_NAMES) {
       assert.equal(res.headers.get("content-length"), String(SIZE));
       assert.equal(await verifyPattern(res.body!), SIZE);
       const peak = await watch.stop();
-      assert.ok(peak - baseline < MAX_GROWTH, `lb grew by ${(peak - baseline) >> 20} MiB`);
+      assert.ok(
+        peak - baseline < MAX_GROWTH[transport],
+        `lb grew by ${(peak - baseline) >> 20} MiB`,
+      );
     });
 
     await t.step("upload with Content-Length", async () => {
@@ -115,7 +121,10 @@ for (const transport of TRANSPORT_NAMES) {
       assert.match(res, /^HTTP\/1\.1 200/);
       assert.match(res, new RegExp(`\\{"count":${SIZE}\\}`));
       const peak = await watch.stop();
-      assert.ok(peak - baseline < MAX_GROWTH, `lb grew by ${(peak - baseline) >> 20} MiB`);
+      assert.ok(
+        peak - baseline < MAX_GROWTH[transport],
+        `lb grew by ${(peak - baseline) >> 20} MiB`,
+      );
     });
 
     await t.step("chunked upload (no Content-Length)", async () => {

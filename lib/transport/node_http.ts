@@ -11,6 +11,7 @@ import http from "node:http";
 import type { Socket } from "node:net";
 import {
   ClientAbortError,
+  type HeaderPairs,
   type Transport,
   type TransportOptions,
   UpstreamError,
@@ -73,8 +74,11 @@ class Exchange {
   start(): void {
     const { ureq, target } = this;
     if (ureq.signal.aborted) return this.reject(new ClientAbortError());
-    const headers: Record<string, string> = {};
-    for (const [name, value] of ureq.headers) headers[name] = value;
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of ureq.headers) {
+      const prior = headers[name];
+      headers[name] = prior === undefined ? value : [prior, value].flat();
+    }
     // Node only chunks bodies of methods it expects to have one; say so for all.
     if (ureq.body && headers["content-length"] === undefined) {
       headers["transfer-encoding"] = "chunked";
@@ -144,15 +148,9 @@ class Exchange {
     if (this.#settled) return void res.destroy();
     this.#settled = true;
     this.#cleanup();
-    const headers = new Headers();
+    const headers: HeaderPairs = [];
     const raw = res.rawHeaders;
-    try {
-      for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
-    } catch (err) {
-      this.#req.destroy();
-      this.ureq.signal.removeEventListener("abort", this.#onAbort);
-      return this.reject(new UpstreamError("protocol", `invalid response header: ${err}`));
-    }
+    for (let i = 0; i < raw.length; i += 2) headers.push([raw[i].toLowerCase(), raw[i + 1]]);
     const status = res.statusCode ?? 0;
     const bodiless = this.ureq.method === "HEAD" || status === 204 || status === 304;
     if (bodiless) {

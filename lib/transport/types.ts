@@ -8,6 +8,9 @@
  * @module
  */
 
+/** Header fields as `[lower-case name, value]` pairs, in order, duplicates kept. */
+export type HeaderPairs = [string, string][];
+
 /** Where to send a request. */
 export interface UpstreamTarget {
   /** `http://host:port`, for logs. */
@@ -22,7 +25,7 @@ export interface UpstreamRequest {
   /** Origin-form target: path and query, e.g. `/a/b?c=1`. */
   readonly path: string;
   /** Headers to send as they are (hop-by-hop already removed, `Host` kept). */
-  readonly headers: Headers;
+  readonly headers: HeaderPairs;
   /** The body, read only after the connection is open; null when there is none. */
   readonly body: ReadableStream<Uint8Array> | null;
   /** Aborts the exchange (the client went away). */
@@ -32,8 +35,8 @@ export interface UpstreamRequest {
 /** A response head and its streaming body. */
 export interface UpstreamResponse {
   readonly status: number;
-  /** Headers as received, hop-by-hop ones included (the proxy strips them). */
-  readonly headers: Headers;
+  /** Headers as received, names lower-cased, hop-by-hop ones included (the proxy strips them). */
+  readonly headers: HeaderPairs;
   /**
    * Null for HEAD requests and 204/304 responses; a small body already read
    * may come as bytes. Cancel a stream to abandon the exchange.

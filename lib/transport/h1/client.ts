@@ -10,6 +10,7 @@
 
 import {
   ClientAbortError,
+  type HeaderPairs,
   type Transport,
   type TransportOptions,
   UpstreamError,
@@ -29,6 +30,7 @@ import {
   responseFraming,
   type ResponseHead,
 } from "./head.ts";
+import { Deadlines, type Expiring } from "./deadlines.ts";
 import { ConnectionPool } from "./pool.ts";
 import { ChunkFramer, encodeRequestHead, LAST_CHUNK, type RequestFraming } from "./request.ts";
 
@@ -48,9 +50,11 @@ class StaleConnection extends Error {}
 export class H1Transport implements Transport {
   readonly #options: TransportOptions;
   readonly #pool: ConnectionPool;
+  readonly #deadlines: Deadlines;
 
   constructor(options: TransportOptions) {
     this.#options = options;
+    this.#deadlines = new Deadlines(options.responseTimeoutMs);
     this.#pool = new ConnectionPool({
       maxIdlePerKey: MAX_IDLE_PER_BACKEND,
       idleTimeoutMs: options.idleTimeoutMs,
@@ -64,7 +68,7 @@ export class H1Transport implements Transport {
       const pooled = fresh ? undefined : this.#pool.take(target.origin);
       const c = pooled ?? await this.#dial(target, req.signal);
       try {
-        return await new Exchange(c, req, this.#options, pooled !== undefined, (done) => {
+        return await new Exchange(c, req, this.#deadlines, pooled !== undefined, (done) => {
           if (done) this.#pool.put(target.origin, c);
           else c.close();
         }).run();
@@ -77,6 +81,7 @@ export class H1Transport implements Transport {
 
   close(): Promise<void> {
     this.#pool.close();
+    this.#deadlines.stop();
     return Promise.resolve();
   }
 
@@ -104,8 +109,8 @@ export class H1Transport implements Transport {
 }
 
 /** One request/response on a connection. */
-class Exchange {
-  #responseTimer: ReturnType<typeof setTimeout> | undefined;
+class Exchange implements Expiring {
+  #timing = false;
   #failure: UpstreamError | ClientAbortError | undefined;
   #responseBytes = false;
   #finalHead = false;
@@ -116,7 +121,7 @@ class Exchange {
   constructor(
     readonly c: Connection,
     readonly req: UpstreamRequest,
-    readonly options: TransportOptions,
+    readonly deadlines: Deadlines,
     readonly reused: boolean,
     /** Called once: true to pool the connection, false to close it. */
     readonly release: (reusable: boolean) => void,
@@ -128,10 +133,10 @@ class Exchange {
     try {
       const framing: RequestFraming = req.body === null
         ? "none"
-        : req.headers.has("content-length")
+        : hasField(req.headers, "content-length")
         ? "length"
         : "chunked";
-      const head = encodeRequestHead(req.method, req.path, req.headers, framing);
+      const head = encodeRequestHead(req.method, req.path, req.headers, framing, c.scratch);
       c.uses++;
       try {
         await c.write(head);
@@ -141,7 +146,7 @@ class Exchange {
         throw this.#fail(err);
       }
       if (req.body) {
-        const expect = req.headers.get("expect")?.toLowerCase() === "100-continue";
+        const expect = fieldValue(req.headers, "expect")?.toLowerCase() === "100-continue";
         this.#writer = this.#writeBody(req.body, framing, expect);
       } else {
         this.#armResponseTimer();
@@ -161,11 +166,21 @@ class Exchange {
   };
 
   #armResponseTimer(): void {
-    if (this.#finished || this.#responseTimer !== undefined) return;
-    this.#responseTimer = setTimeout(() => {
-      this.#failure ??= new UpstreamError("response_timeout", "no response headers in time");
-      this.c.close();
-    }, this.options.responseTimeoutMs);
+    if (this.#finished || this.#timing) return;
+    this.#timing = true;
+    this.deadlines.arm(this);
+  }
+
+  /** The response headers took longer than `--response-timeout`. */
+  expire(): void {
+    this.#failure ??= new UpstreamError("response_timeout", "no response headers in time");
+    this.c.close();
+  }
+
+  #disarm(): void {
+    if (!this.#timing) return;
+    this.#timing = false;
+    this.deadlines.disarm(this);
   }
 
   /** Maps any error to what the caller should see, preferring the first cause. */
@@ -181,7 +196,7 @@ class Exchange {
   #finish(reusable: boolean): void {
     if (this.#finished) return;
     this.#finished = true;
-    clearTimeout(this.#responseTimer);
+    this.#disarm();
     this.req.signal.removeEventListener("abort", this.#onAbort);
     this.release(reusable && !this.c.closed);
   }
@@ -250,7 +265,7 @@ class Exchange {
       c.start = end;
       if (head.status === 101) {
         // RFC 9110 §15.2.2: only an answer to a request that offered Upgrade.
-        if (!this.req.headers.has("upgrade")) {
+        if (!hasField(this.req.headers, "upgrade")) {
           throw new ParseError("101 Switching Protocols without an upgrade request");
         }
         this.#finalHead = true;
@@ -280,9 +295,8 @@ class Exchange {
   }
 
   async #respond(head: ResponseHead, framing: Framing): Promise<UpstreamResponse> {
-    clearTimeout(this.#responseTimer);
-    const headers = new Headers();
-    for (const [name, value] of head.fields) headers.append(name, value);
+    this.#disarm();
+    const headers = head.fields;
     const c = this.c;
     if (head.status === 101) {
       // The socket now carries another protocol: hand it over, never pool it.
@@ -376,6 +390,15 @@ function bodyReader(c: Connection, framing: Framing): () => Promise<Uint8Array |
       };
     }
   }
+}
+
+function fieldValue(fields: HeaderPairs, name: string): string | undefined {
+  for (let i = 0; i < fields.length; i++) if (fields[i][0] === name) return fields[i][1];
+  return undefined;
+}
+
+function hasField(fields: HeaderPairs, name: string): boolean {
+  return fieldValue(fields, name) !== undefined;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

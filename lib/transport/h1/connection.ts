@@ -14,6 +14,8 @@ export const READ_BUFFER = 64 * 1024;
 /** An upstream connection. */
 export class Connection {
   readonly buf: Uint8Array<ArrayBuffer> = new Uint8Array(READ_BUFFER);
+  /** Where request heads are encoded, one request at a time per connection. */
+  readonly scratch: Uint8Array = new Uint8Array(4096);
   /** Unconsumed bytes are `buf[start, end)`. */
   start = 0;
   end = 0;

@@ -28,7 +28,7 @@ export interface ResponseHead {
   readonly status: number;
   readonly reason: string;
   /** Field lines in order: lower-cased names, values without surrounding whitespace. */
-  readonly fields: readonly (readonly [string, string])[];
+  readonly fields: [string, string][];
 }
 
 /** How the body of a response is delimited (RFC 9112 §6.3). */
@@ -76,41 +76,75 @@ export function latin1(buf: Uint8Array, start: number, end: number): string {
 const ASCII = new TextDecoder();
 
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^]*))?$/;
-/** tchar (RFC 9110 §5.6.2). */
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/** Field value bytes: HTAB, SP, VCHAR, obs-text (RFC 9110 §5.5). No CTLs, no DEL. */
-// deno-lint-ignore no-control-regex -- matching control bytes is the point
-const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 
-/** Parses a complete head (as returned by {@link findHeadEnd}, terminator included). */
+/** tchar (RFC 9110 §5.6.2), by character code. */
+const TCHAR = new Uint8Array(128);
+for (const ch of "!#$%&'*+-.^_`|~") TCHAR[ch.charCodeAt(0)] = 1;
+for (let c = 48; c <= 57; c++) TCHAR[c] = 1;
+for (let c = 65; c <= 90; c++) TCHAR[c] = TCHAR[c + 32] = 1;
+
+/** Field value characters: HTAB, SP, VCHAR, obs-text (RFC 9110 §5.5). No CTLs, no DEL. */
+function validValueChar(c: number): boolean {
+  return c >= 0x20 ? c !== 0x7f && c <= 0xff : c === 0x09;
+}
+
+/**
+ * Parses a complete head (as returned by {@link findHeadEnd}, terminator
+ * included). Scans by character code rather than splitting and matching each
+ * line, since this runs once per proxied response.
+ */
 export function parseResponseHead(text: string): ResponseHead {
-  const lines = text.split("\r\n");
-  // The head ends with "\r\n\r\n": the last two split items are empty.
-  lines.length -= 2;
-  const statusLine = lines[0];
+  const statusEnd = text.indexOf("\r\n");
+  const statusLine = text.slice(0, statusEnd);
   const m = STATUS_LINE.exec(statusLine);
   if (!m) throw new ParseError(`malformed status line ${JSON.stringify(statusLine.slice(0, 64))}`);
   const reason = m[3] ?? "";
-  if (BAD_VALUE.test(reason)) throw new ParseError("control character in reason phrase");
-  if (lines.length - 1 > MAX_FIELDS) throw new ParseError("too many header fields");
+  for (let i = 0; i < reason.length; i++) {
+    if (!validValueChar(reason.charCodeAt(i))) {
+      throw new ParseError("control character in reason phrase");
+    }
+  }
   const fields: [string, string][] = [];
-  for (let i = 1; i < lines.length; i++) fields.push(parseFieldLine(lines[i]));
+  // The head ends with an empty line: stop at the final "\r\n\r\n".
+  const last = text.length - 2;
+  for (let pos = statusEnd + 2; pos < last;) {
+    const eol = text.indexOf("\r\n", pos);
+    fields.push(parseFieldAt(text, pos, eol));
+    if (fields.length > MAX_FIELDS) throw new ParseError("too many header fields");
+    pos = eol + 2;
+  }
   return { minor: m[1] === "1" ? 1 : 0, status: Number(m[2]), reason, fields };
 }
 
 /** Parses one `name: value` line; shared with chunked trailers. */
 export function parseFieldLine(line: string): [string, string] {
-  const first = line.charCodeAt(0);
+  return parseFieldAt(line, 0, line.length);
+}
+
+/** Parses the field line `text[start, end)`. */
+function parseFieldAt(text: string, start: number, end: number): [string, string] {
+  const first = text.charCodeAt(start);
   // RFC 9112 §5.2: obs-fold must be rejected (or replaced) by a proxy.
   if (first === 0x20 || first === 0x09) throw new ParseError("obsolete line folding");
-  const colon = line.indexOf(":");
-  if (colon <= 0) throw new ParseError("header line without a name and colon");
-  const name = line.slice(0, colon);
-  // RFC 9112 §5.1: no whitespace between name and colon; must be rejected.
-  if (!TOKEN.test(name)) throw new ParseError(`invalid header name ${JSON.stringify(name)}`);
-  const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
-  if (BAD_VALUE.test(value)) throw new ParseError(`invalid byte in header ${name}`);
-  return [name.toLowerCase(), value];
+  let i = start;
+  for (; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x3a) break;
+    // RFC 9112 §5.1: no whitespace between name and colon; must be rejected.
+    if (c >= 128 || TCHAR[c] === 0) {
+      throw new ParseError(`invalid header name ${JSON.stringify(text.slice(start, end))}`);
+    }
+  }
+  if (i === start || i === end) throw new ParseError("header line without a name and colon");
+  const name = text.slice(start, i).toLowerCase();
+  let vs = i + 1;
+  let ve = end;
+  while (vs < ve && (text.charCodeAt(vs) === 0x20 || text.charCodeAt(vs) === 0x09)) vs++;
+  while (ve > vs && (text.charCodeAt(ve - 1) === 0x20 || text.charCodeAt(ve - 1) === 0x09)) ve--;
+  for (let j = vs; j < ve; j++) {
+    if (!validValueChar(text.charCodeAt(j))) throw new ParseError(`invalid byte in header ${name}`);
+  }
+  return [name, text.slice(vs, ve)];
 }
 
 /**

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { HeaderPairs } from "../types.ts";
+
 const encoder = new TextEncoder();
 
 /** How the request body is framed on the wire. */
@@ -19,15 +21,23 @@ export type RequestFraming = "none" | "length" | "chunked";
 export function encodeRequestHead(
   method: string,
   target: string,
-  headers: Headers,
+  headers: HeaderPairs,
   framing: RequestFraming,
+  scratch?: Uint8Array,
 ): Uint8Array {
   // deno-lint-ignore no-control-regex -- matching control bytes is the point
   if (/[\x00-\x20\x7f]/.test(target)) throw new TypeError("invalid request target");
   let head = method + " " + target + " HTTP/1.1\r\n";
-  for (const [name, value] of headers) head += name + ": " + value + "\r\n";
+  for (let i = 0; i < headers.length; i++) head += headers[i][0] + ": " + headers[i][1] + "\r\n";
   if (framing === "chunked") head += "transfer-encoding: chunked\r\n";
-  return encoder.encode(head + "\r\n");
+  head += "\r\n";
+  // Encoding into the connection's scratch buffer saves an allocation per
+  // request; a head that doesn't fit gets its own array.
+  if (scratch) {
+    const { read, written } = encoder.encodeInto(head, scratch);
+    if (read === head.length) return scratch.subarray(0, written);
+  }
+  return encoder.encode(head);
 }
 
 /**
