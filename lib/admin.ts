@@ -60,6 +60,7 @@ export function statusReport(options: AdminOptions, now: number) {
     uptimeSeconds: Math.round((now - options.startedAt) / 1000),
     ready: !options.shuttingDown() && pool.healthy.length > 0,
     shuttingDown: options.shuttingDown(),
+    memoryMiB: mib(Deno.memoryUsage()),
     backends: pool.backends.map((b) => {
       const [p50, p90, p99] = b.latency.percentiles([0.5, 0.9, 0.99]).map(round2);
       return {
@@ -81,6 +82,12 @@ function text(status: number, body: string, extra: Record<string, string> = {}):
     status,
     headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...extra },
   });
+}
+
+function mib(usage: Deno.MemoryUsage): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(usage).map(([k, v]) => [k, Math.round(v / 1024 / 102.4) / 10]),
+  );
 }
 
 function round2(ms: number | null): number | null {

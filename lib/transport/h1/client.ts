@@ -32,12 +32,13 @@ import {
 } from "./head.ts";
 import { Deadlines, type Expiring } from "./deadlines.ts";
 import { ConnectionPool } from "./pool.ts";
+import { Slots } from "./slots.ts";
 import { ChunkFramer, encodeRequestHead, LAST_CHUNK, type RequestFraming } from "./request.ts";
 
 /** Bodies up to this size are read whole and handed over as bytes. */
 const SMALL_BODY = 64 * 1024;
-/** Most idle connections kept per backend. */
-const MAX_IDLE_PER_BACKEND = 512;
+/** Most connections open per backend; more requests queue for one (see slots.ts). */
+const MAX_CONNECTIONS_PER_BACKEND = 128;
 /** How long to wait for `100 Continue` before sending the body anyway (RFC 9110 §10.1.1). */
 const CONTINUE_WAIT_MS = 1000;
 /** Methods that may be re-sent after a stale pooled connection (RFC 9110 §9.2.2). */
@@ -51,12 +52,13 @@ export class H1Transport implements Transport {
   readonly #options: TransportOptions;
   readonly #pool: ConnectionPool;
   readonly #deadlines: Deadlines;
+  readonly #slots = new Slots<Connection>(MAX_CONNECTIONS_PER_BACKEND);
 
   constructor(options: TransportOptions) {
     this.#options = options;
     this.#deadlines = new Deadlines(options.responseTimeoutMs);
     this.#pool = new ConnectionPool({
-      maxIdlePerKey: MAX_IDLE_PER_BACKEND,
+      maxIdlePerKey: MAX_CONNECTIONS_PER_BACKEND,
       idleTimeoutMs: options.idleTimeoutMs,
     });
   }
@@ -64,18 +66,41 @@ export class H1Transport implements Transport {
   async request(target: UpstreamTarget, req: UpstreamRequest): Promise<UpstreamResponse> {
     if (req.signal.aborted) throw new ClientAbortError();
     // One retry on a fresh connection when a pooled one turns out to be dead.
+    const key = target.origin;
     for (let fresh = false;; fresh = true) {
-      const pooled = fresh ? undefined : this.#pool.take(target.origin);
-      const c = pooled ?? await this.#dial(target, req.signal);
+      const { c, reused } = await this.#acquire(target, req.signal, fresh);
       try {
-        return await new Exchange(c, req, this.#deadlines, pooled !== undefined, (done) => {
-          if (done) this.#pool.put(target.origin, c);
-          else c.close();
+        return await new Exchange(c, req, this.#deadlines, reused, (done) => {
+          if (!done) c.close();
+          else if (!this.#slots.handOver(key, c)) this.#pool.put(key, c);
         }).run();
       } catch (err) {
         if (err instanceof StaleConnection && !fresh) continue;
         throw err;
       }
+    }
+  }
+
+  /** A pooled connection, a new one if under the cap, else one from the queue. */
+  async #acquire(
+    target: UpstreamTarget,
+    signal: AbortSignal,
+    fresh: boolean,
+  ): Promise<{ c: Connection; reused: boolean }> {
+    const key = target.origin;
+    if (!fresh) {
+      const pooled = this.#pool.take(key);
+      if (pooled) return { c: pooled, reused: true };
+    }
+    if (!this.#slots.tryTake(key)) {
+      const grant = await this.#slots.wait(key, signal, this.#options.connectTimeoutMs);
+      if ("conn" in grant) return { c: grant.conn, reused: true };
+    }
+    try {
+      return { c: await this.#dial(target, signal, () => this.#slots.release(key)), reused: false };
+    } catch (err) {
+      this.#slots.release(key);
+      throw err;
     }
   }
 
@@ -85,7 +110,11 @@ export class H1Transport implements Transport {
     return Promise.resolve();
   }
 
-  async #dial(target: UpstreamTarget, signal: AbortSignal): Promise<Connection> {
+  async #dial(
+    target: UpstreamTarget,
+    signal: AbortSignal,
+    onClose: () => void,
+  ): Promise<Connection> {
     const timeout = AbortSignal.timeout(this.#options.connectTimeoutMs);
     try {
       const conn = await Deno.connect({
@@ -95,7 +124,7 @@ export class H1Transport implements Transport {
         signal: AbortSignal.any([signal, timeout]),
       });
       conn.setNoDelay(true);
-      return new Connection(conn);
+      return new Connection(conn, onClose);
     } catch (err) {
       if (signal.aborted) throw new ClientAbortError();
       if (timeout.aborted) throw new UpstreamError("connect_timeout", "connect timed out");
@@ -304,7 +333,7 @@ class Exchange implements Expiring {
       c.start = c.end;
       this.#finished = true;
       this.req.signal.removeEventListener("abort", this.#onAbort);
-      return { status: 101, headers, body: null, upgrade: { conn: c.conn, buffered } };
+      return { status: 101, headers, body: null, upgrade: { conn: c.detach(), buffered } };
     }
     const reusable = keepAlive(head, framing);
     if (framing.kind === "none") {

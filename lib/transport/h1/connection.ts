@@ -8,12 +8,20 @@
  * @module
  */
 
-/** Size of each connection's read buffer; also the largest response head. */
+/** Largest single read of a response body. */
 export const READ_BUFFER = 64 * 1024;
+/**
+ * Initial size of each connection's read buffer. It doubles, up to
+ * {@link MAX_BUFFER}, only for a head that doesn't fit, so a thousand idle
+ * connections cost 16 MiB rather than 64.
+ */
+const INITIAL_BUFFER = 16 * 1024;
+/** The read buffer never grows past this: a larger head is refused. */
+const MAX_BUFFER = 128 * 1024;
 
 /** An upstream connection. */
 export class Connection {
-  readonly buf: Uint8Array<ArrayBuffer> = new Uint8Array(READ_BUFFER);
+  buf: Uint8Array<ArrayBuffer> = new Uint8Array(INITIAL_BUFFER);
   /** Where request heads are encoded, one request at a time per connection. */
   readonly scratch: Uint8Array = new Uint8Array(4096);
   /** Unconsumed bytes are `buf[start, end)`. */
@@ -28,7 +36,25 @@ export class Connection {
   #closed = false;
   #pending: Promise<number | null> | null = null;
 
-  constructor(readonly conn: Deno.TcpConn) {}
+  #onClose: (() => void) | undefined;
+
+  /** `onClose` runs once when the connection closes or is handed away. */
+  constructor(readonly conn: Deno.TcpConn, onClose?: () => void) {
+    this.#onClose = onClose;
+  }
+
+  /** Gives the socket away (after a protocol upgrade): accounted as closed, left open. */
+  detach(): Deno.TcpConn {
+    this.#closed = true;
+    this.#runOnClose();
+    return this.conn;
+  }
+
+  #runOnClose(): void {
+    const onClose = this.#onClose;
+    this.#onClose = undefined;
+    onClose?.();
+  }
 
   get closed(): boolean {
     return this.#closed;
@@ -51,7 +77,12 @@ export class Connection {
       this.end -= this.start;
       this.start = 0;
     }
-    if (this.end === this.buf.length) throw new RangeError("read buffer full");
+    if (this.end === this.buf.length) {
+      if (this.buf.length >= MAX_BUFFER) throw new RangeError("read buffer full");
+      const bigger = new Uint8Array(this.buf.length * 2);
+      bigger.set(this.buf.subarray(0, this.end));
+      this.buf = bigger;
+    }
     const pending = this.#pending;
     this.#pending = null;
     const n = await (pending ?? this.conn.read(this.buf.subarray(this.end)));
@@ -110,5 +141,6 @@ export class Connection {
     } catch {
       // Already closed by the runtime.
     }
+    this.#runOnClose();
   }
 }
