@@ -65,13 +65,16 @@ export function statusReport(options: AdminOptions, now: number) {
       const [p50, p90, p99] = b.latency.percentiles([0.5, 0.9, 0.99]).map(round2);
       return {
         url: b.id,
-        state: b.up ? "up" : "down",
+        state: !b.up ? "down" : b.ejected ? "ejected" : "up",
         lastChange: new Date(b.lastChange).toISOString(),
         reason: b.reason,
+        weight: b.weight,
+        effectiveWeight: round2(b.effectiveWeight),
         inFlight: b.inFlight,
         requests: b.requests,
         failures: b.failures,
-        latencyMs: { p50, p90, p99 },
+        ejections: b.outlier.ejections,
+        latencyMs: { p50, p90, p99, ewma: round2(b.ewma.value(performance.now())) },
       };
     }),
   };

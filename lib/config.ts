@@ -10,6 +10,20 @@
 import { parseFlags, pick, Problems } from "./cli.ts";
 import { type Cidr, parseCidr } from "./cidr.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from "./logging.ts";
+import {
+  type BalancingConfig,
+  type HttpCheckConfig,
+  type LimitsConfig,
+  type OutlierConfig,
+  parseBalancing,
+  parseHttpCheck,
+  parseLimits,
+  parseOutlier,
+  parseRetry,
+  POLICY_FLAGS,
+  positiveDuration,
+  type RetryConfig,
+} from "./config_policy.ts";
 import { STRATEGY_NAMES, type StrategyName } from "./strategy/mod.ts";
 import { TRANSPORT_NAMES, type TransportName } from "./transport/mod.ts";
 
@@ -20,6 +34,8 @@ export interface BackendSpec {
   /** Host name or IP literal (IPv6 without brackets), for connecting. */
   readonly hostname: string;
   readonly port: number;
+  /** Relative share of traffic, 1-1000 (`http://host:port=3`); 1 by default. */
+  readonly weight: number;
 }
 
 /** Active health checking. */
@@ -30,6 +46,10 @@ export interface HealthConfig {
   readonly rise: number;
   /** Consecutive failed probes that take an up backend down. */
   readonly fall: number;
+  /** Probe interval while a backend is down, so it returns sooner. */
+  readonly downIntervalMs: number;
+  /** HTTP checks; TCP connect checks when absent. */
+  readonly http?: HttpCheckConfig;
 }
 
 /** Everything `lb` needs to run, validated. */
@@ -52,6 +72,10 @@ export interface LbConfig {
   readonly logLevel: LogLevelName;
   readonly logFormat: LogFormat;
   readonly accessLog: boolean;
+  readonly balancing: BalancingConfig;
+  readonly outlier: OutlierConfig;
+  readonly retry: RetryConfig;
+  readonly limits: LimitsConfig;
 }
 
 /** What the command line asked for: run, or print help or the version. */
@@ -87,6 +111,7 @@ const FLAGS = {
   "access-log": { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
+  ...POLICY_FLAGS,
 } as const;
 
 /** Environment variables read, for `--allow-env` lists and documentation. */
@@ -98,6 +123,7 @@ export const LB_ENV_VARS = [
   "ADMIN_PORT",
   "ADMIN_HOST",
   "LOG_LEVEL",
+  "STICKY_SECRET",
 ] as const;
 
 /**
@@ -107,6 +133,7 @@ export const LB_ENV_VARS = [
 export function parseLbArgs(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
+  randomSecret: () => string = () => crypto.randomUUID(),
 ): LbCommand {
   const f = parseFlags(args, FLAGS);
   if (f.help) return { kind: "help" };
@@ -115,15 +142,28 @@ export function parseLbArgs(
   const str = (name: keyof typeof FLAGS, envName: string | undefined, fallback: string) =>
     pick(f[name], env, envName, fallback);
 
+  const intervalMs = positiveDuration(
+    p,
+    "health-interval",
+    str("health-interval", undefined, "5s"),
+  );
   const health: HealthConfig = {
-    intervalMs: p.duration("health-interval", str("health-interval", undefined, "5s")),
+    intervalMs,
     timeoutMs: p.duration("health-timeout", str("health-timeout", undefined, "1s")),
     rise: p.integer("health-rise", str("health-rise", undefined, "2"), 1, 100),
     fall: p.integer("health-fall", str("health-fall", undefined, "3"), 1, 100),
+    downIntervalMs: positiveDuration(
+      p,
+      "health-down-interval",
+      str("health-down-interval", undefined, `${Math.min(intervalMs || 1000, 1000)}ms`),
+    ),
+    http: parseHttpCheck(p, str),
   };
-  if (health.intervalMs === 0 && !p.list.some((x) => x.startsWith("--health-interval"))) {
-    p.add("health-interval", "must be greater than 0");
-  }
+  const responseTimeoutMs = positiveDuration(
+    p,
+    "response-timeout",
+    str("response-timeout", undefined, "60s"),
+  );
   const config: LbConfig = {
     port: p.port("port", str("port", "PROXY_PORT", "8080")),
     host: str("host", "PROXY_HOST", "0.0.0.0"),
@@ -135,9 +175,13 @@ export function parseLbArgs(
       TRANSPORT_NAMES,
     ),
     health,
-    connectTimeoutMs: positive(p, "connect-timeout", str("connect-timeout", undefined, "5s")),
-    responseTimeoutMs: positive(p, "response-timeout", str("response-timeout", undefined, "60s")),
-    idleTimeoutMs: positive(p, "idle-timeout", str("idle-timeout", undefined, "30s")),
+    connectTimeoutMs: positiveDuration(
+      p,
+      "connect-timeout",
+      str("connect-timeout", undefined, "5s"),
+    ),
+    responseTimeoutMs,
+    idleTimeoutMs: positiveDuration(p, "idle-timeout", str("idle-timeout", undefined, "30s")),
     retries: p.integer("retries", str("retries", undefined, "2"), 0, 10),
     shutdownDelayMs: p.duration("shutdown-delay", str("shutdown-delay", undefined, "0s")),
     shutdownTimeoutMs: p.duration("shutdown-timeout", str("shutdown-timeout", undefined, "30s")),
@@ -147,6 +191,10 @@ export function parseLbArgs(
     logLevel: p.choice("log-level", str("log-level", "LOG_LEVEL", "info"), LOG_LEVELS),
     logFormat: p.choice("log-format", str("log-format", undefined, "text"), LOG_FORMATS),
     accessLog: f["access-log"] === true,
+    balancing: parseBalancing(p, str, env, randomSecret),
+    outlier: parseOutlier(p, str, f["eject-on-5xx"] === true),
+    retry: parseRetry(p, str, responseTimeoutMs),
+    limits: parseLimits(p, str),
   };
   if (config.host.trim() === "") p.add("host", "must not be empty");
   if (config.adminHost.trim() === "") p.add("admin-host", "must not be empty");
@@ -164,14 +212,6 @@ const WILDCARDS = new Set(["0.0.0.0", "::", "[::]"]);
 /** Whether two listen addresses would compete for the same port. */
 function overlap(a: string, b: string): boolean {
   return a === b || WILDCARDS.has(a) || WILDCARDS.has(b);
-}
-
-function positive(p: Problems, flag: string, raw: string): number {
-  const ms = p.duration(flag, raw);
-  if (ms === 0 && raw.trim() !== "" && !p.list.some((x) => x.startsWith(`--${flag}`))) {
-    p.add(flag, `"${raw}" must be greater than 0`);
-  }
-  return ms;
 }
 
 /**
@@ -204,7 +244,18 @@ export function parseBackends(p: Problems, raw: string): BackendSpec[] {
   return specs;
 }
 
-function parseBackend(item: string): BackendSpec | string {
+function parseBackend(entry: string): BackendSpec | string {
+  // `URL=weight`: `=` can't appear in an http origin, so the split is unambiguous.
+  const eq = entry.lastIndexOf("=");
+  const item = eq === -1 ? entry : entry.slice(0, eq);
+  let weight = 1;
+  if (eq !== -1) {
+    const w = entry.slice(eq + 1);
+    if (!/^\d{1,4}$/.test(w) || Number(w) < 1 || Number(w) > 1000) {
+      return `has weight "${w}" (expected a whole number from 1 to 1000)`;
+    }
+    weight = Number(w);
+  }
   const withScheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(item) ? item : `http://${item}`;
   let url: URL;
   try {
@@ -223,7 +274,7 @@ function parseBackend(item: string): BackendSpec | string {
   const port = url.port === "" ? 80 : Number(url.port);
   if (port === 0) return "has port 0 (expected 1-65535)";
   const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
-  return { origin: `http://${url.host}`, hostname, port };
+  return { origin: `http://${url.host}`, hostname, port, weight };
 }
 
 function parseTrustProxy(p: Problems, raw: string): Cidr[] {

@@ -9,6 +9,7 @@
 import { createAdminHandler } from "./admin.ts";
 import type { LbConfig } from "./config.ts";
 import { HealthChecker } from "./health/checker.ts";
+import { httpProbe } from "./health/http_probe.ts";
 import { type Prober, tcpProbe } from "./health/tcp_probe.ts";
 import { log } from "./logging.ts";
 import { createLbMetrics, type LbMetrics } from "./metrics/lb_metrics.ts";
@@ -42,7 +43,10 @@ export interface LoadBalancer {
 export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBalancer {
   const logger = log("lb");
   const metrics = createLbMetrics();
-  const pool = new Pool(config.backends, config.health, Date.now());
+  const pool = new Pool(config.backends, config.health, Date.now(), {
+    ewmaDecayMs: config.balancing.ewmaDecayMs,
+    slowStartMs: config.balancing.slowStartMs,
+  });
   const healthLog = log("lb", "health");
   pool.onFlip(({ backend, up, reason }) => {
     metrics.healthTransitions.labels(backend.id, up ? "up" : "down").inc();
@@ -50,27 +54,45 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
     if (up) healthLog.info("{backend} is up ({reason})", props);
     else healthLog.warning("{backend} is down ({reason})", props);
   });
+  pool.onEjection(({ backend, ejected, reason }) => {
+    const props = { backend: backend.id, reason };
+    if (ejected) healthLog.warning("{backend} ejected ({reason})", props);
+    else healthLog.info("{backend} back from ejection", props);
+  });
   metrics.registry.beforeRender(() => {
     for (const b of pool.backends) {
       metrics.backendUp.labels(b.id).set(b.up ? 1 : 0);
       metrics.backendInFlight.labels(b.id).set(b.inFlight);
+      metrics.backendEjected.labels(b.id).set(b.ejected ? 1 : 0);
+      metrics.backendWeight.labels(b.id).set(b.effectiveWeight);
     }
   });
+  if (config.strategy === "sticky-cookie" && config.balancing.stickySecretGenerated) {
+    logger.warning(
+      "sticky cookies are signed with a random secret; set --sticky-secret (or STICKY_SECRET) " +
+        "so replicas and restarts agree",
+    );
+  }
 
   const transport = createTransport(config.transport, {
     connectTimeoutMs: config.connectTimeoutMs,
-    responseTimeoutMs: config.responseTimeoutMs,
+    // Each attempt gets the per-try timeout; the proxy enforces the overall one.
+    responseTimeoutMs: config.retry.tryTimeoutMs,
     idleTimeoutMs: config.idleTimeoutMs,
   });
   const checker = new HealthChecker({
     pool,
     config: config.health,
-    probe: deps.probe ?? tcpProbe,
+    probe: deps.probe ?? (config.health.http ? httpProbe(config.health.http) : tcpProbe),
     onProbe: (b, ok) => metrics.healthProbes.labels(b.id, ok ? "pass" : "fail").inc(),
   });
   const handler = createProxyHandler({
     pool,
-    strategy: createStrategy(config.strategy),
+    strategy: createStrategy(config.strategy, {
+      random: Math.random,
+      stickyCookieName: config.balancing.stickyCookieName,
+      stickySecret: config.balancing.stickySecret,
+    }),
     transport,
     metrics,
     log: log("lb", "proxy"),
@@ -78,6 +100,12 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
     retries: config.retries,
     trustProxy: config.trustProxy,
     retryAfterSeconds: Math.max(1, Math.ceil(config.health.intervalMs / 1000)),
+    responseTimeoutMs: config.responseTimeoutMs,
+    retry: config.retry,
+    outlier: config.outlier,
+    limits: config.limits,
+    hashKey: config.strategy === "consistent-hash" ? config.balancing.hashKey : undefined,
+    readsCookies: config.strategy === "sticky-cookie",
   });
 
   let shuttingDown = false;
@@ -125,6 +153,7 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
       });
     }
     await checker.stop();
+    pool.close();
     await transport.close();
     await shutdownWithin(admin, 1000);
     return drained;

@@ -9,7 +9,10 @@
 
 import type { BackendSpec, HealthConfig } from "./config.ts";
 import { DOWN_NOW, type HealthState, INITIAL_HEALTH, observe } from "./health/state.ts";
+import { PeakEwma } from "./ewma.ts";
 import { LatencyWindow } from "./latency.ts";
+import { newOutlierState, type OutlierState } from "./resilience/outlier.ts";
+import { rampedWeight } from "./resilience/slow_start.ts";
 
 /** A configured backend plus its runtime state. */
 export class Backend {
@@ -24,9 +27,27 @@ export class Backend {
   requests = 0;
   failures = 0;
   readonly latency = new LatencyWindow();
+  /** Peak-EWMA of response-header latency, for `p2c-ewma`. */
+  readonly ewma: PeakEwma;
+  /**
+   * The weight strategies use now: the configured weight, or less while
+   * the backend ramps up after returning to health (slow start).
+   */
+  effectiveWeight: number;
+  /** When the current slow-start ramp began (pool clock), or -1. */
+  rampStartedAt = -1;
+  /** Passive outlier-detection state. */
+  readonly outlier: OutlierState = newOutlierState();
 
-  constructor(readonly spec: BackendSpec, now: number) {
+  constructor(readonly spec: BackendSpec, now: number, ewmaDecayMs = 10_000) {
     this.lastChange = now;
+    this.ewma = new PeakEwma(ewmaDecayMs);
+    this.effectiveWeight = spec.weight;
+  }
+
+  /** Configured weight (1 unless set with `URL=weight`). */
+  get weight(): number {
+    return this.spec.weight;
   }
 
   /** Canonical origin, also the id and metric label. */
@@ -37,6 +58,11 @@ export class Backend {
   get up(): boolean {
     return this.health.up;
   }
+
+  /** Whether outlier detection has taken it out of rotation. */
+  get ejected(): boolean {
+    return this.outlier.ejectedUntil > 0;
+  }
 }
 
 /** A change of a backend's health, reported once per flip. */
@@ -46,27 +72,75 @@ export interface HealthFlip {
   readonly reason: string;
 }
 
-/** Holds every backend and the healthy snapshot. */
+/** Runtime options of a {@link Pool}. */
+export interface PoolOptions {
+  /** Time constant of each backend's latency EWMA. */
+  readonly ewmaDecayMs?: number;
+  /** Weight ramp after returning to health (0: off). */
+  readonly slowStartMs?: number;
+  /** Clock for ejection ends and ramps (ms); `Date.now` by default. */
+  readonly now?: () => number;
+}
+
+/** An ejection starting or ending. */
+export interface EjectionEvent {
+  readonly backend: Backend;
+  readonly ejected: boolean;
+  readonly reason: string;
+}
+
+/**
+ * Holds every backend and the snapshot strategies pick from: backends that
+ * are up and not ejected. Owns the timers that end ejections and ramp
+ * weights during slow start; {@link Pool.close} stops them.
+ */
 export class Pool {
   readonly backends: readonly Backend[];
   #healthy: readonly Backend[];
   readonly #health: HealthConfig;
-  readonly #listeners: ((flip: HealthFlip) => void)[] = [];
+  readonly #flipListeners: ((flip: HealthFlip) => void)[] = [];
+  readonly #ejectListeners: ((event: EjectionEvent) => void)[] = [];
+  readonly #slowStartMs: number;
+  readonly #now: () => number;
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  #rampTimer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(specs: readonly BackendSpec[], health: HealthConfig, now: number) {
-    this.backends = specs.map((s) => new Backend(s, now));
+  constructor(
+    specs: readonly BackendSpec[],
+    health: HealthConfig,
+    now: number,
+    options: PoolOptions = {},
+  ) {
+    this.backends = specs.map((s) => new Backend(s, now, options.ewmaDecayMs));
     this.#health = health;
-    this.#healthy = this.backends.filter((b) => b.up);
+    this.#slowStartMs = options.slowStartMs ?? 0;
+    this.#now = options.now ?? Date.now;
+    this.#healthy = this.#eligible();
   }
 
-  /** Healthy backends, in configuration order. Never mutated; replaced on change. */
+  /** Backends that are up and not ejected, in configuration order. Replaced on change, never mutated. */
   get healthy(): readonly Backend[] {
     return this.#healthy;
   }
 
+  /** The pool's clock (ms): ejection ends and ramps are on it. */
+  now(): number {
+    return this.#now();
+  }
+
+  /** Backends ejected now. */
+  get ejectedCount(): number {
+    return this.backends.filter((b) => b.ejected).length;
+  }
+
   /** Subscribes to health flips. */
   onFlip(listener: (flip: HealthFlip) => void): void {
-    this.#listeners.push(listener);
+    this.#flipListeners.push(listener);
+  }
+
+  /** Subscribes to ejections starting and ending. */
+  onEjection(listener: (event: EjectionEvent) => void): void {
+    this.#ejectListeners.push(listener);
   }
 
   /** Feeds one active probe result through the rise/fall state machine. */
@@ -86,11 +160,72 @@ export class Pool {
     this.#flipped(backend, reason, now);
   }
 
+  /** Ejects a backend until `until` (this pool's clock), then lets it back with a ramp. */
+  eject(backend: Backend, until: number, reason: string): void {
+    const now = this.#now();
+    backend.outlier.ejectedUntil = until;
+    backend.lastChange = now;
+    backend.reason = reason;
+    this.#healthy = this.#eligible();
+    for (const l of this.#ejectListeners) l({ backend, ejected: true, reason });
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      backend.outlier.ejectedUntil = 0;
+      backend.lastChange = this.#now();
+      backend.reason = "ejection ended";
+      this.#startRamp(backend);
+      this.#healthy = this.#eligible();
+      for (const l of this.#ejectListeners) {
+        l({ backend, ejected: false, reason: "ejection ended" });
+      }
+    }, Math.max(0, until - now));
+    this.#timers.add(timer);
+  }
+
+  /** Stops ejection and ramp timers. */
+  close(): void {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    clearInterval(this.#rampTimer);
+    this.#rampTimer = undefined;
+  }
+
+  #eligible(): readonly Backend[] {
+    return this.backends.filter((b) => b.up && !b.ejected);
+  }
+
   #flipped(backend: Backend, reason: string, now: number): void {
     backend.lastChange = now;
     backend.reason = reason;
-    this.#healthy = this.backends.filter((b) => b.up);
+    if (backend.up) this.#startRamp(backend);
+    this.#healthy = this.#eligible();
     const flip = { backend, up: backend.up, reason };
-    for (const listener of this.#listeners) listener(flip);
+    for (const listener of this.#flipListeners) listener(flip);
+  }
+
+  /** Slow start: lower the weight now and raise it on a timer until the window ends. */
+  #startRamp(backend: Backend): void {
+    if (this.#slowStartMs <= 0) return;
+    backend.rampStartedAt = this.#now();
+    this.#updateRamps();
+    if (this.#rampTimer !== undefined) return;
+    const tick = Math.max(50, Math.floor(this.#slowStartMs / 20));
+    this.#rampTimer = setInterval(() => this.#updateRamps(), tick);
+  }
+
+  #updateRamps(): void {
+    const now = this.#now();
+    let ramping = false;
+    for (const b of this.backends) {
+      if (b.rampStartedAt < 0) continue;
+      const elapsed = now - b.rampStartedAt;
+      b.effectiveWeight = rampedWeight(b.weight, elapsed, this.#slowStartMs);
+      if (elapsed >= this.#slowStartMs) b.rampStartedAt = -1;
+      else ramping = true;
+    }
+    if (!ramping && this.#rampTimer !== undefined) {
+      clearInterval(this.#rampTimer);
+      this.#rampTimer = undefined;
+    }
   }
 }

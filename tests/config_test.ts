@@ -23,17 +23,47 @@ function problems(args: string[], env: Record<string, string> = {}): readonly st
 // --- defaults ---------------------------------------------------------------
 
 Deno.test("parseLbArgs: defaults", () => {
-  assert.deepEqual(config([]), {
+  const { balancing, outlier, retry, limits, ...core } = config([]);
+  assert.deepEqual({ ...balancing, stickySecret: "(random)" }, {
+    hashKey: { kind: "client-ip" },
+    stickyCookieName: "lb_sticky",
+    stickySecret: "(random)",
+    stickySecretGenerated: true,
+    ewmaDecayMs: 10_000,
+    slowStartMs: 0,
+  });
+  assert.ok(balancing.stickySecret.length >= 16);
+  assert.deepEqual(outlier, {
+    consecutiveErrors: 5,
+    on5xx: false,
+    baseEjectionMs: 30_000,
+    maxEjectionPercent: 50,
+  });
+  assert.deepEqual(retry, {
+    budgetPercent: 20,
+    budgetMinPerSecond: 10,
+    tryTimeoutMs: 60_000,
+    bufferBytes: 65_536,
+  });
+  assert.deepEqual(limits, { maxPerBackend: 0, queueTimeoutMs: 1000 });
+  assert.deepEqual(core, {
     port: 8080,
     host: "0.0.0.0",
     backends: [
-      { origin: "http://localhost:8081", hostname: "localhost", port: 8081 },
-      { origin: "http://localhost:8082", hostname: "localhost", port: 8082 },
-      { origin: "http://localhost:8083", hostname: "localhost", port: 8083 },
+      { origin: "http://localhost:8081", hostname: "localhost", port: 8081, weight: 1 },
+      { origin: "http://localhost:8082", hostname: "localhost", port: 8082, weight: 1 },
+      { origin: "http://localhost:8083", hostname: "localhost", port: 8083, weight: 1 },
     ],
     strategy: "round-robin",
     transport: "h1",
-    health: { intervalMs: 5000, timeoutMs: 1000, rise: 2, fall: 3 },
+    health: {
+      intervalMs: 5000,
+      timeoutMs: 1000,
+      rise: 2,
+      fall: 3,
+      downIntervalMs: 1000,
+      http: undefined,
+    },
     connectTimeoutMs: 5000,
     responseTimeoutMs: 60_000,
     idleTimeoutMs: 30_000,
@@ -99,7 +129,9 @@ Deno.test("parseLbArgs: flags override environment variables", () => {
 
 Deno.test("parseLbArgs: empty environment variables are ignored", () => {
   const empty = Object.fromEntries(Object.keys(ENV).map((k) => [k, ""]));
-  assert.deepEqual(config([], empty), config([]));
+  // The sticky secret is random unless configured: compare without it.
+  const secretless = (c: LbConfig) => ({ ...c, balancing: { ...c.balancing, stickySecret: "" } });
+  assert.deepEqual(secretless(config([], empty)), secretless(config([])));
 });
 
 Deno.test("parseLbArgs: an invalid environment variable names the flag it stands for", () => {
@@ -128,7 +160,14 @@ Deno.test("parseLbArgs reads every non-environment flag", () => {
     "--log-format=json",
     "--access-log",
   ]);
-  assert.deepEqual(c.health, { intervalMs: 2000, timeoutMs: 500, rise: 1, fall: 5 });
+  assert.deepEqual(c.health, {
+    intervalMs: 2000,
+    timeoutMs: 500,
+    rise: 1,
+    fall: 5,
+    downIntervalMs: 1000,
+    http: undefined,
+  });
   assert.equal(c.connectTimeoutMs, 1000);
   assert.equal(c.responseTimeoutMs, 120_000);
   assert.equal(c.idleTimeoutMs, 10_000);
@@ -179,7 +218,7 @@ const BACKENDS: { input: string; origin: string; hostname: string; port: number 
 
 for (const { input, ...expected } of BACKENDS) {
   Deno.test(`parseLbArgs: backend ${input} → ${expected.origin}`, () => {
-    assert.deepEqual(config(["--backends", input]).backends, [expected]);
+    assert.deepEqual(config(["--backends", input]).backends, [{ ...expected, weight: 1 }]);
   });
 }
 

@@ -2,10 +2,16 @@ import assert from "node:assert/strict";
 import type { BackendSpec, HealthConfig } from "../lib/config.ts";
 import { type HealthFlip, Pool } from "../lib/pool.ts";
 
-const HEALTH: HealthConfig = { intervalMs: 1000, timeoutMs: 100, rise: 2, fall: 3 };
+const HEALTH: HealthConfig = {
+  intervalMs: 1000,
+  timeoutMs: 100,
+  rise: 2,
+  fall: 3,
+  downIntervalMs: 1000,
+};
 
 function spec(port: number): BackendSpec {
-  return { origin: `http://127.0.0.1:${port}`, hostname: "127.0.0.1", port };
+  return { origin: `http://127.0.0.1:${port}`, hostname: "127.0.0.1", port, weight: 1 };
 }
 
 /** A pool of backends on ports 1..n, created at t=100, recording every flip. */

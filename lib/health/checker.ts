@@ -18,7 +18,12 @@ export interface CheckerOptions {
   readonly now?: () => number;
   /** Called after every probe, for metrics. */
   readonly onProbe?: (backend: Backend, ok: boolean) => void;
+  /** Uniform in [0, 1), for jitter; `Math.random` by default. */
+  readonly random?: () => number;
 }
+
+/** Probes are spread ±10% around their interval so they don't align. */
+const JITTER = 0.1;
 
 /** Probes every backend every interval until stopped. */
 export class HealthChecker {
@@ -62,10 +67,22 @@ export class HealthChecker {
       const timer = setTimeout(() => {
         this.#timers.delete(timer);
         this.#run(backend);
-      }, this.#opts.config.intervalMs);
+      }, this.#nextDelay(backend));
       this.#timers.add(timer);
     });
     this.#running.add(running);
+  }
+
+  /**
+   * Time to the next probe: the down interval (usually shorter) while the
+   * backend is down, so it comes back sooner; jittered so probes of many
+   * backends, or many balancers, don't arrive together.
+   */
+  #nextDelay(backend: Backend): number {
+    const { intervalMs, downIntervalMs } = this.#opts.config;
+    const base = backend.up ? intervalMs : Math.min(intervalMs, downIntervalMs);
+    const random = this.#opts.random ?? Math.random;
+    return Math.max(1, Math.round(base * (1 + JITTER * (2 * random() - 1))));
   }
 
   /** Stops all timers and in-flight probes, and waits for them to settle. */

@@ -4,7 +4,15 @@
  * @module
  */
 
-import { type Counter, type Gauge, type GaugeChild, type Histogram, Registry } from "./registry.ts";
+import {
+  type Counter,
+  type CounterChild,
+  type Gauge,
+  type GaugeChild,
+  type Histogram,
+  type HistogramChild,
+  Registry,
+} from "./registry.ts";
 
 /** Upper bounds (seconds) for request durations: 1 ms to 30 s. */
 export const DURATION_BUCKETS = [
@@ -45,6 +53,20 @@ export interface LbMetrics {
   readonly retries: Counter;
   /** Upstream failures, by backend and kind. */
   readonly upstreamErrors: Counter;
+  /** Retries refused because the retry budget was spent. */
+  readonly retryBudgetExhausted: CounterChild;
+  /** Outlier ejections, by backend. */
+  readonly ejections: Counter;
+  /** 1 while the backend is ejected. */
+  readonly backendEjected: Gauge;
+  /** The weight strategies use now (lower during slow start). */
+  readonly backendWeight: Gauge;
+  /** Requests waiting for a slot under --max-connections-per-backend. */
+  readonly queueDepth: Gauge;
+  /** Requests turned away by a full queue or a queue timeout. */
+  readonly queueRejected: Counter;
+  /** Time requests spent waiting in a backend queue. */
+  readonly queueWait: HistogramChild;
 }
 
 /** Creates the families in a fresh registry. */
@@ -91,6 +113,39 @@ export function createLbMetrics(registry = new Registry()): LbMetrics {
       "Failed upstream attempts, by backend and kind.",
       ["backend", "kind"],
     ),
+    retryBudgetExhausted: registry.counter(
+      "lb_retry_budget_exhausted_total",
+      "Retries not made because the retry budget was spent.",
+    ).labels(),
+    ejections: registry.counter(
+      "lb_outlier_ejections_total",
+      "Backends ejected by passive outlier detection.",
+      ["backend"],
+    ),
+    backendEjected: registry.gauge("lb_backend_ejected", "1 while the backend is ejected.", [
+      "backend",
+    ]),
+    backendWeight: registry.gauge(
+      "lb_backend_effective_weight",
+      "The weight balancing uses now (lower during slow start).",
+      ["backend"],
+    ),
+    queueDepth: registry.gauge(
+      "lb_backend_queue_depth",
+      "Requests waiting for a slot under --max-connections-per-backend.",
+      ["backend"],
+    ),
+    queueRejected: registry.counter(
+      "lb_backend_queue_rejected_total",
+      "Requests answered 503 by a full queue or a queue timeout.",
+      ["backend", "reason"],
+    ),
+    queueWait: registry.histogram(
+      "lb_backend_queue_wait_seconds",
+      "Time requests waited for a backend slot.",
+      [],
+      DURATION_BUCKETS,
+    ).labels(),
   };
 }
 

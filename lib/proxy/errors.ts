@@ -5,6 +5,7 @@
  * @module
  */
 
+import { QueueRejected } from "../resilience/limiter.ts";
 import { ClientAbortError, UpstreamError } from "../transport/types.ts";
 
 /** No healthy backend was available. */
@@ -31,7 +32,7 @@ export function statusFor(err: unknown): number {
   if (err instanceof UpstreamError) {
     return err.kind === "connect_timeout" || err.kind === "response_timeout" ? 504 : 502;
   }
-  if (err instanceof NoBackendError) return 503;
+  if (err instanceof NoBackendError || err instanceof QueueRejected) return 503;
   if (err instanceof BadRequestError) return 400;
   if (err instanceof ClientAbortError) return CLIENT_CLOSED_STATUS;
   return 502;

@@ -8,9 +8,12 @@
  */
 
 import type { Cidr } from "../cidr.ts";
+import type { HashKey, LimitsConfig, OutlierConfig, RetryConfig } from "../config_policy.ts";
 import type { Logger } from "../logging.ts";
 import { type LbMetrics, methodLabel, statusClass } from "../metrics/lb_metrics.ts";
 import type { Backend, Pool } from "../pool.ts";
+import { BackendLimiter } from "../resilience/limiter.ts";
+import { RetryBudget } from "../resilience/retry_budget.ts";
 import type { Strategy } from "../strategy/mod.ts";
 import {
   ClientAbortError,
@@ -18,9 +21,10 @@ import {
   UpstreamError,
   type UpstreamResponse,
 } from "../transport/types.ts";
-import { BadRequestError, errorResponse, NoBackendError, statusFor } from "./errors.ts";
+import { type Answer, sendWithRetries } from "./attempts.ts";
+import { BadRequestError, errorResponse, statusFor } from "./errors.ts";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
-import { mayRetry } from "./retry.ts";
+import { requestKey } from "./request_key.ts";
 
 /** Dependencies of the proxy handler. */
 export interface ProxyOptions {
@@ -36,6 +40,15 @@ export interface ProxyOptions {
   readonly trustProxy: readonly Cidr[];
   /** Seconds a 503 tells clients to wait. */
   readonly retryAfterSeconds: number;
+  /** Overall time to response headers, across attempts. */
+  readonly responseTimeoutMs: number;
+  readonly retry: RetryConfig;
+  readonly outlier: OutlierConfig;
+  readonly limits: LimitsConfig;
+  /** Set when the strategy balances on a request key (`consistent-hash`). */
+  readonly hashKey?: HashKey;
+  /** Whether the strategy reads the request's cookies (`sticky-cookie`). */
+  readonly readsCookies?: boolean;
   /** Monotonic milliseconds. */
   readonly now?: () => number;
 }
@@ -45,13 +58,33 @@ export type ProxyHandler = (req: Request, info: Deno.ServeHandlerInfo) => Promis
 
 /** Creates the proxy handler. */
 export function createProxyHandler(options: ProxyOptions): ProxyHandler {
-  const { pool, strategy, transport, metrics, log, accessLog, retries, trustProxy } = options;
+  const { strategy, metrics, log, accessLog, trustProxy, retry } = options;
   const now = options.now ?? (() => performance.now());
+  const budget = new RetryBudget(retry.budgetPercent, retry.budgetMinPerSecond);
+  const limiters = new Map<Backend, BackendLimiter>();
+  const limiter = (b: Backend) => {
+    let l = limiters.get(b);
+    if (!l) {
+      // Queue up to ten requests per slot before answering 503 at once.
+      l = new BackendLimiter(options.limits.maxPerBackend, options.limits.maxPerBackend * 10);
+      limiters.set(b, l);
+    }
+    return l;
+  };
+  const deps = {
+    ...options,
+    budget,
+    limiter,
+    deadlineMs: options.responseTimeoutMs,
+    now,
+  };
+  const perTryTimeout = retry.tryTimeoutMs < options.responseTimeoutMs;
 
   return async function proxy(req, info) {
     const start = now();
     metrics.inFlight.inc();
-    let backend: Backend | undefined;
+    budget.recordRequest(start);
+    let answer: Answer | undefined;
     let response: Response;
     let streaming = false;
     try {
@@ -59,69 +92,49 @@ export function createProxyHandler(options: ProxyOptions): ProxyHandler {
       // RFC 9112 §3.2: a request without Host must be refused with 400.
       if (host === null || host === "") throw new BadRequestError("missing Host header");
       const clientIp = (info.remoteAddr as Deno.NetAddr).hostname;
+      const path = originForm(req.url);
       const headers = upstreamRequestHeaders(
         req.headers,
         { ip: clientIp, proto: "http", host },
         trustProxy,
       );
-      const request = {
-        method: req.method,
-        path: originForm(req.url),
-        headers,
-        body: req.body,
-        signal: req.signal,
+      const body = await replayableBody(req, retry.bufferBytes);
+      const ctx = {
+        exclude: new Set<Backend>(),
+        now: start,
+        hashKey: options.hashKey
+          ? requestKey(options.hashKey, { headers: req.headers, clientIp, target: path })
+          : undefined,
+        cookie: options.readsCookies ? req.headers.get("cookie") : undefined,
       };
-      const tried = new Set<Backend>();
-      let lastError: unknown;
-      let upstream: UpstreamResponse | undefined;
-      for (let attempt = 0; attempt <= retries; attempt++) {
-        const candidate = strategy.pick(pool.healthy, { exclude: tried });
-        if (!candidate) break;
-        tried.add(candidate);
-        candidate.inFlight++;
-        candidate.requests++;
-        try {
-          upstream = await transport.request(candidate.spec, request);
-          backend = candidate;
-          break;
-        } catch (err) {
-          candidate.inFlight--;
-          if (!(err instanceof UpstreamError)) throw err;
-          lastError = err;
-          candidate.failures++;
-          metrics.upstreamErrors.labels(candidate.id, err.kind).inc();
-          if (!err.mayHaveReached) pool.markDown(candidate, err.message, Date.now());
-          const retry = attempt < retries &&
-            mayRetry(err, { method: req.method, hasBody: req.body !== null });
-          log.debug("{backend}: {kind} ({error}){retrying}", {
-            backend: candidate.id,
-            kind: err.kind,
-            error: err.message,
-            retrying: retry ? ", retrying" : "",
-          });
-          if (!retry) break;
-          metrics.retries.labels(err.kind).inc();
-        }
-      }
-      // Errors are built only on failure: capturing a stack costs a microsecond.
-      if (!upstream || !backend) throw lastError ?? new NoBackendError();
-      response = toClientResponse(upstream);
-      streaming = upstream.body instanceof ReadableStream;
-      backend.latency.add(now() - start);
+      answer = await sendWithRetries(deps, {
+        request: { method: req.method, path, headers, body, signal: req.signal },
+        facts: {
+          method: req.method,
+          hasBody: req.body !== null,
+          replayable: body instanceof Uint8Array,
+          idempotencyKey: req.headers.has("idempotency-key"),
+          perTryTimeout,
+        },
+        ctx,
+        start,
+      });
+      response = toClientResponse(answer.upstream, strategy.responseHeaders?.(answer.backend, ctx));
+      streaming = answer.upstream.body instanceof ReadableStream;
+      answer.backend.latency.add(now() - start);
     } catch (err) {
-      if (backend) backend.inFlight--;
-      backend = undefined;
+      if (answer) release(answer.backend);
+      answer = undefined;
       response = failure(err, req, options.retryAfterSeconds, log);
     }
+    const backend = answer?.backend;
     const label = backend?.id ?? "none";
-    const elapsed = now() - start;
     metrics.requests.labels(label, methodLabel(req.method), statusClass(response.status)).inc();
-    metrics.duration.labels(label).observe(elapsed / 1000);
+    metrics.duration.labels(label).observe((now() - start) / 1000);
     if (accessLog) response = logAccess(accessLog, req, response, label, start, now, info);
-    const done = backend;
     const settle = () => {
       metrics.inFlight.dec();
-      if (done) done.inFlight--;
+      if (backend) release(backend);
     };
     // A body already in memory is as good as delivered; only a streamed one
     // keeps the request (and its backend) busy until the client has it all.
@@ -129,6 +142,26 @@ export function createProxyHandler(options: ProxyOptions): ProxyHandler {
     else settle();
     return response;
   };
+
+  function release(backend: Backend): void {
+    backend.inFlight--;
+    limiter(backend).release();
+  }
+}
+
+/**
+ * The request body as bytes when it has a Content-Length that fits the retry
+ * buffer (so it can be sent again), else the stream as it is. Bodies of
+ * unknown length are never buffered: they could be arbitrarily large.
+ */
+async function replayableBody(
+  req: Request,
+  limit: number,
+): Promise<ReadableStream<Uint8Array> | Uint8Array | null> {
+  if (req.body === null || limit === 0) return req.body;
+  const length = Number(req.headers.get("content-length") ?? NaN);
+  if (!(length <= limit)) return req.body;
+  return new Uint8Array(await req.arrayBuffer());
 }
 
 /**
@@ -143,8 +176,12 @@ export function originForm(url: string): string {
 }
 
 /** Builds the client's response from the backend's, headers cleaned. */
-function toClientResponse(upstream: UpstreamResponse): Response {
+function toClientResponse(
+  upstream: UpstreamResponse,
+  extra: [string, string][] | undefined,
+): Response {
   const headers = clientResponseHeaders(upstream.headers);
+  if (extra) headers.push(...extra);
   try {
     return new Response(upstream.body, { status: upstream.status, headers });
   } catch (err) {

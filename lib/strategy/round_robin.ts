@@ -1,28 +1,60 @@
 /**
- * Round-robin: each healthy backend in turn. The counter walks the snapshot
- * it is given, so a backend leaving the snapshot shifts the rotation by at
- * most one position instead of resetting it.
+ * Smooth weighted round-robin, as NGINX does it: on each pick every eligible
+ * backend earns its weight, the one with the most credit is picked, and it
+ * pays the total back. Weights 5:1:1 give `a a b a c a a` rather than five
+ * a's in a burst, and equal weights give a plain rotation. The trade-off:
+ * perfectly even and predictable, but blind to load and latency.
  *
  * @module
  */
 
 import type { Backend } from "../pool.ts";
+import { eligible } from "./eligible.ts";
 import type { PickContext, Strategy } from "./mod.ts";
 
-/** Picks backends in rotation, skipping excluded ones. */
+/** Picks backends in smooth weighted rotation, skipping excluded ones. */
 export class RoundRobin implements Strategy {
-  #next = 0;
+  /** Each backend's credit ("current weight" in NGINX): earned waiting, spent when picked. */
+  readonly #current = new Map<Backend, number>();
+  #snapshot: readonly Backend[] | undefined;
+  /** The total weight the credits were last earned against. */
+  #scale = 0;
 
   pick(snapshot: readonly Backend[], ctx: PickContext): Backend | undefined {
-    const n = snapshot.length;
-    if (n === 0) return undefined;
-    const start = this.#next % n;
-    for (let i = 0; i < n; i++) {
-      const candidate = snapshot[(start + i) % n];
-      if (ctx.exclude?.has(candidate)) continue;
-      this.#next = (start + i + 1) % n;
-      return candidate;
+    if (snapshot !== this.#snapshot) this.#rebase(snapshot);
+    const { backends, weights, total } = eligible(snapshot, ctx.exclude);
+    // Excluded backends neither earn nor pay, so a retry doesn't cost them their turn.
+    let best = -1;
+    let bestCredit = -Infinity;
+    for (let i = 0; i < backends.length; i++) {
+      const credit = (this.#current.get(backends[i]) ?? 0) + weights[i];
+      this.#current.set(backends[i], credit);
+      // Strictly greater: ties go to the earlier backend, which makes equal weights a rotation.
+      if (credit > bestCredit) [best, bestCredit] = [i, credit];
     }
-    return undefined;
+    if (best === -1) return undefined;
+    this.#current.set(backends[best], bestCredit - total);
+    if (!ctx.exclude?.size) this.#scale = total;
+    return backends[best];
+  }
+
+  /**
+   * A new snapshot: forget backends that left it (the map would otherwise
+   * grow with every backend ever seen), and rescale the others' credit to
+   * the new total. Credit measures a place in a cycle as long as the total;
+   * without rescaling, after a backend leaves, the ones just picked would
+   * wait one pick too many and some backend would miss a whole round.
+   * Rounding keeps integer weights' credit integral, so ties stay exact.
+   */
+  #rebase(snapshot: readonly Backend[]): void {
+    const members = new Set(snapshot);
+    const total = eligible(snapshot).total;
+    const factor = this.#scale > 0 ? total / this.#scale : 1;
+    for (const [b, credit] of this.#current) {
+      if (members.has(b)) this.#current.set(b, Math.round(credit * factor));
+      else this.#current.delete(b);
+    }
+    this.#snapshot = snapshot;
+    this.#scale = total;
   }
 }

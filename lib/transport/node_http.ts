@@ -105,6 +105,7 @@ class Exchange {
     req.on("error", (err: NodeJS.ErrnoException) => this.#fail(this.#classify(err)));
     req.on("response", (res: http.IncomingMessage) => this.#onResponse(res));
     if (!ureq.body) req.end();
+    else if (ureq.body instanceof Uint8Array) req.end(ureq.body);
   }
 
   #onConnected = (): void => {
@@ -117,7 +118,7 @@ class Exchange {
     );
     // The body is read only once connected, so a failed connect leaves it
     // untouched and the request can go to another backend.
-    if (this.ureq.body) pump(this.ureq.body, this.#req);
+    if (this.ureq.body instanceof ReadableStream) pump(this.ureq.body, this.#req);
   };
 
   #onAbort = (): void => this.#fail(new ClientAbortError());

@@ -26,8 +26,11 @@ export interface UpstreamRequest {
   readonly path: string;
   /** Headers to send as they are (hop-by-hop already removed, `Host` kept). */
   readonly headers: HeaderPairs;
-  /** The body, read only after the connection is open; null when there is none. */
-  readonly body: ReadableStream<Uint8Array> | null;
+  /**
+   * The body: a stream, read only once the connection is open; bytes kept
+   * whole (in the retry buffer), which may be sent again; or null.
+   */
+  readonly body: ReadableStream<Uint8Array> | Uint8Array | null;
   /** Aborts the exchange (the client went away). */
   readonly signal: AbortSignal;
 }

@@ -165,7 +165,9 @@ class Exchange implements Expiring {
         : hasField(req.headers, "content-length")
         ? "length"
         : "chunked";
-      const head = encodeRequestHead(req.method, req.path, req.headers, framing, c.scratch);
+      let head = encodeRequestHead(req.method, req.path, req.headers, framing, c.scratch);
+      const bytes = req.body instanceof Uint8Array ? req.body : undefined;
+      if (bytes) head = concat([head, bytes]); // one write for head and buffered body
       c.uses++;
       try {
         await c.write(head);
@@ -174,7 +176,7 @@ class Exchange implements Expiring {
         if (this.reused && !req.signal.aborted) throw new StaleConnection();
         throw this.#fail(err);
       }
-      if (req.body) {
+      if (req.body instanceof ReadableStream) {
         const expect = fieldValue(req.headers, "expect")?.toLowerCase() === "100-continue";
         this.#writer = this.#writeBody(req.body, framing, expect);
       } else {
@@ -316,7 +318,8 @@ class Exchange implements Expiring {
    * request goes out again on a fresh one.
    */
   #stale(err: unknown): unknown {
-    const replayable = REPLAYABLE.has(this.req.method) && this.req.body === null;
+    const replayable = REPLAYABLE.has(this.req.method) &&
+      !(this.req.body instanceof ReadableStream);
     if (this.reused && !this.#responseBytes && replayable && !this.#failure) {
       return new StaleConnection();
     }
