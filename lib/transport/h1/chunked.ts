@@ -55,7 +55,7 @@ export class ChunkedDecoder {
         case State.Size:
         case State.Trailer: {
           const lineEnd = this.#readLine(buf, i, end);
-          if (lineEnd === -1) return end;
+          if (lineEnd === -1) return end - start;
           i = lineEnd;
           const line = this.#line;
           this.#line = "";
@@ -73,7 +73,7 @@ export class ChunkedDecoder {
         }
         case State.DataEnd: {
           const lineEnd = this.#readLine(buf, i, end);
-          if (lineEnd === -1) return end;
+          if (lineEnd === -1) return end - start;
           i = lineEnd;
           if (this.#line !== "") throw new ParseError("chunk data longer than its size");
           this.#state = State.Size;
@@ -81,7 +81,7 @@ export class ChunkedDecoder {
         }
       }
     }
-    return i;
+    return i - start;
   }
 
   /**

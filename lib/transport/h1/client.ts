@@ -144,6 +144,8 @@ class Exchange implements Expiring {
   #responseBytes = false;
   #finalHead = false;
   #writer: Promise<boolean> | undefined;
+  /** Set once the request body has been written whole (or there was none to stream). */
+  #wroteAll = false;
   #continue: (() => void) | undefined;
   #finished = false;
 
@@ -197,7 +199,9 @@ class Exchange implements Expiring {
   };
 
   #armResponseTimer(): void {
-    if (this.#finished || this.#timing) return;
+    // A backend may answer while still reading the body (an echo, an early
+    // 413): once the head is here there is nothing left to time out.
+    if (this.#finished || this.#timing || this.#finalHead) return;
     this.#timing = true;
     this.deadlines.arm(this);
   }
@@ -227,6 +231,8 @@ class Exchange implements Expiring {
   #finish(reusable: boolean): void {
     if (this.#finished) return;
     this.#finished = true;
+    // A writer still waiting for 100 Continue must not sit on its timer.
+    this.#continue?.();
     this.#disarm();
     this.req.signal.removeEventListener("abort", this.#onAbort);
     this.release(reusable && !this.c.closed);
@@ -261,6 +267,7 @@ class Exchange implements Expiring {
         await this.c.write(framer ? framer.frame(value) : value);
       }
       if (framing === "chunked") await this.c.write(LAST_CHUNK);
+      this.#wroteAll = true;
       this.#armResponseTimer();
       return true;
     } catch {
@@ -340,7 +347,7 @@ class Exchange implements Expiring {
     }
     const reusable = keepAlive(head, framing);
     if (framing.kind === "none") {
-      await this.#complete(reusable);
+      this.#complete(reusable);
       return { status: head.status, headers, body: null };
     }
     if (framing.kind === "length" && framing.length <= SMALL_BODY) {
@@ -349,16 +356,23 @@ class Exchange implements Expiring {
       }
       const body = c.buf.slice(c.start, c.start + framing.length);
       c.start += framing.length;
-      await this.#complete(reusable);
+      this.#complete(reusable);
       return { status: head.status, headers, body };
     }
     return { status: head.status, headers, body: this.#bodyStream(framing, reusable) };
   }
 
-  /** After the response body: pool the connection if the request went out whole too. */
-  async #complete(reusable: boolean): Promise<void> {
+  /**
+   * After the response body: pool the connection if the request went out
+   * whole too. A response that ended while the body was still being sent
+   * (an early 401 or 413; RFC 9112 §9.3) ends the exchange: the connection
+   * closes, which stops the upload, rather than waiting on a backend that
+   * may never read the rest.
+   */
+  #complete(reusable: boolean): void {
     if (this.c.buffered > 0) reusable = false; // bytes nobody asked for
-    const wrote = this.#writer ? await this.#writer : true;
+    const wrote = this.#writer === undefined || this.#wroteAll;
+    if (!wrote) this.c.close();
     this.#finish(reusable && wrote);
   }
 
@@ -370,7 +384,7 @@ class Exchange implements Expiring {
           const chunk = await next();
           if (chunk === null) {
             controller.close();
-            await this.#complete(reusable);
+            this.#complete(reusable);
           } else {
             controller.enqueue(chunk);
           }

@@ -35,9 +35,22 @@ export function encodeRequestHead(
   // request; a head that doesn't fit gets its own array.
   if (scratch) {
     const { read, written } = encoder.encodeInto(head, scratch);
-    if (read === head.length) return scratch.subarray(0, written);
+    // All ASCII when every character took one byte (the usual case).
+    if (read === head.length && written === head.length) return scratch.subarray(0, written);
   }
-  return encoder.encode(head);
+  const bytes = encoder.encode(head);
+  return bytes.length === head.length ? bytes : latin1Bytes(head);
+}
+
+/**
+ * Header values are byte strings: Deno.serve hands an obs-text byte (0x80-0xFF)
+ * over as one latin1 character, which must go out as that one byte again,
+ * not UTF-8 encoded.
+ */
+function latin1Bytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
 }
 
 /**
