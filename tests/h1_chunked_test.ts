@@ -234,13 +234,14 @@ Deno.test("chunked: data views cover only the data, in order, across chunks", ()
 });
 
 Deno.test({
-  // Regression test for a fixed bug (chunked.ts `decode`, the `return end` / `return i` statements): with
-  // `start > 0` it returns the index reached, not the documented count of
-  // bytes consumed. client.ts `bodyReader` does `c.start += used`, so when a
-  // chunked body's first bytes share a read with the response head (c.start
-  // > 0), c.start runs past c.end and the reader loops forever without
-  // awaiting: a 100% CPU hang of the whole process (reproduced through
-  // H1Transport against backend.ts /stream; see h1_transport_test.ts).
+  // Regression (fixed in 43a6d0f): with `start > 0`, `decode` returned the
+  // index reached, not the documented count of bytes consumed. client.ts
+  // `bodyReader` does `c.start += used`, so when a chunked body's first bytes
+  // shared a read with the response head (c.start > 0), c.start ran past
+  // c.end and the reader looped forever without awaiting: a 100% CPU hang of
+  // the whole process (reproduced through H1Transport against backend.ts
+  // /stream; socket regression tests in h1_transport_test.ts and
+  // h1_differential_test.ts).
   name: "chunked: decode returns the count consumed also when start > 0",
   fn() {
     const prefix = "HTTP/1.1 200 OK\r\n\r\n"; // already consumed by the head parser

@@ -93,6 +93,19 @@ Deno.test("findHeadEnd: an unterminated head over MAX_HEAD_BYTES is an error, on
   assert.throws(() => headEnd(text + "b"), ParseError, "one byte over");
 });
 
+Deno.test({
+  // Regression test for a fixed bug (head.ts:56): the size limit is checked only when no terminator was
+  // found, so a complete head of any size is accepted when its end is in the
+  // bytes scanned. Harmless while the read buffer was 64 KiB; since it grows
+  // to 128 KiB (connection.ts MAX_BUFFER) heads of 64-128 KiB reach the
+  // proxy or not depending on read sizes (socket case in h1_transport_test.ts).
+  name: "findHeadEnd: a complete head over MAX_HEAD_BYTES is an error too",
+  fn() {
+    const text = `HTTP/1.1 200 OK\r\nX: ${"a".repeat(MAX_HEAD_BYTES)}\r\n\r\n`;
+    assert.throws(() => headEnd(text), ParseError);
+  },
+});
+
 Deno.test("parseResponseHead: status line, reason, fields in order with duplicates", () => {
   const head = parse(
     "HTTP/1.1 200 OK",

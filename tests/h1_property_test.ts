@@ -208,54 +208,53 @@ interface PureResult {
 }
 
 /**
- * Reads one response from `reads` the way H1Transport does: one growing
- * buffer for the head (rescanned from its start), interim 1xx heads skipped,
- * then the body by its framing. The chunked decoder gets each piece as its
- * own array from index 0 (see CHUNKED_OFFSET_BUG for why not at an offset).
+ * Reads one response from `reads` the way H1Transport does: one buffer, the
+ * head searched from where it starts each time a read arrives, interim 1xx
+ * heads skipped, then the body by its framing, the chunked decoder working
+ * from an offset in that buffer up to the end of each read.
  */
 function readPure(reads: Uint8Array[]): PureResult {
-  let buf: Uint8Array = new Uint8Array(0);
+  const input = concat(reads);
+  const ends: number[] = [];
+  for (let n = 0, i = 0; i < reads.length; i++) ends.push(n += reads[i].length);
+  let start = 0;
+  let available = 0;
   let next = 0;
   for (;;) {
-    let end = findHeadEnd(buf, 0, buf.length);
+    let end = findHeadEnd(input, start, available);
     while (end === -1) {
       assert.ok(next < reads.length, "head incomplete at end of input");
-      buf = concat([buf, reads[next++]]);
-      end = findHeadEnd(buf, 0, buf.length);
+      available = ends[next++];
+      end = findHeadEnd(input, start, available);
     }
-    const head = parseResponseHead(latin1(buf, 0, end));
-    buf = buf.subarray(end);
+    const head = parseResponseHead(latin1(input, start, end));
+    start = end;
     if (head.status < 200) continue;
     const framing = responseFraming(head, "GET");
-    const remaining = [buf, ...reads.slice(next)];
-    const all = concat(remaining);
     const result = { status: head.status, reason: head.reason, fields: head.fields };
+    const after = input.subarray(start);
     switch (framing.kind) {
       case "none":
-        return { ...result, body: new Uint8Array(0), rest: all };
+        return { ...result, body: new Uint8Array(0), rest: after };
       case "length":
-        assert.ok(all.length >= framing.length, "body truncated");
+        assert.ok(after.length >= framing.length, "body truncated");
         return {
           ...result,
-          body: all.subarray(0, framing.length),
-          rest: all.subarray(framing.length),
+          body: after.subarray(0, framing.length),
+          rest: after.subarray(framing.length),
         };
       case "close":
-        return { ...result, body: all, rest: new Uint8Array(0) };
+        return { ...result, body: after, rest: new Uint8Array(0) };
       case "chunked": {
         const decoder = new ChunkedDecoder();
         const data: Uint8Array[] = [];
-        const rest: Uint8Array[] = [];
-        for (const piece of remaining) {
-          if (decoder.done) {
-            rest.push(piece);
-            continue;
-          }
-          const used = decoder.decode(piece, 0, piece.length, (d) => data.push(d.slice()));
-          rest.push(piece.subarray(used));
+        let pos = start;
+        for (const limit of [available, ...ends.slice(next)]) {
+          if (decoder.done) break;
+          pos += decoder.decode(input, pos, limit, (d) => data.push(d.slice()));
         }
         assert.ok(decoder.done, "chunked body incomplete");
-        return { ...result, body: concat(data), rest: concat(rest) };
+        return { ...result, body: concat(data), rest: input.subarray(pos) };
       }
     }
   }
@@ -320,16 +319,15 @@ async function endToEnd(framings: readonly FramingSpec["kind"][], numRuns: numbe
 }
 
 Deno.test("property: H1Transport reads random valid responses written in random splits", async () => {
-  await endToEnd(["length", "close"], 60);
+  await endToEnd(["length", "close"], 50);
 });
 
 Deno.test({
-  // Chunked responses end to end hang H1Transport while CHUNKED_OFFSET_BUG
-  // is present (see tests/_h1.ts and h1_chunked_test.ts); runs once fixed.
+  // Skipped, rather than hanging the process, if CHUNKED_OFFSET_BUG returns (see _h1.ts).
   name: "property: H1Transport reads random valid chunked responses written in random splits",
   ignore: CHUNKED_OFFSET_BUG,
   async fn() {
-    await endToEnd(["chunked"], 60);
+    await endToEnd(["chunked"], 50);
   },
 });
 
@@ -462,14 +460,14 @@ async function mutations(framings: readonly FramingSpec["kind"][], numRuns: numb
 }
 
 Deno.test("property: mutated responses give an answer or an UpstreamError, nothing else", async () => {
-  await mutations(["length", "close"], 120);
+  await mutations(["length", "close"], 100);
 });
 
 Deno.test({
-  // See CHUNKED_OFFSET_BUG: a mutated chunked body would hang the process.
+  // Skipped, rather than hanging the process, if CHUNKED_OFFSET_BUG returns (see _h1.ts).
   name: "property: mutated chunked responses give an answer or an UpstreamError, nothing else",
   ignore: CHUNKED_OFFSET_BUG,
   async fn() {
-    await mutations(["chunked"], 120);
+    await mutations(["chunked"], 100);
   },
 });

@@ -177,6 +177,7 @@ class Exchange {
     return new ReadableStream<Uint8Array>({
       start(controller) {
         res.on("data", (chunk: Uint8Array) => {
+          if (finished) return; // cancelled: data already in flight is dropped
           controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
           if ((controller.desiredSize ?? 0) <= 0) res.pause();
         });

@@ -162,13 +162,19 @@ class Exchange implements Expiring {
     const { c, req } = this;
     req.signal.addEventListener("abort", this.#onAbort);
     try {
+      if (req.signal.aborted) throw new ClientAbortError();
+      const bytes = req.body instanceof Uint8Array ? req.body : undefined;
+      let headers = req.headers;
+      // Bytes in hand always go out with their length, never unframed.
+      if (bytes && !hasField(headers, "content-length")) {
+        headers = [...headers, ["content-length", String(bytes.length)]];
+      }
       const framing: RequestFraming = req.body === null
         ? "none"
-        : hasField(req.headers, "content-length")
+        : hasField(headers, "content-length")
         ? "length"
         : "chunked";
-      let head = encodeRequestHead(req.method, req.path, req.headers, framing, c.scratch);
-      const bytes = req.body instanceof Uint8Array ? req.body : undefined;
+      let head = encodeRequestHead(req.method, req.path, headers, framing, c.scratch);
       if (bytes) head = concat([head, bytes]); // one write for head and buffered body
       c.uses++;
       try {

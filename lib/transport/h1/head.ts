@@ -51,7 +51,11 @@ export function findHeadEnd(buf: Uint8Array, start: number, end: number): number
     if (buf[i] !== LF) continue;
     if (i === start || buf[i - 1] !== CR) throw new ParseError("bare LF in response head");
     // `\r\n\r\n` ends the head.
-    if (i - start >= 3 && buf[i - 2] === LF && buf[i - 3] === CR) return i + 1;
+    if (i - start >= 3 && buf[i - 2] === LF && buf[i - 3] === CR) {
+      // The limit holds however the bytes arrived, in one read or many.
+      if (i + 1 - start > MAX_HEAD_BYTES) throw new ParseError("response head too large");
+      return i + 1;
+    }
   }
   if (end - start > MAX_HEAD_BYTES) throw new ParseError("response head too large");
   return -1;
