@@ -14,11 +14,13 @@ const CHUNK = 64 * 1024;
 /**
  * Memory the lb may grow by while moving 256 MB, per transport. RSS also
  * counts garbage V8 has not collected yet; a proxy that buffered would grow
- * by the whole 256 MB. Measured: h1 33-45 MiB; node-http 124-133 MiB, most
- * of it `node:http`'s per-read Buffers awaiting collection.
+ * by the whole 256 MB. Measured: h1 33-45 MiB alone, up to 75 MiB while
+ * other test files run in parallel (V8 collects later when the machine is
+ * busy); node-http 124-133 MiB, most of it `node:http`'s per-read Buffers
+ * awaiting collection.
  */
 const MAX_GROWTH: Record<string, number> = {
-  h1: 64 * 1024 * 1024,
+  h1: 96 * 1024 * 1024,
   "node-http": 160 * 1024 * 1024,
 };
 

@@ -1,0 +1,60 @@
+/**
+ * Reading response bodies off a connection by their framing (RFC 9112 §6.3):
+ * a known length, chunked, or until the connection closes.
+ *
+ * @module
+ */
+
+import { UpstreamError } from "../types.ts";
+import { ChunkedDecoder } from "./chunked.ts";
+import { type Connection, READ_BUFFER } from "./connection.ts";
+import type { Framing } from "./head.ts";
+
+/** Returns a function yielding the body's chunks in order, then null. */
+export function bodyReader(c: Connection, framing: Framing): () => Promise<Uint8Array | null> {
+  switch (framing.kind) {
+    case "none":
+      return () => Promise.resolve(null);
+    case "length": {
+      let remaining = framing.length;
+      return async () => {
+        if (remaining === 0) return null;
+        const chunk = await c.readChunk(Math.min(remaining, READ_BUFFER));
+        if (chunk === null) throw new UpstreamError("reset", "backend closed mid-body");
+        remaining -= chunk.length;
+        return chunk;
+      };
+    }
+    case "close":
+      return () => c.readChunk(READ_BUFFER);
+    case "chunked": {
+      const decoder = new ChunkedDecoder();
+      return async () => {
+        for (;;) {
+          if (decoder.done) return null;
+          if (c.buffered === 0 && !(await c.fill())) {
+            throw new UpstreamError("reset", "backend closed mid-body");
+          }
+          const parts: Uint8Array[] = [];
+          const used = decoder.decode(c.buf, c.start, c.end, (d) => parts.push(d.slice()));
+          c.start += used;
+          if (parts.length === 1) return parts[0];
+          if (parts.length > 1) return concat(parts);
+        }
+      };
+    }
+  }
+}
+
+/** Joins byte arrays into one. */
+export function concat(parts: Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
