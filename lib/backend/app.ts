@@ -7,10 +7,27 @@
  * Every body that can be large is streamed, never built in memory, so the
  * backend can push or reflect gigabytes with bounded memory.
  *
+ * This module is the routing; the pages and bodies live beside it
+ * (`whoami.ts`, `bodies.ts`), as do query parsing (`params.ts`) and the
+ * response helpers (`responses.ts`).
+ *
  * @module
  */
 
-import { parseDuration } from "../duration.ts";
+import {
+  DATA_CHUNK_SIZE,
+  dataPattern,
+  dataStream,
+  eventStream,
+  GZIP_TEXT,
+  gzipBody,
+} from "./bodies.ts";
+import { durationParam, integerParam, sleep, statusParam } from "./params.ts";
+import { badRequest, text, withStatus } from "./responses.ts";
+import { whoamiJson, whoamiText } from "./whoami.ts";
+
+// Re-exported so this module stays the backend's one entry point.
+export { DATA_CHUNK_SIZE, dataPattern, GZIP_TEXT };
 
 /** Options for {@link createBackendHandler}. */
 export interface BackendHandlerOptions {
@@ -32,13 +49,8 @@ export interface BackendApp {
 
 /** Largest `/data?size=`: 1 GiB. */
 export const MAX_DATA_SIZE = 1024 ** 3;
-/** Size of each chunk `/data` streams. */
-export const DATA_CHUNK_SIZE = 64 * 1024;
 /** Largest `/stream?count=`. */
 export const MAX_EVENTS = 100_000;
-
-/** Statuses whose responses never carry a body (RFC 9110 §15.3.5, §15.3.6, §15.4.5). */
-const NULL_BODY_STATUSES = new Set([204, 205, 304]);
 
 /**
  * Creates the backend's handler. The response to every request carries
@@ -117,84 +129,13 @@ async function respond(ctx: Context): Promise<Response> {
   return status === undefined ? res : withStatus(res, status);
 }
 
-/**
- * `/`: the request as text, like traefik/whoami: name, request line, client
- * address, then Host and the other headers (sorted, as Fetch yields them).
- */
-function whoamiText({ req, info, url, name }: Context): Response {
-  const lines = [
-    `Name: ${name}`,
-    // Deno.serve does not expose the protocol version; plain-TCP clients speak HTTP/1.1.
-    `${req.method} ${url.pathname}${url.search} HTTP/1.1`,
-    `RemoteAddr: ${formatAddr(info.remoteAddr)}`,
-  ];
-  // Host first, where HTTP/1.1 clients put it.
-  const host = req.headers.get("host");
-  if (host !== null) lines.push(`Host: ${host}`);
-  for (const [key, value] of req.headers) {
-    if (key !== "host") lines.push(`${canonicalHeaderName(key)}: ${value}`);
-  }
-  return text(200, `${lines.join("\n")}\n`);
-}
-
-/**
- * `/api`: the request as JSON. Header names are the lower-case names Fetch
- * uses, so `headers["x-forwarded-for"]` works; Fetch joins repeated fields
- * with ", ", so each list has one entry.
- */
-function whoamiJson({ req, info, url, name }: Context): Response {
-  const headers: Record<string, string[]> = {};
-  for (const [key, value] of req.headers) headers[key] = [value];
-  return Response.json({
-    name,
-    method: req.method,
-    url: `${url.pathname}${url.search}`,
-    host: req.headers.get("host") ?? url.host,
-    remoteAddr: formatAddr(info.remoteAddr),
-    headers,
-  });
-}
-
 /** `/data?size=N`: N bytes of {@link dataPattern}, streamed in {@link DATA_CHUNK_SIZE} chunks. */
 function data({ url }: Context): Response {
   const size = integerParam(url.searchParams, "size", 1024, MAX_DATA_SIZE);
   if (typeof size === "string") return badRequest(size);
-  let sent = 0;
-  const body = new ReadableStream<Uint8Array>({
-    // pull, not start: a chunk is made only when the connection can take it,
-    // so a slow client holds at most one chunk in memory.
-    pull(controller) {
-      const n = Math.min(DATA_CHUNK_SIZE, size - sent);
-      if (n > 0) controller.enqueue(dataPattern(sent, n));
-      sent += n;
-      if (sent >= size) controller.close();
-    },
-  }, { highWaterMark: 0 });
-  return new Response(body, {
+  return new Response(dataStream(size), {
     headers: { "content-type": "application/octet-stream", "content-length": String(size) },
   });
-}
-
-/** Printable ASCII `!`..`~`; 94 does not divide the chunk size, so a dropped or repeated chunk shows. */
-const PATTERN_PERIOD = 94;
-const PATTERN_BLOCK = Uint8Array.from(
-  { length: DATA_CHUNK_SIZE + PATTERN_PERIOD },
-  (_, i) => 33 + (i % PATTERN_PERIOD),
-);
-
-/**
- * The bytes `/data` sends from `offset` for `length` bytes: byte `i` of the
- * body is `33 + (i % 94)`. Exported so tests can check bodies byte-exact.
- */
-export function dataPattern(offset: number, length: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(length);
-  for (let done = 0; done < length;) {
-    const start = (offset + done) % PATTERN_PERIOD;
-    const n = Math.min(length - done, DATA_CHUNK_SIZE);
-    out.set(PATTERN_BLOCK.subarray(start, start + n), done);
-    done += n;
-  }
-  return out;
 }
 
 /**
@@ -214,50 +155,11 @@ function events({ req, url, name, now }: Context): Response {
   if (typeof count === "string") return badRequest(count);
   const intervalMs = durationParam(url.searchParams, "interval", "1s");
   if (typeof intervalMs === "string") return badRequest(intervalMs);
-  const encoder = new TextEncoder();
-  const cancelled = new AbortController();
-  const signal = AbortSignal.any([req.signal, cancelled.signal]);
-  let sent = 0;
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (sent > 0 && !(await sleep(intervalMs, signal))) {
-        // Client gone: end quietly. Returning without enqueueing would make the
-        // stream call pull again at once, forever.
-        closeQuietly(controller);
-        return;
-      }
-      if (sent < count) {
-        sent++;
-        const payload = JSON.stringify({ i: sent, name, time: now() });
-        controller.enqueue(encoder.encode(`id: ${sent}\ndata: ${payload}\n\n`));
-      }
-      if (sent >= count) controller.close();
-    },
-    // Deno.serve cancels the body when the client disconnects; stop the timer.
-    cancel() {
-      cancelled.abort();
-    },
-  }, { highWaterMark: 0 });
+  const body = eventStream({ count, intervalMs, name, now, signal: req.signal });
   return new Response(body, {
     headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
   });
 }
-
-function closeQuietly(controller: ReadableStreamDefaultController<Uint8Array>): void {
-  try {
-    controller.close();
-  } catch {
-    // Already cancelled by the reader: nothing left to close.
-  }
-}
-
-/** The text `/gzip` compresses: 64 numbered lines, about 3.5 KB. */
-export const GZIP_TEXT = Array.from(
-  { length: 64 },
-  (_, i) => `line ${String(i + 1).padStart(2, "0")}: the quick brown fox jumps over the lazy dog\n`,
-).join("");
-
-let gzipped: Promise<Uint8Array> | undefined;
 
 /**
  * `/gzip`: {@link GZIP_TEXT} gzip-encoded with an exact Content-Length, sent
@@ -265,11 +167,7 @@ let gzipped: Promise<Uint8Array> | undefined;
  * bodies through untouched (Deno's fetch decodes them; see DENO-NOTES).
  */
 async function gzip(): Promise<Response> {
-  gzipped ??= new Response(
-    new Blob([GZIP_TEXT]).stream().pipeThrough(new CompressionStream("gzip")),
-  ).bytes();
-  // A copy per response, so no response can ever share or detach the cached buffer.
-  const body = (await gzipped).slice();
+  const body = await gzipBody();
   return new Response(body, {
     headers: {
       "content-type": "text/plain; charset=utf-8",
@@ -296,91 +194,4 @@ function redirect({ req, url }: Context): Response {
     return badRequest(`to: ${JSON.stringify(to ?? "")} is not a URL (expected /redirect?to=URL)`);
   }
   return new Response(null, { status: 302, headers: { location: to } });
-}
-
-/** Replaces a response's status, dropping the body where the status forbids one. */
-function withStatus(res: Response, status: number): Response {
-  if (!NULL_BODY_STATUSES.has(status)) {
-    return new Response(res.body, { status, headers: res.headers });
-  }
-  // Release whatever the body holds (a generator, or the request body for /echo).
-  res.body?.cancel().catch(() => {});
-  const headers = new Headers(res.headers);
-  headers.delete("content-length");
-  return new Response(null, { status, headers });
-}
-
-function badRequest(message: string): Response {
-  return text(400, `${message}\n`);
-}
-
-function text(status: number, body: string): Response {
-  return new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
-}
-
-/** A `?name=` whole number in [0, max], or a message naming the parameter. */
-function integerParam(
-  query: URLSearchParams,
-  name: string,
-  fallback: number,
-  max: number,
-): number | string {
-  const raw = query.get(name);
-  if (raw === null) return fallback;
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n > max) {
-    return `${name}: ${JSON.stringify(raw)} is not a whole number from 0 to ${max}`;
-  }
-  return n;
-}
-
-/** A `?name=` duration in milliseconds, or a message naming the parameter. */
-function durationParam(query: URLSearchParams, name: string, fallback: string): number | string {
-  const raw = query.get(name) ?? fallback;
-  const ms = parseDuration(raw);
-  if (ms === undefined) {
-    return `${name}: ${JSON.stringify(raw)} is not a duration (expected e.g. 500ms, 2s)`;
-  }
-  return ms;
-}
-
-/** `?status=N`, 200-599, or a message; `undefined` when absent. */
-function statusParam(query: URLSearchParams): number | string | undefined {
-  const raw = query.get("status");
-  if (raw === null) return undefined;
-  const n = Number(raw);
-  // 1xx are interim responses and cannot be a final answer.
-  if (!/^\d{3}$/.test(raw) || n < 200 || n > 599) {
-    return `status: ${JSON.stringify(raw)} is not a status from 200 to 599`;
-  }
-  return n;
-}
-
-/** Resolves true after `ms`, or false as soon as `signal` aborts (the timer is cleared). */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-/** `ip:port`, with IPv6 in brackets as in URLs. */
-function formatAddr(addr: Deno.Addr): string {
-  if (!("hostname" in addr)) return "path" in addr ? addr.path : addr.transport;
-  return addr.hostname.includes(":")
-    ? `[${addr.hostname}]:${addr.port}`
-    : `${addr.hostname}:${addr.port}`;
-}
-
-/** `x-forwarded-for` → `X-Forwarded-For`, the spelling people expect to read. */
-function canonicalHeaderName(name: string): string {
-  return name.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
 }
