@@ -7,7 +7,9 @@
  */
 
 import { runCli } from "./lib/cli.ts";
-import { LB_ENV_VARS, LB_USAGE, parseLbArgs } from "./lib/config.ts";
+import { loadConfigFile } from "./lib/config_file.ts";
+import { configPath, LB_ENV_VARS, LB_USAGE, parseLbArgs } from "./lib/config.ts";
+import { Reloader } from "./lib/reloader.ts";
 import { startLoadBalancer } from "./lib/lb.ts";
 import { closeLogging, log, setupLogging } from "./lib/logging.ts";
 import { onTerminate } from "./lib/signals.ts";
@@ -18,9 +20,14 @@ export async function main(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<void> {
-  const command = parseLbArgs(args, env);
+  const path = configPath(args, env);
+  const file = path ? await loadConfigFile(path) : undefined;
+  const command = parseLbArgs(args, env, undefined, file);
   if (command.kind === "help") return void console.log(LB_USAGE);
   if (command.kind === "version") return void console.log(`lb ${VERSION}`);
+  if (command.kind === "check") {
+    return void console.log(`${path ?? "command line"}: configuration is valid`);
+  }
   const { config } = command;
   await setupLogging({
     category: "lb",
@@ -39,9 +46,12 @@ export async function main(
     count: config.backends.length,
     strategy: config.strategy,
   });
+  const reloader = new Reloader({ lb, path, args, env, log: log("lb", "config") });
+  reloader.start();
   const stopSignals = onTerminate((signal) => {
     logger.info("{signal} received; shutting down (send it again to exit at once)", { signal });
     lb.shutdown().then(async (drained) => {
+      await reloader.stop();
       stopSignals();
       // Non-zero when requests were cut off, so a supervisor can tell.
       logger.info(drained ? "shutdown complete" : "shutdown timed out; exiting");

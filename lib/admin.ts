@@ -1,14 +1,19 @@
 /**
- * The admin listener's routes: Kubernetes-style probes, Prometheus metrics
- * and a JSON status page. Kept off the traffic port so probes and scrapes
- * never compete with, or get proxied as, client traffic.
+ * The admin listener's routes: Kubernetes-style probes, Prometheus metrics,
+ * a JSON status page, and the JSON admin API under `/api/` (`admin_api.ts`).
+ * Kept off the traffic port so probes, scrapes and admin calls never compete
+ * with, or get proxied as, client traffic.
  *
  * @module
  */
 
+import { backendState, createAdminApi } from "./admin_api.ts";
 import type { LbMetrics } from "./metrics/lb_metrics.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./metrics/registry.ts";
 import type { Pool } from "./pool.ts";
+
+// One definition of the state word, shared with the API; re-exported for existing importers.
+export { backendState };
 
 /** What the admin routes read. */
 export interface AdminOptions {
@@ -19,17 +24,25 @@ export interface AdminOptions {
   readonly startedAt: number;
   readonly version: string;
   readonly now?: () => number;
+  /** Bearer token of the admin API's mutating routes; without one the API is read-only. */
+  readonly token?: string;
 }
 
 /** Creates the admin handler. */
-export function createAdminHandler(options: AdminOptions): (req: Request) => Response {
+export function createAdminHandler(
+  options: AdminOptions,
+): (req: Request) => Response | Promise<Response> {
   const { pool, metrics, shuttingDown } = options;
   const now = options.now ?? Date.now;
+  const api = createAdminApi({ pool, token: options.token });
   return function admin(req) {
+    const path = new URL(req.url).pathname;
+    const answer = api(req, path);
+    if (answer) return answer;
     if (req.method !== "GET" && req.method !== "HEAD") {
       return text(405, "method not allowed\n", { allow: "GET, HEAD" });
     }
-    switch (new URL(req.url).pathname) {
+    switch (path) {
       case "/livez":
       case "/healthz":
         return text(200, "ok\n");
@@ -47,7 +60,10 @@ export function createAdminHandler(options: AdminOptions): (req: Request) => Res
           headers: { "cache-control": "no-store" },
         });
       default:
-        return text(404, "not found (try /livez, /readyz, /healthz, /metrics, /status)\n");
+        return text(
+          404,
+          "not found (try /livez, /readyz, /healthz, /metrics, /status, /api/backends)\n",
+        );
     }
   };
 }
@@ -65,10 +81,11 @@ export function statusReport(options: AdminOptions, now: number) {
       const [p50, p90, p99] = b.latency.percentiles([0.5, 0.9, 0.99]).map(round2);
       return {
         url: b.id,
-        state: !b.up ? "down" : b.ejected ? "ejected" : "up",
+        state: backendState(b),
         lastChange: new Date(b.lastChange).toISOString(),
         reason: b.reason,
         weight: b.weight,
+        metadata: b.spec.metadata ?? {},
         effectiveWeight: round2(b.effectiveWeight),
         inFlight: b.inFlight,
         requests: b.requests,

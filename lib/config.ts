@@ -24,6 +24,8 @@ import {
   positiveDuration,
   type RetryConfig,
 } from "./config_policy.ts";
+import type { ConfigFile } from "./config_file.ts";
+import { OPS_FLAGS, type OpsConfig, parseOps } from "./config_ops.ts";
 import { STRATEGY_NAMES, type StrategyName } from "./strategy/mod.ts";
 import { TRANSPORT_NAMES, type TransportName } from "./transport/mod.ts";
 
@@ -36,6 +38,8 @@ export interface BackendSpec {
   readonly port: number;
   /** Relative share of traffic, 1-1000 (`http://host:port=3`); 1 by default. */
   readonly weight: number;
+  /** Free-form labels from the config file, shown in `/status`. */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
 /** Active health checking. */
@@ -76,12 +80,29 @@ export interface LbConfig {
   readonly outlier: OutlierConfig;
   readonly retry: RetryConfig;
   readonly limits: LimitsConfig;
+  readonly ops: OpsConfig;
+}
+
+/**
+ * The config file path the command line or `LB_CONFIG` names, found before
+ * the full parse (the file is a layer of that parse). Undefined when none.
+ */
+export function configPath(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--config") return args[i + 1];
+    if (args[i].startsWith("--config=")) return args[i].slice("--config=".length);
+  }
+  return env.LB_CONFIG || undefined;
 }
 
 /** What the command line asked for: run, or print help or the version. */
 export type LbCommand =
   | { readonly kind: "run"; readonly config: LbConfig }
   | { readonly kind: "help" }
+  | { readonly kind: "check"; readonly config: LbConfig }
   | { readonly kind: "version" };
 
 /** The seed's usage: three backends on 8081-8083. */
@@ -112,6 +133,7 @@ const FLAGS = {
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
   ...POLICY_FLAGS,
+  ...OPS_FLAGS,
 } as const;
 
 /** Environment variables read, for `--allow-env` lists and documentation. */
@@ -124,6 +146,8 @@ export const LB_ENV_VARS = [
   "ADMIN_HOST",
   "LOG_LEVEL",
   "STICKY_SECRET",
+  "ADMIN_TOKEN",
+  "LB_CONFIG",
 ] as const;
 
 /**
@@ -134,13 +158,20 @@ export function parseLbArgs(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
   randomSecret: () => string = () => crypto.randomUUID(),
+  file?: ConfigFile,
 ): LbCommand {
   const f = parseFlags(args, FLAGS);
   if (f.help) return { kind: "help" };
   if (f.version) return { kind: "version" };
   const p = new Problems();
+  // Flags > environment > config file > defaults.
+  const fromFile = (name: string) => {
+    const v = file?.values[name];
+    return typeof v === "string" ? v : undefined;
+  };
   const str = (name: keyof typeof FLAGS, envName: string | undefined, fallback: string) =>
-    pick(f[name], env, envName, fallback);
+    pick(f[name], env, envName, fromFile(name) ?? fallback);
+  const on = (name: keyof typeof FLAGS) => f[name] === true || file?.values[name] === true;
 
   const intervalMs = positiveDuration(
     p,
@@ -164,10 +195,15 @@ export function parseLbArgs(
     "response-timeout",
     str("response-timeout", undefined, "60s"),
   );
+  const ops = parseOps(p, str);
+  const discovering = ops.discovery.targets.length > 0;
   const config: LbConfig = {
     port: p.port("port", str("port", "PROXY_PORT", "8080")),
     host: str("host", "PROXY_HOST", "0.0.0.0"),
-    backends: parseBackends(p, str("backends", "BACKENDS", DEFAULT_BACKENDS)),
+    // With discovery, static backends are optional and the seed's defaults don't apply.
+    backends: discovering
+      ? parseBackends(p, str("backends", "BACKENDS", ""), true)
+      : parseBackends(p, str("backends", "BACKENDS", DEFAULT_BACKENDS)),
     strategy: p.choice("strategy", str("strategy", "LB_STRATEGY", "round-robin"), STRATEGY_NAMES),
     transport: p.choice(
       "transport",
@@ -190,11 +226,12 @@ export function parseLbArgs(
     trustProxy: parseTrustProxy(p, str("trust-proxy", undefined, "")),
     logLevel: p.choice("log-level", str("log-level", "LOG_LEVEL", "info"), LOG_LEVELS),
     logFormat: p.choice("log-format", str("log-format", undefined, "text"), LOG_FORMATS),
-    accessLog: f["access-log"] === true,
+    accessLog: on("access-log"),
     balancing: parseBalancing(p, str, env, randomSecret),
-    outlier: parseOutlier(p, str, f["eject-on-5xx"] === true),
+    outlier: parseOutlier(p, str, on("eject-on-5xx")),
     retry: parseRetry(p, str, responseTimeoutMs),
     limits: parseLimits(p, str),
+    ops,
   };
   if (config.host.trim() === "") p.add("host", "must not be empty");
   if (config.adminHost.trim() === "") p.add("admin-host", "must not be empty");
@@ -204,7 +241,14 @@ export function parseLbArgs(
     p.add("admin-port", `${config.adminPort} is also the --port; they must differ`);
   }
   p.throwIfAny();
-  return { kind: "run", config };
+  const kind = f.check === true ? "check" : "run";
+  if (file && Object.keys(file.metadata).length > 0) {
+    const withMeta = config.backends.map((b) =>
+      file.metadata[b.origin] ? { ...b, metadata: file.metadata[b.origin] } : b
+    );
+    return { kind, config: { ...config, backends: withMeta } };
+  }
+  return { kind, config };
 }
 
 const WILDCARDS = new Set(["0.0.0.0", "::", "[::]"]);
@@ -219,9 +263,9 @@ function overlap(a: string, b: string): boolean {
  * `host:port`. HTTPS backends, paths and credentials are refused rather than
  * silently ignored, so a typo can't send traffic somewhere unexpected.
  */
-export function parseBackends(p: Problems, raw: string): BackendSpec[] {
+export function parseBackends(p: Problems, raw: string, allowEmpty = false): BackendSpec[] {
   const items = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  if (items.length === 0) {
+  if (items.length === 0 && !allowEmpty) {
     p.add(
       "backends",
       "no backends given (expected e.g. http://127.0.0.1:8081,http://127.0.0.1:8082)",
@@ -315,6 +359,21 @@ Flags (flag > environment variable > default):
   --log-level LEVEL        ${LOG_LEVELS.join(" | ")} (LOG_LEVEL, info)
   --log-format FORMAT      text | json (text)
   --access-log             log every request (off)
+
+Balancing and resilience (see README for each default):
+  --hash-key, --sticky-cookie, --sticky-secret (STICKY_SECRET), --ewma-decay,
+  --slow-start, --health-path, --health-status, --health-host,
+  --health-down-interval, --eject-after, --eject-on-5xx, --eject-time,
+  --max-ejection-percent, --retry-budget, --retry-budget-min, --try-timeout,
+  --retry-buffer, --max-connections-per-backend, --queue-timeout
+
+Operations:
+  --config FILE            JSON config file (LB_CONFIG); reloaded on SIGHUP and on change
+  --check                  validate the configuration and exit (0, or 2 with every problem)
+  --admin-token TOKEN      bearer token for the admin API's changes (ADMIN_TOKEN)
+  --discover LIST          dns:NAME[:PORT] and/or srv:_http._tcp.NAME
+  --discover-interval D    re-resolve this often, or at the record TTL (10s)
+  --dns-server IP:PORT     resolver for discovery (the system's)
   --help, --version
 
 Durations take ms, s, m or h suffixes: 250ms, 5s, 1m.

@@ -7,7 +7,7 @@
  */
 
 import { createAdminHandler } from "./admin.ts";
-import type { LbConfig } from "./config.ts";
+import type { BackendSpec, LbConfig } from "./config.ts";
 import { HealthChecker } from "./health/checker.ts";
 import { httpProbe } from "./health/http_probe.ts";
 import { type Prober, tcpProbe } from "./health/tcp_probe.ts";
@@ -37,6 +37,41 @@ export interface LoadBalancer {
    * `shutdownTimeoutMs` to finish. Resolves true when they all did.
    */
   shutdown(): Promise<boolean>;
+  /** The configuration in force. */
+  readonly config: LbConfig;
+  /**
+   * Applies a new configuration atomically: backends that stay keep their
+   * health, counters and pooled connections; new ones join after a passing
+   * check; removed ones drain. Strategy, retries, limits and health checks
+   * change for new requests. Returns the settings that changed but need a
+   * restart (listeners, transport timeouts, logging).
+   */
+  reconfigure(next: LbConfig): Promise<string[]>;
+  /** Sets the backends found by DNS discovery (added to the configured ones). */
+  setDiscovered(specs: readonly BackendSpec[]): void;
+}
+
+/** Settings a running lb can't change; a reload reports them instead. */
+const RESTART_ONLY = [
+  "host",
+  "port",
+  "adminHost",
+  "adminPort",
+  "transport",
+  "connectTimeoutMs",
+  "idleTimeoutMs",
+  "logLevel",
+  "logFormat",
+  "accessLog",
+] as const;
+
+/** The restart-only settings that differ between two configs (pure). */
+export function needsRestart(a: LbConfig, b: LbConfig): string[] {
+  const changed: string[] = RESTART_ONLY.filter((k) => a[k] !== b[k]);
+  if (a.retry.tryTimeoutMs !== b.retry.tryTimeoutMs) changed.push("tryTimeoutMs");
+  if (a.balancing.ewmaDecayMs !== b.balancing.ewmaDecayMs) changed.push("ewmaDecayMs");
+  if (a.balancing.slowStartMs !== b.balancing.slowStartMs) changed.push("slowStartMs");
+  return changed;
 }
 
 /** Starts everything and resolves once both listeners are bound. */
@@ -80,33 +115,43 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
     responseTimeoutMs: config.retry.tryTimeoutMs,
     idleTimeoutMs: config.idleTimeoutMs,
   });
-  const checker = new HealthChecker({
-    pool,
-    config: config.health,
-    probe: deps.probe ?? (config.health.http ? httpProbe(config.health.http) : tcpProbe),
-    onProbe: (b, ok) => metrics.healthProbes.labels(b.id, ok ? "pass" : "fail").inc(),
-  });
-  const handler = createProxyHandler({
-    pool,
-    strategy: createStrategy(config.strategy, {
-      random: Math.random,
-      stickyCookieName: config.balancing.stickyCookieName,
-      stickySecret: config.balancing.stickySecret,
-    }),
-    transport,
-    metrics,
-    log: log("lb", "proxy"),
-    accessLog: config.accessLog ? log("lb", "access") : undefined,
-    retries: config.retries,
-    trustProxy: config.trustProxy,
-    retryAfterSeconds: Math.max(1, Math.ceil(config.health.intervalMs / 1000)),
-    responseTimeoutMs: config.responseTimeoutMs,
-    retry: config.retry,
-    outlier: config.outlier,
-    limits: config.limits,
-    hashKey: config.strategy === "consistent-hash" ? config.balancing.hashKey : undefined,
-    readsCookies: config.strategy === "sticky-cookie",
-  });
+  const newChecker = (cfg: LbConfig) =>
+    new HealthChecker({
+      pool,
+      config: cfg.health,
+      probe: deps.probe ?? (cfg.health.http ? httpProbe(cfg.health.http) : tcpProbe),
+      onProbe: (b, ok) => metrics.healthProbes.labels(b.id, ok ? "pass" : "fail").inc(),
+    });
+  const newHandler = (cfg: LbConfig) =>
+    createProxyHandler({
+      pool,
+      strategy: createStrategy(cfg.strategy, {
+        random: Math.random,
+        stickyCookieName: cfg.balancing.stickyCookieName,
+        stickySecret: cfg.balancing.stickySecret,
+      }),
+      transport,
+      metrics,
+      log: log("lb", "proxy"),
+      accessLog: cfg.accessLog ? log("lb", "access") : undefined,
+      retries: cfg.retries,
+      trustProxy: cfg.trustProxy,
+      retryAfterSeconds: Math.max(1, Math.ceil(cfg.health.intervalMs / 1000)),
+      responseTimeoutMs: cfg.responseTimeoutMs,
+      retry: cfg.retry,
+      outlier: cfg.outlier,
+      limits: cfg.limits,
+      hashKey: cfg.strategy === "consistent-hash" ? cfg.balancing.hashKey : undefined,
+      readsCookies: cfg.strategy === "sticky-cookie",
+    });
+  // One generation of settings serves each request from start to end: a
+  // reload swaps in a new handler, and requests already in flight finish
+  // with the one they started on.
+  let current = config;
+  let checker = newChecker(config);
+  let handler = newHandler(config);
+  /** Backends found by discovery, kept apart from configured ones. */
+  let discovered: readonly BackendSpec[] = [];
 
   let shuttingDown = false;
   const server = Deno.serve({
@@ -117,7 +162,7 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
       logger.error("unhandled error in request handler: {error}", { error: String(err) });
       return new Response("Internal Server Error\n", { status: 500 });
     },
-  }, handler);
+  }, (req, info) => handler(req, info));
   const admin = Deno.serve(
     {
       hostname: config.adminHost,
@@ -130,6 +175,7 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
       shuttingDown: () => shuttingDown,
       startedAt: Date.now(),
       version: VERSION,
+      token: config.ops.adminToken,
     }),
   );
   checker.start();
@@ -159,11 +205,35 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
     return drained;
   }
 
+  /** Applies a new configuration; see {@link LoadBalancer.reconfigure}. */
+  async function reconfigure(next: LbConfig): Promise<string[]> {
+    const restart = needsRestart(current, next);
+    pool.setHealthConfig(next.health);
+    pool.update([...next.backends, ...discovered]);
+    if (JSON.stringify(next.health) !== JSON.stringify(current.health)) {
+      await checker.stop();
+      checker = newChecker(next);
+      checker.start();
+    }
+    handler = newHandler(next);
+    current = next;
+    return restart;
+  }
+
   return {
     addr: server.addr,
     adminAddr: admin.addr,
     pool,
     metrics,
+    get config() {
+      return current;
+    },
+    reconfigure,
+    setDiscovered(specs: readonly BackendSpec[]) {
+      discovered = specs;
+      // Discovered addresses get traffic only after a passing health check.
+      pool.update([...current.backends, ...discovered], { awaitCheck: true });
+    },
     shutdown: () => (shutdownPromise ??= runShutdown()),
   };
 }

@@ -1,8 +1,13 @@
 /**
  * The backend pool: configured backends, their runtime state, and the
- * snapshot of healthy ones that strategies pick from. The snapshot is a
- * readonly array rebuilt only when health changes and swapped whole, so a
- * pick never sees a half-updated list and costs no filtering per request.
+ * snapshot of eligible ones that strategies pick from. The snapshot is a
+ * readonly array rebuilt only when health or membership changes and swapped
+ * whole, so a pick never sees a half-updated list and costs no filtering per
+ * request. Membership changes at run time (config reload, admin API, DNS
+ * discovery): a backend that stays keeps its state; a new one joins at once,
+ * or after a passing health check when it was discovered; a removed one
+ * drains, taking no new requests, and leaves once its last request has
+ * finished.
  *
  * @module
  */
@@ -39,7 +44,12 @@ export class Backend {
   /** Passive outlier-detection state. */
   readonly outlier: OutlierState = newOutlierState();
 
-  constructor(readonly spec: BackendSpec, now: number, ewmaDecayMs = 10_000) {
+  /** Taking no new requests; leaves the pool when `inFlight` reaches 0. */
+  draining = false;
+  /** Taken out by hand (admin API) until put back. */
+  maintenance = false;
+
+  constructor(public spec: BackendSpec, now: number, ewmaDecayMs = 10_000) {
     this.lastChange = now;
     this.ewma = new PeakEwma(ewmaDecayMs);
     this.effectiveWeight = spec.weight;
@@ -82,6 +92,12 @@ export interface PoolOptions {
   readonly now?: () => number;
 }
 
+/** A backend joining, starting to drain, or leaving the pool. */
+export interface MembershipEvent {
+  readonly backend: Backend;
+  readonly kind: "added" | "draining" | "removed";
+}
+
 /** An ejection starting or ending. */
 export interface EjectionEvent {
   readonly backend: Backend;
@@ -95,9 +111,12 @@ export interface EjectionEvent {
  * weights during slow start; {@link Pool.close} stops them.
  */
 export class Pool {
-  readonly backends: readonly Backend[];
+  #backends: readonly Backend[];
   #healthy: readonly Backend[];
-  readonly #health: HealthConfig;
+  readonly #memberListeners: ((event: MembershipEvent) => void)[] = [];
+  readonly #ewmaDecayMs: number | undefined;
+  #drainTimer: ReturnType<typeof setInterval> | undefined;
+  #health: HealthConfig;
   readonly #flipListeners: ((flip: HealthFlip) => void)[] = [];
   readonly #ejectListeners: ((event: EjectionEvent) => void)[] = [];
   readonly #slowStartMs: number;
@@ -111,7 +130,8 @@ export class Pool {
     now: number,
     options: PoolOptions = {},
   ) {
-    this.backends = specs.map((s) => new Backend(s, now, options.ewmaDecayMs));
+    this.#backends = specs.map((s) => new Backend(s, now, options.ewmaDecayMs));
+    this.#ewmaDecayMs = options.ewmaDecayMs;
     this.#health = health;
     this.#slowStartMs = options.slowStartMs ?? 0;
     this.#now = options.now ?? Date.now;
@@ -121,6 +141,154 @@ export class Pool {
   /** Backends that are up and not ejected, in configuration order. Replaced on change, never mutated. */
   get healthy(): readonly Backend[] {
     return this.#healthy;
+  }
+
+  /** Every backend, draining ones included. Replaced on change, never mutated. */
+  get backends(): readonly Backend[] {
+    return this.#backends;
+  }
+
+  /** The backend with this origin, if it is in the pool. */
+  find(origin: string): Backend | undefined {
+    return this.#backends.find((b) => b.id === origin);
+  }
+
+  /** Subscribes to backends joining, draining and leaving; returns the unsubscribe function. */
+  onMembership(listener: (event: MembershipEvent) => void): () => void {
+    this.#memberListeners.push(listener);
+    return () => {
+      const i = this.#memberListeners.indexOf(listener);
+      if (i !== -1) this.#memberListeners.splice(i, 1);
+    };
+  }
+
+  /** New rise/fall thresholds, from a reloaded configuration. */
+  setHealthConfig(health: HealthConfig): void {
+    this.#health = health;
+  }
+
+  /**
+   * Makes the pool's members exactly `specs`, in one step: backends that
+   * stay keep their health, counters and connections (a changed weight
+   * applies at once), new ones are added (serving at once, or after a
+   * passing probe with `awaitCheck`), missing ones drain.
+   */
+  update(
+    specs: readonly BackendSpec[],
+    { awaitCheck = false }: { awaitCheck?: boolean } = {},
+  ): { added: Backend[]; removed: Backend[] } {
+    const wanted = new Map(specs.map((s) => [s.origin, s]));
+    const added: Backend[] = [];
+    const removed: Backend[] = [];
+    for (const b of this.#backends) {
+      const spec = wanted.get(b.id);
+      if (spec && !b.draining) this.#reconfigure(b, spec);
+      else if (!spec && !b.draining) removed.push(b);
+    }
+    for (const spec of specs) {
+      const existing = this.find(spec.origin);
+      if (!existing || existing.draining) added.push(this.#join(spec, existing, awaitCheck));
+    }
+    for (const b of removed) this.#drain(b, "draining: no longer configured or discovered");
+    this.#changed([...added.map((backend) => ({ backend, kind: "added" as const }))]);
+    return { added, removed };
+  }
+
+  /** Adds one backend; undefined if already present. See {@link Pool.update} for `awaitCheck`. */
+  add(
+    spec: BackendSpec,
+    { awaitCheck = false }: { awaitCheck?: boolean } = {},
+  ): Backend | undefined {
+    const existing = this.find(spec.origin);
+    if (existing && !existing.draining) return undefined;
+    const b = this.#join(spec, existing, awaitCheck);
+    this.#changed([{ backend: b, kind: "added" }]);
+    return b;
+  }
+
+  /** Drains and then removes one backend; false if it is not in the pool. */
+  remove(origin: string): boolean {
+    const b = this.find(origin);
+    if (!b || b.draining) return false;
+    this.#drain(b, "draining: removed (admin)");
+    this.#changed([]);
+    return true;
+  }
+
+  /** Changes one backend's weight; false if it is not in the pool. */
+  setWeight(origin: string, weight: number): boolean {
+    const b = this.find(origin);
+    if (!b || b.draining) return false;
+    this.#reconfigure(b, { ...b.spec, weight });
+    this.#changed([]);
+    return true;
+  }
+
+  /** Takes a backend out by hand, or puts it back; false if it is not in the pool. */
+  setMaintenance(origin: string, on: boolean): boolean {
+    const b = this.find(origin);
+    if (!b || b.draining) return false;
+    b.maintenance = on;
+    b.lastChange = this.#now();
+    b.reason = on ? "maintenance (admin)" : "back from maintenance (admin)";
+    this.#changed([]);
+    return true;
+  }
+
+  #reconfigure(b: Backend, spec: BackendSpec): void {
+    if (spec.weight !== b.spec.weight) {
+      const ramping = b.rampStartedAt >= 0;
+      b.spec = spec;
+      if (!ramping) b.effectiveWeight = spec.weight;
+    }
+  }
+
+  /**
+   * A new member. With `awaitCheck` (discovered addresses, which nobody
+   * vouched for) it is down until its first passing probe; otherwise
+   * (configured by a person) it serves at once, as at startup, and is probed
+   * right away like every backend.
+   */
+  #join(spec: BackendSpec, replacing: Backend | undefined, awaitCheck: boolean): Backend {
+    const b = new Backend(spec, this.#now(), this.#ewmaDecayMs);
+    if (awaitCheck) {
+      b.health = { up: false, streak: this.#health.rise - 1 };
+      b.reason = "joining: waiting for a passing health check";
+    } else {
+      b.reason = "added";
+    }
+    this.#backends = [...this.#backends.filter((x) => x !== replacing), b];
+    if (replacing) this.#memberListeners.forEach((l) => l({ backend: replacing, kind: "removed" }));
+    return b;
+  }
+
+  #drain(b: Backend, reason: string): void {
+    b.draining = true;
+    b.lastChange = this.#now();
+    b.reason = reason;
+    for (const l of this.#memberListeners) l({ backend: b, kind: "draining" });
+    if (this.#drainTimer === undefined) {
+      this.#drainTimer = setInterval(() => this.#sweepDrained(), 100);
+    }
+  }
+
+  #sweepDrained(): void {
+    const gone = this.#backends.filter((b) => b.draining && b.inFlight <= 0);
+    if (gone.length > 0) {
+      this.#backends = this.#backends.filter((b) => !gone.includes(b));
+      for (const backend of gone) {
+        for (const l of this.#memberListeners) l({ backend, kind: "removed" });
+      }
+    }
+    if (!this.#backends.some((b) => b.draining)) {
+      clearInterval(this.#drainTimer);
+      this.#drainTimer = undefined;
+    }
+  }
+
+  #changed(events: MembershipEvent[]): void {
+    this.#healthy = this.#eligible();
+    for (const e of events) for (const l of this.#memberListeners) l(e);
   }
 
   /** The pool's clock (ms): ejection ends and ramps are on it. */
@@ -182,8 +350,10 @@ export class Pool {
     this.#timers.add(timer);
   }
 
-  /** Stops ejection and ramp timers. */
+  /** Stops ejection, ramp and drain timers. */
   close(): void {
+    clearInterval(this.#drainTimer);
+    this.#drainTimer = undefined;
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     clearInterval(this.#rampTimer);
@@ -191,7 +361,7 @@ export class Pool {
   }
 
   #eligible(): readonly Backend[] {
-    return this.backends.filter((b) => b.up && !b.ejected);
+    return this.#backends.filter((b) => b.up && !b.ejected && !b.draining && !b.maintenance);
   }
 
   #flipped(backend: Backend, reason: string, now: number): void {
@@ -216,7 +386,7 @@ export class Pool {
   #updateRamps(): void {
     const now = this.#now();
     let ramping = false;
-    for (const b of this.backends) {
+    for (const b of this.#backends) {
       if (b.rampStartedAt < 0) continue;
       const elapsed = now - b.rampStartedAt;
       b.effectiveWeight = rampedWeight(b.weight, elapsed, this.#slowStartMs);

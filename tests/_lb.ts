@@ -19,16 +19,20 @@ export interface LbProcess extends AsyncDisposable {
   stop(): Promise<number>;
 }
 
-/** Flags that make tests quick: fast probes, short timeouts. */
+/**
+ * Flags that make tests quick: fast probes, short timeouts. A probe may take
+ * a second and a backend needs two failures to go down, so a busy machine
+ * (test files run in parallel) can't take a healthy backend out mid-test.
+ */
 export const FAST_FLAGS = [
   "--health-interval",
   "200ms",
   "--health-timeout",
-  "200ms",
+  "1s",
   "--health-rise",
   "1",
   "--health-fall",
-  "1",
+  "2",
   "--shutdown-timeout",
   "5s",
 ];
@@ -50,8 +54,8 @@ export async function startLb(backends: string[], extra: string[] = []): Promise
     "127.0.0.1",
     "--admin-port",
     "0",
-    "--backends",
-    backends.join(","),
+    // No --backends at all when there are none: a config file may supply them.
+    ...(backends.length > 0 ? ["--backends", backends.join(",")] : []),
     ...FAST_FLAGS,
     ...extra,
   ], {

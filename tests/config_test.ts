@@ -23,7 +23,12 @@ function problems(args: string[], env: Record<string, string> = {}): readonly st
 // --- defaults ---------------------------------------------------------------
 
 Deno.test("parseLbArgs: defaults", () => {
-  const { balancing, outlier, retry, limits, ...core } = config([]);
+  const { balancing, outlier, retry, limits, ops, ...core } = config([]);
+  assert.deepEqual(ops, {
+    configFile: undefined,
+    adminToken: undefined,
+    discovery: { targets: [], intervalMs: 10_000, dnsServer: undefined },
+  });
   assert.deepEqual({ ...balancing, stickySecret: "(random)" }, {
     hashKey: { kind: "client-ip" },
     stickyCookieName: "lb_sticky",

@@ -29,16 +29,38 @@ const JITTER = 0.1;
 export class HealthChecker {
   readonly #opts: CheckerOptions;
   readonly #stop = new AbortController();
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #timers = new Map<Backend, ReturnType<typeof setTimeout>>();
   readonly #running = new Set<Promise<void>>();
+  /** Backends being probed; one leaving the pool stops its loop. */
+  readonly #members = new Set<Backend>();
+  #unsubscribe: (() => void) | undefined;
 
   constructor(options: CheckerOptions) {
     this.#opts = options;
   }
 
-  /** Probes every backend now, then on the interval. */
+  /**
+   * Probes every backend now, then on the interval; follows the pool as
+   * backends join (probed at once) and leave (no more probes).
+   */
   start(): void {
-    for (const backend of this.#opts.pool.backends) this.#run(backend);
+    for (const backend of this.#opts.pool.backends) this.#watch(backend);
+    this.#unsubscribe = this.#opts.pool.onMembership(({ backend, kind }) => {
+      if (kind === "added") this.#watch(backend);
+      if (kind === "removed") this.#unwatch(backend);
+    });
+  }
+
+  #watch(backend: Backend): void {
+    if (this.#members.has(backend)) return;
+    this.#members.add(backend);
+    this.#run(backend);
+  }
+
+  #unwatch(backend: Backend): void {
+    this.#members.delete(backend);
+    clearTimeout(this.#timers.get(backend));
+    this.#timers.delete(backend);
   }
 
   /** Probes one backend once and applies the result. */
@@ -60,15 +82,15 @@ export class HealthChecker {
   }
 
   #run(backend: Backend): void {
-    if (this.#stop.signal.aborted) return;
+    if (this.#stop.signal.aborted || !this.#members.has(backend)) return;
     const running = this.probeOnce(backend).finally(() => {
       this.#running.delete(running);
-      if (this.#stop.signal.aborted) return;
+      if (this.#stop.signal.aborted || !this.#members.has(backend)) return;
       const timer = setTimeout(() => {
-        this.#timers.delete(timer);
+        this.#timers.delete(backend);
         this.#run(backend);
       }, this.#nextDelay(backend));
-      this.#timers.add(timer);
+      this.#timers.set(backend, timer);
     });
     this.#running.add(running);
   }
@@ -88,7 +110,8 @@ export class HealthChecker {
   /** Stops all timers and in-flight probes, and waits for them to settle. */
   async stop(): Promise<void> {
     this.#stop.abort();
-    for (const timer of this.#timers) clearTimeout(timer);
+    this.#unsubscribe?.();
+    for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
     await Promise.allSettled([...this.#running]);
   }

@@ -67,6 +67,8 @@ export interface LbMetrics {
   readonly queueRejected: Counter;
   /** Time requests spent waiting in a backend queue. */
   readonly queueWait: HistogramChild;
+  /** Configuration reloads, by result (`success`, `failure`). */
+  readonly configReloads: Counter;
 }
 
 /** Creates the families in a fresh registry. */
@@ -146,6 +148,11 @@ export function createLbMetrics(registry = new Registry()): LbMetrics {
       [],
       DURATION_BUCKETS,
     ).labels(),
+    configReloads: registry.counter(
+      "lb_config_reloads_total",
+      "Configuration reloads (SIGHUP or file change), by result.",
+      ["result"],
+    ),
   };
 }
 

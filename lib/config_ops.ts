@@ -1,0 +1,96 @@
+/**
+ * Configuration for operating the balancer at scale: the config file, the
+ * admin API token, and DNS service discovery. Split from `config.ts` so each
+ * file stays one screenful of rules.
+ *
+ * @module
+ */
+
+import type { Problems } from "./cli.ts";
+
+/** One discovery source. */
+export type DiscoverTarget =
+  /** A/AAAA records of `name`; every address becomes `http://address:port`. */
+  | { readonly kind: "dns"; readonly name: string; readonly port: number }
+  /** SRV records of `name` (e.g. `_http._tcp.web.example`): their targets, ports and weights. */
+  | { readonly kind: "srv"; readonly name: string };
+
+/** DNS service discovery; no targets means off. */
+export interface DiscoveryConfig {
+  readonly targets: readonly DiscoverTarget[];
+  /** Re-resolve this often, or at the records' TTL when that is sooner (min 1 s). */
+  readonly intervalMs: number;
+  /** Resolver to ask instead of the system's. */
+  readonly dnsServer?: { readonly host: string; readonly port: number };
+}
+
+/** Operations settings. */
+export interface OpsConfig {
+  /** Path of the JSON config file (`--config`), if any. */
+  readonly configFile?: string;
+  /** Bearer token for the admin API's mutating routes; they are off without one. */
+  readonly adminToken?: string;
+  readonly discovery: DiscoveryConfig;
+}
+
+/** The flags this module reads, for `parseArgs`. */
+export const OPS_FLAGS = {
+  config: { type: "string" },
+  check: { type: "boolean" },
+  "admin-token": { type: "string" },
+  discover: { type: "string" },
+  "discover-interval": { type: "string" },
+  "dns-server": { type: "string" },
+} as const;
+
+type Get = (name: keyof typeof OPS_FLAGS, envName: string | undefined, fallback: string) => string;
+
+const HOSTNAME =
+  /^(?=.{1,253}$)([a-zA-Z0-9_](?:[a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9_](?:[a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?)*\.?$/;
+
+/** Parses `--discover dns:NAME[:PORT],srv:_http._tcp.NAME`. */
+export function parseDiscoverTargets(p: Problems, raw: string): DiscoverTarget[] {
+  const targets: DiscoverTarget[] = [];
+  for (const item of raw.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+    const dns = /^dns:([^:]+)(?::(\d{1,5}))?$/.exec(item);
+    const srv = /^srv:(.+)$/.exec(item);
+    if (dns && HOSTNAME.test(dns[1]) && (dns[2] === undefined || Number(dns[2]) <= 65535)) {
+      targets.push({ kind: "dns", name: dns[1], port: dns[2] ? Number(dns[2]) : 80 });
+    } else if (srv && HOSTNAME.test(srv[1])) {
+      targets.push({ kind: "srv", name: srv[1] });
+    } else {
+      p.add("discover", `"${item}" is not dns:NAME[:PORT] or srv:NAME`);
+    }
+  }
+  return targets;
+}
+
+/** Parses the operations flags. */
+export function parseOps(p: Problems, get: Get): OpsConfig {
+  const configFile = get("config", "LB_CONFIG", "");
+  const token = get("admin-token", "ADMIN_TOKEN", "");
+  if (token !== "" && token.length < 16) {
+    p.add("admin-token", "must be at least 16 characters (a guessable token is worse than none)");
+  }
+  const server = get("dns-server", undefined, "");
+  let dnsServer: DiscoveryConfig["dnsServer"];
+  if (server !== "") {
+    const m = /^(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\])(?::(\d{1,5}))?$/.exec(server);
+    if (!m || Number(m[2] ?? 53) > 65535) {
+      p.add("dns-server", `"${server}" is not IP:PORT (e.g. 127.0.0.1:5353)`);
+    } else {
+      dnsServer = { host: m[1].replace(/^\[|\]$/g, ""), port: Number(m[2] ?? 53) };
+    }
+  }
+  const intervalText = get("discover-interval", undefined, "10s");
+  const intervalMs = p.duration("discover-interval", intervalText);
+  return {
+    configFile: configFile || undefined,
+    adminToken: token || undefined,
+    discovery: {
+      targets: parseDiscoverTargets(p, get("discover", undefined, "")),
+      intervalMs: Math.max(1000, intervalMs),
+      dnsServer,
+    },
+  };
+}
