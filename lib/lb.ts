@@ -89,6 +89,15 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
     if (up) healthLog.info("{backend} is up ({reason})", props);
     else healthLog.warning("{backend} is down ({reason})", props);
   });
+  pool.onMembership(({ backend, kind }) => {
+    if (kind !== "removed") return;
+    // A backend that left must not keep reporting its last state.
+    for (const g of [metrics.backendUp, metrics.backendInFlight, metrics.backendEjected]) {
+      g.remove(backend.id);
+    }
+    metrics.backendWeight.remove(backend.id);
+    healthLog.info("{backend} left the pool", { backend: backend.id });
+  });
   pool.onEjection(({ backend, ejected, reason }) => {
     const props = { backend: backend.id, reason };
     if (ejected) healthLog.warning("{backend} ejected ({reason})", props);

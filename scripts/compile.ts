@@ -1,7 +1,7 @@
 /**
  * `deno task compile`: builds `dist/lb` and `dist/backend` with the narrowest
- * permissions that work: network, and only the environment variables each
- * program reads. `deno compile` downloads its `denort` runtime; where that
+ * permissions that work: network, only the environment variables each
+ * program reads, and for lb reading files (its `--config`). `deno compile` downloads its `denort` runtime; where that
  * host is unreachable set `DENORT_BIN=/path/to/denort` (same Deno version).
  *
  * @module
@@ -22,6 +22,8 @@ for (const { entry, output, env } of targets) {
     "compile",
     "--allow-net",
     `--allow-env=${env.join(",")}`,
+    // lb reads (and watches) its --config file, whose path is the operator's choice.
+    ...(entry === "main.ts" ? ["--allow-read"] : []),
     "--unstable-no-legacy-abort",
     "--output",
     output,

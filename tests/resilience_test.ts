@@ -110,13 +110,19 @@ Deno.test("consistent-hash keeps most keys on their backend when one of 5 leaves
     }
     await servers[2][Symbol.asyncDispose]();
     await waitFor(async () => (await status(lb)).backends[2].state === "down", 5000, "down");
+    // Which keys c owned depends on the ports' hashes (20% ± 7% of 300), so
+    // the check is the property itself: keys on the other four stay put.
+    // The 75%-of-10,000 figure is asserted in tests/strategy_policies_test.ts.
+    let others = 0;
     let stayed = 0;
     for (const k of keys) {
       const now = (await get(`${lb.url}/`, { headers: { "x-user": k } })).body;
       assert.notEqual(now, "c");
+      if (before.get(k) === "c") continue;
+      others++;
       if (now === before.get(k)) stayed++;
     }
-    assert.ok(stayed / keys.length >= 0.75, `only ${stayed} of ${keys.length} keys stayed`);
+    assert.ok(stayed / others >= 0.97, `only ${stayed} of ${others} keys off c stayed`);
   } finally {
     await Promise.all(servers.map((s) => s[Symbol.asyncDispose]()));
   }

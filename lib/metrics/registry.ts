@@ -32,6 +32,11 @@ abstract class Metric<Child> {
     return entry.child;
   }
 
+  /** Drops the series for these label values (e.g. a backend that left the pool). */
+  remove(...values: string[]): void {
+    this.#children.delete(values.join("\u0000"));
+  }
+
   protected abstract create(): Child;
   abstract readonly type: "counter" | "gauge" | "histogram";
   protected abstract lines(prefix: string, labels: string, child: Child, out: string[]): void;
