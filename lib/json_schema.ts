@@ -26,10 +26,12 @@ export function validate(schema: Schema, value: unknown, path = "$"): string[] {
   if (schema.oneOf) {
     const fits = schema.oneOf.filter((s) => validate(s, value, path).length === 0);
     if (fits.length === 1) return [];
-    const nearest = schema.oneOf.map((s) =>
-      validate(s, value, path)
-    ).sort((a, b) => a.length - b.length)[0];
-    return fits.length === 0 ? nearest : [`${path}: matches more than one allowed form`];
+    if (fits.length > 1) return [`${path}: matches more than one allowed form`];
+    // Explain with the form whose type the value has, else the closest one.
+    const sameType = schema.oneOf.find((s) => s.type !== undefined && hasType(value, s.type));
+    if (sameType) return validate(sameType, value, path);
+    const all = schema.oneOf.map((s) => validate(s, value, path));
+    return all.sort((a, b) => a.length - b.length)[0];
   }
   if (schema.type && !hasType(value, schema.type)) {
     return [`${path}: expected ${schema.type}, got ${describe(value)}`];
