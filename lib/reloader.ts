@@ -55,6 +55,7 @@ export class Reloader {
       if (command.kind !== "run") return false;
       const restart = await lb.reconfigure(command.config);
       lb.metrics.configReloads.labels("success").inc();
+      lb.metrics.configLastReloadOk.set(1);
       log.info("configuration reloaded ({reason}): {count} backends, {strategy}", {
         reason,
         count: command.config.backends.length,
@@ -68,6 +69,7 @@ export class Reloader {
       return true;
     } catch (err) {
       lb.metrics.configReloads.labels("failure").inc();
+      lb.metrics.configLastReloadOk.set(0);
       const problems = err instanceof UsageError ? err.problems : [String(err)];
       log.error("configuration reload ({reason}) rejected; keeping the running one: {problems}", {
         reason,

@@ -69,6 +69,8 @@ export interface LbMetrics {
   readonly queueWait: HistogramChild;
   /** Configuration reloads, by result (`success`, `failure`). */
   readonly configReloads: Counter;
+  /** 1 when the last reload was applied (or none was tried), 0 after a rejected one. */
+  readonly configLastReloadOk: GaugeChild;
 }
 
 /** Creates the families in a fresh registry. */
@@ -153,6 +155,14 @@ export function createLbMetrics(registry = new Registry()): LbMetrics {
       "Configuration reloads (SIGHUP or file change), by result.",
       ["result"],
     ),
+    configLastReloadOk: (() => {
+      const g = registry.gauge(
+        "lb_config_last_reload_successful",
+        "1 when the last configuration reload was applied, 0 when it was rejected.",
+      ).labels();
+      g.set(1);
+      return g;
+    })(),
   };
 }
 
