@@ -8,6 +8,7 @@
 
 import { createAdminHandler } from "./admin.ts";
 import type { BackendSpec, LbConfig } from "./config.ts";
+import { DnsDiscovery } from "./discovery/dns.ts";
 import { HealthChecker } from "./health/checker.ts";
 import { httpProbe } from "./health/http_probe.ts";
 import { type Prober, tcpProbe } from "./health/tcp_probe.ts";
@@ -188,6 +189,12 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
     }),
   );
   checker.start();
+  const discovery = config.ops.discovery.targets.length === 0 ? undefined : new DnsDiscovery({
+    ...config.ops.discovery,
+    onChange: (specs) => setDiscovered(specs),
+    log: log("lb", "discovery"),
+  });
+  discovery?.start();
 
   let shutdownPromise: Promise<boolean> | undefined;
   async function runShutdown(): Promise<boolean> {
@@ -207,11 +214,18 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
         count: metrics.inFlight.value,
       });
     }
+    await discovery?.stop();
     await checker.stop();
     pool.close();
     await transport.close();
     await shutdownWithin(admin, 1000);
     return drained;
+  }
+
+  function setDiscovered(specs: readonly BackendSpec[]): void {
+    discovered = specs;
+    // Discovered addresses get traffic only after a passing health check.
+    pool.update([...current.backends, ...discovered], { awaitCheck: true });
   }
 
   /** Applies a new configuration; see {@link LoadBalancer.reconfigure}. */
@@ -238,11 +252,7 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
       return current;
     },
     reconfigure,
-    setDiscovered(specs: readonly BackendSpec[]) {
-      discovered = specs;
-      // Discovered addresses get traffic only after a passing health check.
-      pool.update([...current.backends, ...discovered], { awaitCheck: true });
-    },
+    setDiscovered,
     shutdown: () => (shutdownPromise ??= runShutdown()),
   };
 }
