@@ -22,8 +22,9 @@ for (const { entry, output, env } of targets) {
     "compile",
     "--allow-net",
     `--allow-env=${env.join(",")}`,
-    // lb reads (and watches) its --config file, whose path is the operator's choice.
-    ...(entry === "main.ts" ? ["--allow-read"] : []),
+    // lb reads (and watches) its --config file, whose path is the operator's choice,
+    // and node:dns's setServers() (--dns-server) reads the system's DNS servers.
+    ...(entry === "main.ts" ? ["--allow-read", "--allow-sys=networkInterfaces"] : []),
     "--unstable-no-legacy-abort",
     "--output",
     output,
