@@ -7,6 +7,7 @@
  */
 
 import type { Problems } from "./cli.ts";
+import { parseSize, positiveDuration } from "./config_policy.ts";
 
 /** One discovery source. */
 export type DiscoverTarget =
@@ -24,8 +25,27 @@ export interface DiscoveryConfig {
   readonly dnsServer?: { readonly host: string; readonly port: number };
 }
 
+/** TLS for clients (termination) and for backends. */
+export interface TlsConfig {
+  /** PEM certificate chain and key files for the traffic listener; HTTPS (and HTTP/2) when set. */
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  /** PEM file of CA certificates that `https://` backends are verified against (besides the system's). */
+  readonly backendCaFile?: string;
+}
+
+/** WebSocket tunnelling limits. */
+export interface WebSocketConfig {
+  /** A tunnel with no message either way for this long is closed (1001). */
+  readonly idleTimeoutMs: number;
+  /** Most bytes queued toward a slow peer before the tunnel is closed (1008). */
+  readonly maxBufferedBytes: number;
+}
+
 /** Operations settings. */
 export interface OpsConfig {
+  readonly tls: TlsConfig;
+  readonly websocket: WebSocketConfig;
   /** Path of the JSON config file (`--config`), if any. */
   readonly configFile?: string;
   /** Bearer token for the admin API's mutating routes; they are off without one. */
@@ -41,6 +61,11 @@ export const OPS_FLAGS = {
   discover: { type: "string" },
   "discover-interval": { type: "string" },
   "dns-server": { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "backend-ca": { type: "string" },
+  "ws-idle-timeout": { type: "string" },
+  "ws-max-buffer": { type: "string" },
 } as const;
 
 type Get = (name: keyof typeof OPS_FLAGS, envName: string | undefined, fallback: string) => string;
@@ -82,9 +107,24 @@ export function parseOps(p: Problems, get: Get): OpsConfig {
       dnsServer = { host: m[1].replace(/^\[|\]$/g, ""), port: Number(m[2] ?? 53) };
     }
   }
+  const certFile = get("tls-cert", undefined, "") || undefined;
+  const keyFile = get("tls-key", undefined, "") || undefined;
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    p.add(certFile ? "tls-key" : "tls-cert", "--tls-cert and --tls-key go together");
+  }
+  const wsBufferText = get("ws-max-buffer", undefined, "1MiB");
+  const wsBuffer = parseSize(wsBufferText);
+  if (wsBuffer === undefined || wsBuffer < 1024) {
+    p.add("ws-max-buffer", `"${wsBufferText}" is not a size of at least 1KiB (e.g. 1MiB)`);
+  }
   const intervalText = get("discover-interval", undefined, "10s");
   const intervalMs = p.duration("discover-interval", intervalText);
   return {
+    tls: { certFile, keyFile, backendCaFile: get("backend-ca", undefined, "") || undefined },
+    websocket: {
+      idleTimeoutMs: positiveDuration(p, "ws-idle-timeout", get("ws-idle-timeout", undefined, "5m")),
+      maxBufferedBytes: wsBuffer ?? 1024 * 1024,
+    },
     configFile: configFile || undefined,
     adminToken: token || undefined,
     discovery: {

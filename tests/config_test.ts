@@ -25,6 +25,8 @@ function problems(args: string[], env: Record<string, string> = {}): readonly st
 Deno.test("parseLbArgs: defaults", () => {
   const { balancing, outlier, retry, limits, ops, ...core } = config([]);
   assert.deepEqual(ops, {
+    tls: { certFile: undefined, keyFile: undefined, backendCaFile: undefined },
+    websocket: { idleTimeoutMs: 300_000, maxBufferedBytes: 1_048_576 },
     configFile: undefined,
     adminToken: undefined,
     discovery: { targets: [], intervalMs: 10_000, dnsServer: undefined },
