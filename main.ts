@@ -37,11 +37,12 @@ export async function main(
   });
   const logger = log("lb");
   const lb = startLoadBalancer(config);
-  const url = (a: Deno.NetAddr) =>
-    `http://${a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname}:${a.port}`;
+  const url = (a: Deno.NetAddr, scheme = "http") =>
+    `${scheme}://${a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname}:${a.port}`;
   // Values go into the text itself so the line reads the same in text and
   // JSON formats (JSON renders placeholders quoted); tests and scripts match it.
-  const listening = `lb listening on ${url(lb.addr)}, admin on ${url(lb.adminAddr)}`;
+  const scheme = config.ops.tls.certFile ? "https" : "http";
+  const listening = `lb listening on ${url(lb.addr, scheme)}, admin on ${url(lb.adminAddr)}`;
   logger.info(`${listening} ({count} backends, {strategy})`, {
     count: config.backends.length,
     strategy: config.strategy,

@@ -33,6 +33,12 @@ import { TRANSPORT_NAMES, type TransportName } from "./transport/mod.ts";
 export interface BackendSpec {
   /** Canonical origin, e.g. `http://127.0.0.1:8081`; also the backend's id and metric label. */
   readonly origin: string;
+  /**
+   * HTTPS backend (`https://` origin): TLS with certificate verification,
+   * SNI from `hostname`. Absent means false (specs built outside
+   * {@link parseBackends}, e.g. by discovery, are plain HTTP).
+   */
+  readonly tls?: boolean;
   /** Host name or IP literal (IPv6 without brackets), for connecting. */
   readonly hostname: string;
   readonly port: number;
@@ -259,9 +265,10 @@ function overlap(a: string, b: string): boolean {
 }
 
 /**
- * Parses `--backends`: comma-separated `http://host:port` URLs, or bare
- * `host:port`. HTTPS backends, paths and credentials are refused rather than
- * silently ignored, so a typo can't send traffic somewhere unexpected.
+ * Parses `--backends`: comma-separated `http://host:port` or
+ * `https://host:port` URLs, or bare `host:port` (plain HTTP). Paths and
+ * credentials are refused rather than silently ignored, so a typo can't
+ * send traffic somewhere unexpected.
  */
 export function parseBackends(p: Problems, raw: string, allowEmpty = false): BackendSpec[] {
   const items = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
@@ -305,20 +312,22 @@ function parseBackend(entry: string): BackendSpec | string {
   try {
     url = new URL(withScheme);
   } catch {
-    return "is not an http URL (expected http://host:port)";
+    return "is not an http URL (expected http://host:port or https://host:port)";
   }
-  if (url.protocol !== "http:") {
-    return `is not an http URL (scheme ${url.protocol} is not supported)`;
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return `is not an http URL (scheme ${url.protocol} is not supported; expected http or https)`;
   }
+  const tls = url.protocol === "https:";
   if (url.username || url.password) return "must not contain credentials";
   if (url.pathname !== "/" || url.search || url.hash) {
     return "must not have a path, query or fragment (expected http://host:port)";
   }
   if (url.hostname === "") return "has no host";
-  const port = url.port === "" ? 80 : Number(url.port);
+  // URL drops a scheme's default port from `url.port`, so the origin stays canonical.
+  const port = url.port === "" ? (tls ? 443 : 80) : Number(url.port);
   if (port === 0) return "has port 0 (expected 1-65535)";
   const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
-  return { origin: `http://${url.host}`, hostname, port, weight };
+  return { origin: `${url.protocol}//${url.host}`, hostname, port, weight, tls };
 }
 
 function parseTrustProxy(p: Problems, raw: string): Cidr[] {
@@ -339,7 +348,7 @@ Usage: lb [flags]
 Flags (flag > environment variable > default):
   --port N                 listen port (PROXY_PORT, 8080; 0 picks a free port)
   --host ADDR              listen address (PROXY_HOST, 0.0.0.0)
-  --backends LIST          comma-separated http://host:port (BACKENDS,
+  --backends LIST          comma-separated http(s)://host:port (BACKENDS,
                            ${DEFAULT_BACKENDS})
   --strategy NAME          ${STRATEGY_NAMES.join(" | ")} (LB_STRATEGY, round-robin)
   --transport NAME         upstream client: ${TRANSPORT_NAMES.join(" | ")} (${TRANSPORT_NAMES[0]})
@@ -374,6 +383,11 @@ Operations:
   --discover LIST          dns:NAME[:PORT] and/or srv:_http._tcp.NAME
   --discover-interval D    re-resolve this often, or at the record TTL (10s)
   --dns-server IP:PORT     resolver for discovery (the system's)
+  --tls-cert FILE          PEM certificate chain: serve HTTPS (HTTP/2 by ALPN) (none)
+  --tls-key FILE           PEM private key for --tls-cert (none)
+  --backend-ca FILE        PEM CAs https:// backends are verified against, besides the defaults
+  --ws-idle-timeout D      close WebSocket tunnels quiet this long (5m)
+  --ws-max-buffer SIZE     bytes queued toward a slow WebSocket peer before closing (1MiB)
   --help, --version
 
 Durations take ms, s, m or h suffixes: 250ms, 5s, 1m.

@@ -122,7 +122,11 @@ export function parseOps(p: Problems, get: Get): OpsConfig {
   return {
     tls: { certFile, keyFile, backendCaFile: get("backend-ca", undefined, "") || undefined },
     websocket: {
-      idleTimeoutMs: positiveDuration(p, "ws-idle-timeout", get("ws-idle-timeout", undefined, "5m")),
+      idleTimeoutMs: positiveDuration(
+        p,
+        "ws-idle-timeout",
+        get("ws-idle-timeout", undefined, "5m"),
+      ),
       maxBufferedBytes: wsBuffer ?? 1024 * 1024,
     },
     configFile: configFile || undefined,

@@ -16,8 +16,15 @@ import { log } from "./logging.ts";
 import { createLbMetrics, type LbMetrics } from "./metrics/lb_metrics.ts";
 import { Pool } from "./pool.ts";
 import { createProxyHandler } from "./proxy/handler.ts";
+import { TunnelSet } from "./proxy/websocket.ts";
 import { shutdownWithin } from "./signals.ts";
 import { createStrategy } from "./strategy/mod.ts";
+import {
+  type ListenerPem,
+  readBackendCaSync,
+  readListenerPem,
+  readListenerPemSync,
+} from "./tls_files.ts";
 import { createTransport } from "./transport/mod.ts";
 import { VERSION } from "./version.ts";
 
@@ -72,6 +79,10 @@ export function needsRestart(a: LbConfig, b: LbConfig): string[] {
   if (a.retry.tryTimeoutMs !== b.retry.tryTimeoutMs) changed.push("tryTimeoutMs");
   if (a.balancing.ewmaDecayMs !== b.balancing.ewmaDecayMs) changed.push("ewmaDecayMs");
   if (a.balancing.slowStartMs !== b.balancing.slowStartMs) changed.push("slowStartMs");
+  // Turning TLS termination on or off changes the listener's protocol; new
+  // certificate files (or contents) are applied by rebinding, see startLoadBalancer.
+  if (!a.ops.tls.certFile !== !b.ops.tls.certFile) changed.push("tls");
+  if (a.ops.tls.backendCaFile !== b.ops.tls.backendCaFile) changed.push("backendCaFile");
   return changed;
 }
 
@@ -124,14 +135,20 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
     // Each attempt gets the per-try timeout; the proxy enforces the overall one.
     responseTimeoutMs: config.retry.tryTimeoutMs,
     idleTimeoutMs: config.idleTimeoutMs,
+    caCerts: readBackendCaSync(config.ops.tls),
   });
+  /** The listener's certificate and key in use; undefined when serving plain HTTP. */
+  let listenerPem: ListenerPem | undefined = readListenerPemSync(config.ops.tls);
   const newChecker = (cfg: LbConfig) =>
     new HealthChecker({
       pool,
       config: cfg.health,
-      probe: deps.probe ?? (cfg.health.http ? httpProbe(cfg.health.http) : tcpProbe),
+      probe: deps.probe ??
+        (cfg.health.http ? httpProbe(cfg.health.http, readBackendCaSync(cfg.ops.tls)) : tcpProbe),
       onProbe: (b, ok) => metrics.healthProbes.labels(b.id, ok ? "pass" : "fail").inc(),
     });
+  // One set across handler generations, so shutdown can drain every tunnel.
+  const tunnels = new TunnelSet();
   const newHandler = (cfg: LbConfig) =>
     createProxyHandler({
       pool,
@@ -153,6 +170,10 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
       limits: cfg.limits,
       hashKey: cfg.strategy === "consistent-hash" ? cfg.balancing.hashKey : undefined,
       readsCookies: cfg.strategy === "sticky-cookie",
+      tunnels,
+      proto: listenerPem ? "https" : "http",
+      websocket: cfg.ops.websocket,
+      connectTimeoutMs: cfg.connectTimeoutMs,
     });
   // One generation of settings serves each request from start to end: a
   // reload swaps in a new handler, and requests already in flight finish
@@ -164,15 +185,35 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
   let discovered: readonly BackendSpec[] = [];
 
   let shuttingDown = false;
-  const server = Deno.serve({
-    hostname: config.host,
-    port: config.port,
-    onListen: () => {},
-    onError: (err) => {
-      logger.error("unhandled error in request handler: {error}", { error: String(err) });
-      return new Response("Internal Server Error\n", { status: 500 });
-    },
-  }, (req, info) => handler(req, info));
+  /**
+   * Binds the traffic listener. With TLS, Deno.serve negotiates HTTP/2 or
+   * HTTP/1.1 by ALPN itself. Deno.serve can't swap certificates in place, so
+   * a TLS listener binds with `reusePort` (Linux, `--unstable-net`) and a
+   * reload starts a second one on the same port, then drains the first.
+   */
+  const serveTraffic = (port: number, pem: ListenerPem | undefined, reusePort: boolean) =>
+    Deno.serve({
+      hostname: config.host,
+      port,
+      reusePort,
+      ...pem,
+      onListen: () => {},
+      onError: (err) => {
+        logger.error("unhandled error in request handler: {error}", { error: String(err) });
+        return new Response("Internal Server Error\n", { status: 500 });
+      },
+    }, (req, info) => handler(req, info));
+  // Asking for reusePort without --unstable-net exits the process instead of
+  // throwing, so the flag is detected by an API it alone enables. Without it
+  // the listener still serves; certificate changes then need a restart.
+  const canRebind = listenerPem !== undefined && Deno.build.os === "linux" &&
+    "listenDatagram" in Deno;
+  if (listenerPem && !canRebind) {
+    logger.warning("certificate reloads need a restart (reusePort needs Linux and --unstable-net)");
+  }
+  let server = serveTraffic(config.port, listenerPem, canRebind);
+  /** Listeners replaced by a certificate reload, still draining. */
+  const retiring = new Set<Promise<boolean>>();
   const admin = Deno.serve(
     {
       hostname: config.adminHost,
@@ -205,10 +246,25 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
       });
       await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
     }
+    // Deno's shutdown() closes upgraded sockets at once, so WebSocket tunnels
+    // are drained first: they get up to the shutdown timeout (new upgrades are
+    // refused meanwhile, plain requests still served), then close with 1001.
+    const started = Date.now();
+    if (tunnels.size > 0) {
+      logger.info("waiting for {count} WebSocket tunnel(s) (up to {timeout}ms)", {
+        count: tunnels.size,
+        timeout: config.shutdownTimeoutMs,
+      });
+    }
+    await tunnels.drain(config.shutdownTimeoutMs);
+    const remaining = Math.max(1000, config.shutdownTimeoutMs - (Date.now() - started));
     logger.info("closing listener; draining in-flight requests (up to {timeout}ms)", {
-      timeout: config.shutdownTimeoutMs,
+      timeout: remaining,
     });
-    const drained = await shutdownWithin(server, config.shutdownTimeoutMs);
+    const [drained] = await Promise.all([
+      shutdownWithin(server, remaining),
+      ...retiring,
+    ]);
     if (!drained) {
       logger.warning("{count} request(s) still in flight after the shutdown timeout", {
         count: metrics.inFlight.value,
@@ -231,6 +287,8 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
   /** Applies a new configuration; see {@link LoadBalancer.reconfigure}. */
   async function reconfigure(next: LbConfig): Promise<string[]> {
     const restart = needsRestart(current, next);
+    // First, so an unreadable or invalid certificate rejects the whole reload.
+    if (!restart.includes("tls") && !(await reloadCertificate(next))) restart.push("tls-cert");
     pool.setHealthConfig(next.health);
     pool.update([...next.backends, ...discovered]);
     if (JSON.stringify(next.health) !== JSON.stringify(current.health)) {
@@ -241,6 +299,31 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
     handler = newHandler(next);
     current = next;
     return restart;
+  }
+
+  /**
+   * Rebinds the TLS listener when the certificate or key (path or contents)
+   * changed. Returns false when it changed but can't be applied without a
+   * restart. Throws when the new files can't be read or used.
+   */
+  async function reloadCertificate(next: LbConfig): Promise<boolean> {
+    const pem = await readListenerPem(next.ops.tls);
+    if (!pem || !listenerPem || (pem.cert === listenerPem.cert && pem.key === listenerPem.key)) {
+      return true;
+    }
+    if (!canRebind || shuttingDown) return false;
+    // Throws (rejecting the reload, old listener untouched) on a bad certificate or key.
+    const fresh = serveTraffic(server.addr.port, pem, true);
+    const old = server;
+    server = fresh;
+    listenerPem = pem;
+    // The kernel now spreads new connections over both sockets until the old
+    // one stops accepting; its in-flight requests finish on the old certificate.
+    const draining = shutdownWithin(old, current.shutdownTimeoutMs);
+    retiring.add(draining);
+    draining.finally(() => retiring.delete(draining)).catch(() => {});
+    logger.info("listener certificate reloaded; new connections use it");
+    return true;
   }
 
   return {

@@ -26,6 +26,8 @@ for (const { entry, output, env } of targets) {
     // and node:dns's setServers() (--dns-server) reads the system's DNS servers.
     ...(entry === "main.ts" ? ["--allow-read", "--allow-sys=networkInterfaces"] : []),
     "--unstable-no-legacy-abort",
+    // reusePort, so a TLS listener can rebind with a reloaded certificate.
+    "--unstable-net",
     "--output",
     output,
     entry,

@@ -59,7 +59,7 @@ export async function startLb(backends: string[], extra: string[] = []): Promise
     ...FAST_FLAGS,
     ...extra,
   ], {
-    listenPattern: /lb listening on http:\/\/([^\s,]+):(\d+), admin on http:\/\/[^\s,]+:(\d+)/,
+    listenPattern: /lb listening on https?:\/\/([^\s,]+):(\d+), admin on http:\/\/[^\s,]+:(\d+)/,
   });
   const adminPort = Number(proc.match[3]);
   const stop = async () => (await proc.stop("SIGTERM")).code;

@@ -326,8 +326,8 @@ Deno.test("bad inputs: the message quotes the value and says what was expected",
 Deno.test("--backends: `=N` sets a weight, 1 by default", () => {
   const c = config(["--backends", "http://a:1=3,http://b:2"]);
   assert.deepEqual(c.backends, [
-    { origin: "http://a:1", hostname: "a", port: 1, weight: 3 },
-    { origin: "http://b:2", hostname: "b", port: 2, weight: 1 },
+    { origin: "http://a:1", hostname: "a", port: 1, weight: 3, tls: false },
+    { origin: "http://b:2", hostname: "b", port: 2, weight: 1, tls: false },
   ]);
 });
 

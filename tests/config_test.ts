@@ -57,9 +57,9 @@ Deno.test("parseLbArgs: defaults", () => {
     port: 8080,
     host: "0.0.0.0",
     backends: [
-      { origin: "http://localhost:8081", hostname: "localhost", port: 8081, weight: 1 },
-      { origin: "http://localhost:8082", hostname: "localhost", port: 8082, weight: 1 },
-      { origin: "http://localhost:8083", hostname: "localhost", port: 8083, weight: 1 },
+      { origin: "http://localhost:8081", hostname: "localhost", port: 8081, weight: 1, tls: false },
+      { origin: "http://localhost:8082", hostname: "localhost", port: 8082, weight: 1, tls: false },
+      { origin: "http://localhost:8083", hostname: "localhost", port: 8083, weight: 1, tls: false },
     ],
     strategy: "round-robin",
     transport: "h1",
@@ -192,7 +192,7 @@ Deno.test("parseLbArgs: port 0 (any free port) is accepted", () => {
 
 // --- backends ---------------------------------------------------------------
 
-const BACKENDS: { input: string; origin: string; hostname: string; port: number }[] = [
+const BACKENDS: { input: string; origin: string; hostname: string; port: number; tls?: true }[] = [
   { input: "127.0.0.1:8081", origin: "http://127.0.0.1:8081", hostname: "127.0.0.1", port: 8081 },
   {
     input: "http://127.0.0.1:8081",
@@ -221,13 +221,52 @@ const BACKENDS: { input: string; origin: string; hostname: string; port: number 
   },
   { input: "http://[::1]:8081", origin: "http://[::1]:8081", hostname: "::1", port: 8081 },
   { input: "[::1]:8081", origin: "http://[::1]:8081", hostname: "::1", port: 8081 },
+  // HTTPS: default port 443, left out of the origin like 80 for http.
+  {
+    input: "https://a.example",
+    origin: "https://a.example",
+    hostname: "a.example",
+    port: 443,
+    tls: true,
+  },
+  {
+    input: "HTTPS://A.example:443",
+    origin: "https://a.example",
+    hostname: "a.example",
+    port: 443,
+    tls: true,
+  },
+  {
+    input: "https://a.example:8443",
+    origin: "https://a.example:8443",
+    hostname: "a.example",
+    port: 8443,
+    tls: true,
+  },
+  {
+    input: "https://[::1]:8443",
+    origin: "https://[::1]:8443",
+    hostname: "::1",
+    port: 8443,
+    tls: true,
+  },
 ];
 
 for (const { input, ...expected } of BACKENDS) {
   Deno.test(`parseLbArgs: backend ${input} → ${expected.origin}`, () => {
-    assert.deepEqual(config(["--backends", input]).backends, [{ ...expected, weight: 1 }]);
+    assert.deepEqual(config(["--backends", input]).backends, [
+      { tls: false, ...expected, weight: 1 },
+    ]);
   });
 }
+
+Deno.test("parseLbArgs: http and https to the same host and port are two backends", () => {
+  const c = config(["--backends", "http://a:8443,https://a:8443"]);
+  assert.deepEqual(c.backends.map((b) => [b.origin, b.tls]), [
+    ["http://a:8443", false],
+    ["https://a:8443", true],
+  ]);
+});
 
 Deno.test("parseLbArgs: backends keep their order; spaces and empty items are ignored", () => {
   const c = config(["--backends", " b:2 , ,a:1,"]);
@@ -254,7 +293,8 @@ const BAD: { args: string[]; flag: string; contains: string }[] = [
   { args: ["--host", " "], flag: "host", contains: "must not be empty" },
   { args: ["--admin-host", ""], flag: "admin-host", contains: "must not be empty" },
   { args: ["--backends", "ftp://x"], flag: "backends", contains: '"ftp://x"' },
-  { args: ["--backends", "https://x"], flag: "backends", contains: '"https://x"' },
+  { args: ["--backends", "https://x/p"], flag: "backends", contains: '"https://x/p"' },
+  { args: ["--backends", "https://x:0"], flag: "backends", contains: '"https://x:0"' },
   { args: ["--backends", "http://a:1/x"], flag: "backends", contains: '"http://a:1/x"' },
   { args: ["--backends", "http://a:1?q"], flag: "backends", contains: '"http://a:1?q"' },
   { args: ["--backends", "http://u:p@a:1"], flag: "backends", contains: '"http://u:p@a:1"' },
@@ -285,10 +325,10 @@ for (const { args, flag, contains } of BAD) {
   });
 }
 
-Deno.test("parseLbArgs: https backends are refused (not supported yet), naming the scheme", () => {
-  const [problem] = problems(["--backends", "https://x"]);
-  assert.match(problem, /https:/);
-  assert.match(problem, /not supported/);
+Deno.test("parseLbArgs: other schemes are refused, naming the scheme and the ones supported", () => {
+  const [problem] = problems(["--backends", "ws://x"]);
+  assert.match(problem, /ws:/);
+  assert.match(problem, /not supported; expected http or https/);
 });
 
 // Regression test for a fixed bug (lib/config.ts:150): the port clash check compares host strings
@@ -315,7 +355,7 @@ Deno.test("parseLbArgs reports every bad input together, each naming its flag an
   const list = problems([
     "--health-interval=5",
     "--port=70000",
-    "--backends=ftp://x,https://x,http://a:1/x,b:2,http://b:2",
+    "--backends=ftp://x,https://x/p,http://a:1/x,b:2,http://b:2",
     "--trust-proxy=10.0.0.0/33",
     "--strategy=fastest",
     "--log-level=loud",
@@ -324,7 +364,7 @@ Deno.test("parseLbArgs reports every bad input together, each naming its flag an
     ["health-interval", '"5"'],
     ["port", '"70000"'],
     ["backends", '"ftp://x"'],
-    ["backends", '"https://x"'],
+    ["backends", '"https://x/p"'],
     ["backends", '"http://a:1/x"'],
     ["backends", '"http://b:2"'],
     ["strategy", '"fastest"'],

@@ -99,6 +99,7 @@ const ROUTES: Readonly<Record<string, Route>> = {
   "/gzip": gzip,
   "/cookies": cookies,
   "/redirect": redirect,
+  "/ws": webSocket,
 };
 
 function findRoute(path: string): Route | undefined {
@@ -194,4 +195,33 @@ function redirect({ req, url }: Context): Response {
     return badRequest(`to: ${JSON.stringify(to ?? "")} is not a URL (expected /redirect?to=URL)`);
   }
   return new Response(null, { status: 302, headers: { location: to } });
+}
+
+/**
+ * `/ws`: a WebSocket echo. Every message comes back as it came (text as
+ * text, binary as binary); the `echo` subprotocol is chosen when offered; a
+ * client's close is answered with its own code and reason (Deno's socket
+ * echoes the close frame). `?close=CODE` closes right after opening with
+ * CODE (1000-4999), so tests can see a backend's code reach the client.
+ */
+function webSocket({ req, url }: Context): Response {
+  if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+    return new Response("expected a WebSocket upgrade\n", {
+      status: 426,
+      headers: { upgrade: "websocket", "content-type": "text/plain; charset=utf-8" },
+    });
+  }
+  const closeCode = integerParam(url.searchParams, "close", 0, 4999);
+  if (typeof closeCode === "string") return badRequest(closeCode);
+  if (closeCode !== 0 && closeCode < 1000) return badRequest("close: expected a code 1000-4999");
+  const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
+  const { socket, response } = Deno.upgradeWebSocket(req, {
+    protocol: offered.includes("echo") ? "echo" : undefined,
+  });
+  socket.binaryType = "arraybuffer";
+  socket.onopen = () => {
+    if (closeCode !== 0) socket.close(closeCode, `closed by request (${closeCode})`);
+  };
+  socket.onmessage = (e) => socket.send(e.data);
+  return response;
 }

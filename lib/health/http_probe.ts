@@ -13,15 +13,27 @@ import type { Prober, ProbeTarget } from "./tcp_probe.ts";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Makes a prober for `config`. */
-export function httpProbe(config: HttpCheckConfig): Prober {
+/**
+ * Makes a prober for `config`. `https://` backends are checked over TLS,
+ * verified like traffic (the default roots plus `caCerts`).
+ */
+export function httpProbe(config: HttpCheckConfig, caCerts?: string[]): Prober {
   return async (target: ProbeTarget, signal: AbortSignal) => {
-    const conn = await Deno.connect({
+    const tcp = await Deno.connect({
       hostname: target.hostname,
       port: target.port,
       transport: "tcp",
       signal,
     });
+    let conn: Deno.Conn = tcp;
+    if (target.tls) {
+      try {
+        conn = await Deno.startTls(tcp, { hostname: target.hostname, caCerts });
+      } catch (err) {
+        tcp.close();
+        throw err;
+      }
+    }
     // Closing the socket is what cancels a read or write that hangs.
     const onAbort = () => conn.close();
     signal.addEventListener("abort", onAbort, { once: true });

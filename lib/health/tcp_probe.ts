@@ -9,6 +9,8 @@
 export interface ProbeTarget {
   readonly hostname: string;
   readonly port: number;
+  /** `https://` backend: HTTP checks speak TLS. */
+  readonly tls?: boolean;
 }
 
 /** A probe: resolves when the backend passes, rejects with the reason when it fails. */

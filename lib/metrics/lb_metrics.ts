@@ -71,6 +71,14 @@ export interface LbMetrics {
   readonly configReloads: Counter;
   /** 1 when the last reload was applied (or none was tried), 0 after a rejected one. */
   readonly configLastReloadOk: GaugeChild;
+  /** WebSocket tunnels open now. */
+  readonly wsTunnelsOpen: GaugeChild;
+  /** WebSocket messages relayed, by direction (`client_to_backend`, `backend_to_client`). */
+  readonly wsMessages: Counter;
+  /** WebSocket payload bytes relayed, by direction. */
+  readonly wsBytes: Counter;
+  /** WebSocket tunnels ended, by reason (see `TunnelEnd` in `proxy/websocket_tunnel.ts`). */
+  readonly wsTunnelsClosed: Counter;
 }
 
 /** Creates the families in a fresh registry. */
@@ -163,6 +171,25 @@ export function createLbMetrics(registry = new Registry()): LbMetrics {
       g.set(1);
       return g;
     })(),
+    wsTunnelsOpen: registry.gauge(
+      "lb_websocket_tunnels_open",
+      "WebSocket tunnels open now.",
+    ).labels(),
+    wsMessages: registry.counter(
+      "lb_websocket_messages_total",
+      "WebSocket messages relayed, by direction.",
+      ["direction"],
+    ),
+    wsBytes: registry.counter(
+      "lb_websocket_bytes_total",
+      "WebSocket payload bytes relayed, by direction.",
+      ["direction"],
+    ),
+    wsTunnelsClosed: registry.counter(
+      "lb_websocket_tunnels_closed_total",
+      "WebSocket tunnels ended, by reason.",
+      ["reason"],
+    ),
   };
 }
 

@@ -8,6 +8,7 @@
  */
 
 import type { Cidr } from "../cidr.ts";
+import type { WebSocketConfig } from "../config_ops.ts";
 import type { HashKey, LimitsConfig, OutlierConfig, RetryConfig } from "../config_policy.ts";
 import type { Logger } from "../logging.ts";
 import { type LbMetrics, methodLabel, statusClass } from "../metrics/lb_metrics.ts";
@@ -25,6 +26,7 @@ import { type Answer, sendWithRetries } from "./attempts.ts";
 import { BadRequestError, errorResponse, statusFor } from "./errors.ts";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
 import { requestKey } from "./request_key.ts";
+import { createWebSocketHandler, isWebSocketUpgrade, TunnelSet } from "./websocket.ts";
 
 /** Dependencies of the proxy handler. */
 export interface ProxyOptions {
@@ -51,6 +53,17 @@ export interface ProxyOptions {
   readonly readsCookies?: boolean;
   /** Monotonic milliseconds. */
   readonly now?: () => number;
+  /**
+   * The scheme clients reach this listener with, sent upstream as
+   * `X-Forwarded-Proto` and `proto=` in `Forwarded`; "http" by default.
+   */
+  readonly proto?: "http" | "https";
+  /** WebSocket tunnel limits; 5 min idle and 1 MiB buffered by default. */
+  readonly websocket?: WebSocketConfig;
+  /** Time for a backend's WebSocket handshake; 5 s by default. */
+  readonly connectTimeoutMs?: number;
+  /** Open WebSocket tunnels; pass one set to every handler generation so shutdown can drain it. */
+  readonly tunnels?: TunnelSet;
 }
 
 /** A `Deno.serve` handler that proxies to the pool. */
@@ -79,8 +92,25 @@ export function createProxyHandler(options: ProxyOptions): ProxyHandler {
     now,
   };
   const perTryTimeout = retry.tryTimeoutMs < options.responseTimeoutMs;
+  const proto = options.proto ?? "http";
+  const webSocket = createWebSocketHandler({
+    ...options,
+    proto,
+    config: options.websocket ?? { idleTimeoutMs: 300_000, maxBufferedBytes: 1024 * 1024 },
+    connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+    tunnels: options.tunnels ?? new TunnelSet(),
+    pickContext: (req, clientIp, target) => ({
+      now: now(),
+      hashKey: options.hashKey
+        ? requestKey(options.hashKey, { headers: req.headers, clientIp, target })
+        : undefined,
+      cookie: options.readsCookies ? req.headers.get("cookie") : undefined,
+    }),
+  });
 
   return async function proxy(req, info) {
+    // Upgrades bypass the HTTP path: a tunnel is not a request/response exchange.
+    if (isWebSocketUpgrade(req)) return webSocket(req, info);
     const start = now();
     metrics.inFlight.inc();
     budget.recordRequest(start);
@@ -88,16 +118,18 @@ export function createProxyHandler(options: ProxyOptions): ProxyHandler {
     let response: Response;
     let streaming = false;
     try {
-      const host = req.headers.get("host");
+      const host = requestHost(req, proto);
       // RFC 9112 §3.2: a request without Host must be refused with 400.
       if (host === null || host === "") throw new BadRequestError("missing Host header");
       const clientIp = (info.remoteAddr as Deno.NetAddr).hostname;
       const path = originForm(req.url);
       const headers = upstreamRequestHeaders(
         req.headers,
-        { ip: clientIp, proto: "http", host },
+        { ip: clientIp, proto, host },
         trustProxy,
       );
+      // HTTP/2 carries the authority in `:authority`; the backend speaks HTTP/1.1 and needs Host.
+      if (!req.headers.has("host")) headers.push(["host", host]);
       const body = await replayableBody(req, retry.bufferBytes);
       const ctx = {
         exclude: new Set<Backend>(),
@@ -147,6 +179,22 @@ export function createProxyHandler(options: ProxyOptions): ProxyHandler {
     backend.inFlight--;
     limiter(backend).release();
   }
+}
+
+/**
+ * The request's authority. `Deno.serve` gives HTTP/2 requests no `Host`
+ * header, only `:authority` folded into `req.url`, and it builds the same
+ * kind of URL (with a made-up `localhost:PORT`) for an HTTP/1.1 request
+ * lacking Host, so the two can't be told apart. On the TLS listener, where
+ * ALPN negotiates HTTP/2, the URL's authority is taken; on the plain one
+ * (HTTP/1.1, or h2c with prior knowledge) a missing Host stays an error.
+ */
+function requestHost(req: Request, proto: "http" | "https"): string | null {
+  const host = req.headers.get("host");
+  if (host !== null || proto === "http") return host;
+  const start = req.url.indexOf("://") + 3;
+  const end = req.url.indexOf("/", start);
+  return req.url.slice(start, end === -1 ? undefined : end);
 }
 
 /**

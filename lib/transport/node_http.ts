@@ -3,12 +3,15 @@
  * never decompresses bodies, lets us send the client's `Host`, follows no
  * redirects and never retries by itself (DENO-NOTES), so every proxy rule
  * holds on it. The faster `Deno.connect` transport is measured against it.
+ * `https://` backends go through `node:https` with verification on.
  *
  * @module
  */
 
 import http from "node:http";
+import https from "node:https";
 import type { Socket } from "node:net";
+import { rootCertificates } from "node:tls";
 import {
   ClientAbortError,
   type HeaderPairs,
@@ -29,26 +32,38 @@ const BODY_HIGH_WATER = 64 * 1024;
 export class NodeHttpTransport implements Transport {
   readonly #options: TransportOptions;
   readonly #agent: http.Agent;
+  readonly #tlsAgent: https.Agent;
 
   constructor(options: TransportOptions) {
     this.#options = options;
     // `timeout` on a keep-alive agent closes sockets idle that long in its free list.
-    this.#agent = new http.Agent({
+    const pooling = {
       keepAlive: true,
       maxFreeSockets: MAX_IDLE_PER_BACKEND,
       timeout: options.idleTimeoutMs,
       scheduling: "lifo",
+    } as const;
+    this.#agent = new http.Agent(pooling);
+    // Node's `ca` *replaces* the default roots (unlike Deno.connectTls's
+    // caCerts, which add to them), so the bundled roots are passed along:
+    // --backend-ca adds trust, it never takes any away. Verification stays
+    // on (`rejectUnauthorized` defaults to true) and SNI is the host name.
+    this.#tlsAgent = new https.Agent({
+      ...pooling,
+      ca: options.caCerts ? [...rootCertificates, ...options.caCerts] : undefined,
     });
   }
 
   request(target: UpstreamTarget, ureq: UpstreamRequest): Promise<UpstreamResponse> {
+    const agent = target.tls ? this.#tlsAgent : this.#agent;
     return new Promise((resolve, reject) => {
-      new Exchange(this.#agent, this.#options, target, ureq, resolve, reject).start();
+      new Exchange(agent, this.#options, target, ureq, resolve, reject).start();
     });
   }
 
   close(): Promise<void> {
     this.#agent.destroy();
+    this.#tlsAgent.destroy();
     return Promise.resolve();
   }
 }
@@ -83,7 +98,7 @@ class Exchange {
     if (ureq.body && headers["content-length"] === undefined) {
       headers["transfer-encoding"] = "chunked";
     }
-    const req = http.request({
+    const req = (target.tls ? https : http).request({
       hostname: target.hostname,
       port: target.port,
       method: ureq.method,
@@ -99,8 +114,12 @@ class Exchange {
       this.options.connectTimeoutMs,
     );
     req.on("socket", (socket: Socket) => {
-      if (socket.connecting) socket.once("connect", this.#onConnected);
-      else this.#onConnected();
+      // A TLS connection counts as connected once the handshake (and so the
+      // certificate check) is done: a failed check is then a connect error,
+      // and the request may go to another backend.
+      if (socket.connecting) {
+        socket.once(target.tls ? "secureConnect" : "connect", this.#onConnected);
+      } else this.#onConnected();
     });
     req.on("error", (err: NodeJS.ErrnoException) => this.#fail(this.#classify(err)));
     req.on("response", (res: http.IncomingMessage) => this.#onResponse(res));

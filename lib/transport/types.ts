@@ -13,10 +13,16 @@ export type HeaderPairs = [string, string][];
 
 /** Where to send a request. */
 export interface UpstreamTarget {
-  /** `http://host:port`, for logs. */
+  /** `http://host:port` or `https://host:port`, for logs and as the pool key. */
   readonly origin: string;
   readonly hostname: string;
   readonly port: number;
+  /**
+   * Speak TLS to the backend (an `https://` origin): the certificate is
+   * always verified, against `hostname`, which is also sent as SNI. Plain
+   * TCP when absent or false.
+   */
+  readonly tls?: boolean;
 }
 
 /** A request ready to send: origin-form target, rewritten headers, streaming body. */
@@ -53,9 +59,12 @@ export interface UpstreamResponse {
   readonly upgrade?: UpgradedConnection;
 }
 
+/** A connection to a backend: TCP, or TLS for an `https://` one. */
+export type UpstreamConn = Deno.TcpConn | Deno.TlsConn;
+
 /** A connection handed over after `101 Switching Protocols`. */
 export interface UpgradedConnection {
-  readonly conn: Deno.TcpConn;
+  readonly conn: UpstreamConn;
   /** Bytes received after the response head, to be processed before reading `conn`. */
   readonly buffered: Uint8Array;
 }
@@ -67,6 +76,11 @@ export interface TransportOptions {
   readonly responseTimeoutMs: number;
   /** How long an idle pooled connection is kept. */
   readonly idleTimeoutMs: number;
+  /**
+   * Extra PEM CA certificates (`--backend-ca`) trusted for `https://`
+   * backends, in addition to the default roots (never instead of them).
+   */
+  readonly caCerts?: readonly string[];
 }
 
 /** An HTTP client for upstream requests. */

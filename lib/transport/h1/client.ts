@@ -1,6 +1,7 @@
 /**
  * The fast upstream transport: an HTTP/1.1 client written directly on
- * `Deno.connect`, owning its sockets. Keep-alive pool per backend, strict
+ * `Deno.connect` (and `Deno.startTls` for `https://` backends), owning its
+ * sockets. Keep-alive pool per backend, strict
  * response parsing (`head.ts`, `chunked.ts`), bodies streamed with
  * backpressure (the socket is read only as the client consumes), small
  * bodies handed over as bytes so `Deno.serve` can send them in one go.
@@ -96,14 +97,16 @@ export class H1Transport implements Transport {
   ): Promise<Connection> {
     const timeout = AbortSignal.timeout(this.#options.connectTimeoutMs);
     try {
-      const conn = await Deno.connect({
+      const connectSignal = AbortSignal.any([signal, timeout]);
+      const tcp = await Deno.connect({
         hostname: target.hostname,
         port: target.port,
         transport: "tcp",
-        signal: AbortSignal.any([signal, timeout]),
+        signal: connectSignal,
       });
-      conn.setNoDelay(true);
-      return new Connection(conn, onClose);
+      tcp.setNoDelay(true);
+      if (!target.tls) return new Connection(tcp, onClose);
+      return new Connection(await this.#handshake(tcp, target, connectSignal), onClose);
     } catch (err) {
       if (signal.aborted) throw new ClientAbortError();
       if (timeout.aborted) throw new UpstreamError("connect_timeout", "connect timed out");
@@ -112,6 +115,41 @@ export class H1Transport implements Transport {
         throw new UpstreamError("connect_refused", message);
       }
       throw new UpstreamError("connect_error", message);
+    }
+  }
+
+  /**
+   * TLS over an open TCP connection. `Deno.startTls` (like `connectTls`)
+   * sends `hostname` as SNI (not for IP literals, RFC 6066 §3) and verifies
+   * the certificate against it; `caCerts` are added to the root store
+   * (Mozilla's bundled roots, or the system's with DENO_TLS_CA_STORE=system),
+   * they do not replace it. A failed verification is a connect error: nothing
+   * was sent, so another backend may be tried. The handshake has no signal,
+   * so the connect deadline closes the socket to cut it short.
+   */
+  async #handshake(
+    tcp: Deno.TcpConn,
+    target: UpstreamTarget,
+    signal: AbortSignal,
+  ): Promise<Deno.TlsConn> {
+    const onAbort = () => tcp.close();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      const tls = await Deno.startTls(tcp, {
+        hostname: target.hostname,
+        caCerts: this.#options.caCerts ? [...this.#options.caCerts] : undefined,
+      });
+      await tls.handshake();
+      return tls;
+    } catch (err) {
+      if (!signal.aborted) {
+        try {
+          tcp.close();
+        } catch { /* startTls took ownership and already closed it */ }
+      }
+      throw err;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
     }
   }
 }

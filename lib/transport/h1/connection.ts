@@ -1,5 +1,5 @@
 /**
- * One upstream TCP connection with its read buffer. While idle in the pool a
+ * One upstream TCP (or TLS) connection with its read buffer. While idle in the pool a
  * read stays pending on it, so a backend closing the connection is noticed
  * at once and the connection dropped, instead of being found dead when the
  * next request is written to it. When the connection is reused that pending
@@ -7,6 +7,8 @@
  *
  * @module
  */
+
+import type { UpstreamConn } from "../types.ts";
 
 /** Largest single read of a response body. */
 export const READ_BUFFER = 64 * 1024;
@@ -39,12 +41,12 @@ export class Connection {
   #onClose: (() => void) | undefined;
 
   /** `onClose` runs once when the connection closes or is handed away. */
-  constructor(readonly conn: Deno.TcpConn, onClose?: () => void) {
+  constructor(readonly conn: UpstreamConn, onClose?: () => void) {
     this.#onClose = onClose;
   }
 
   /** Gives the socket away (after a protocol upgrade): accounted as closed, left open. */
-  detach(): Deno.TcpConn {
+  detach(): UpstreamConn {
     this.#closed = true;
     this.#runOnClose();
     return this.conn;
