@@ -39,3 +39,45 @@ Deno.test("an open WebSocket tunnel survives SIGTERM until the shutdown timeout"
     await lb.stop();
   }
 });
+
+Deno.test("a config reload leaves an open WebSocket tunnel running", async () => {
+  await using backend = httpServer((req) => {
+    if (req.headers.get("upgrade") !== "websocket") return new Response("plain");
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    socket.onmessage = (e) => socket.send(`echo ${e.data}`);
+    return response;
+  });
+  await using other = httpServer(() => new Response("other"));
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/lb.json`;
+  try {
+    await Deno.writeTextFile(path, JSON.stringify({ backends: [backend.origin] }));
+    await using lb = await startLb([], ["--config", path]);
+    const ws = new WebSocket(`ws://127.0.0.1:${lb.port}/`);
+    const messages: string[] = [];
+    const closed = new Promise<void>((resolve) => (ws.onclose = () => resolve()));
+    ws.onmessage = (e) => messages.push(String(e.data));
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = reject;
+    });
+    // Replace the whole configuration: another strategy and another backend set.
+    await Deno.writeTextFile(
+      `${path}.tmp`,
+      JSON.stringify({ backends: [other.origin], strategy: "least-connections" }),
+    );
+    await Deno.rename(`${path}.tmp`, path);
+    await lb.proc.waitForLine(/configuration reloaded/, 5000);
+    assert.equal(await (await fetch(lb.url)).text(), "other");
+    ws.send("after reload");
+    const deadline = Date.now() + 3000;
+    while (messages.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.deepEqual(messages, ["echo after reload"]);
+    ws.close(1000);
+    await closed;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
