@@ -8,7 +8,8 @@
 
 import { runCli } from "./lib/cli.ts";
 import { loadConfigFile } from "./lib/config_file.ts";
-import { configPath, LB_ENV_VARS, LB_USAGE, parseLbArgs } from "./lib/config.ts";
+import { configPath, LB_ENV_VARS, parseLbArgs } from "./lib/config.ts";
+import { LB_USAGE } from "./lib/config_usage.ts";
 import { Reloader } from "./lib/reloader.ts";
 import { startLoadBalancer } from "./lib/lb.ts";
 import { closeLogging, log, setupLogging } from "./lib/logging.ts";

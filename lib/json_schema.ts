@@ -84,8 +84,10 @@ function hasType(v: unknown, type: NonNullable<Schema["type"]>): boolean {
       return Number.isInteger(v);
     case "number":
       return typeof v === "number" && Number.isFinite(v);
-    default:
-      return typeof v === type;
+    case "string":
+      return typeof v === "string";
+    case "boolean":
+      return typeof v === "boolean";
   }
 }
 

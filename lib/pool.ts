@@ -13,67 +13,11 @@
  */
 
 import type { BackendSpec, HealthConfig } from "./config.ts";
-import { DOWN_NOW, type HealthState, INITIAL_HEALTH, observe } from "./health/state.ts";
-import { PeakEwma } from "./ewma.ts";
-import { LatencyWindow } from "./latency.ts";
-import { newOutlierState, type OutlierState } from "./resilience/outlier.ts";
-import { rampedWeight } from "./resilience/slow_start.ts";
+import { DOWN_NOW, observe } from "./health/state.ts";
+import { Backend } from "./backend_state.ts";
+import { SlowStartRamp } from "./resilience/slow_start.ts";
 
-/** A configured backend plus its runtime state. */
-export class Backend {
-  /** Health as the state machine sees it. */
-  health: HealthState = INITIAL_HEALTH;
-  /** When `health.up` last changed (epoch ms), and why. */
-  lastChange: number;
-  reason = "starting";
-  /** Requests picked for this backend whose responses are not yet fully delivered. */
-  inFlight = 0;
-  /** Requests sent, and those that failed before a response. */
-  requests = 0;
-  failures = 0;
-  readonly latency = new LatencyWindow();
-  /** Peak-EWMA of response-header latency, for `p2c-ewma`. */
-  readonly ewma: PeakEwma;
-  /**
-   * The weight strategies use now: the configured weight, or less while
-   * the backend ramps up after returning to health (slow start).
-   */
-  effectiveWeight: number;
-  /** When the current slow-start ramp began (pool clock), or -1. */
-  rampStartedAt = -1;
-  /** Passive outlier-detection state. */
-  readonly outlier: OutlierState = newOutlierState();
-
-  /** Taking no new requests; leaves the pool when `inFlight` reaches 0. */
-  draining = false;
-  /** Taken out by hand (admin API) until put back. */
-  maintenance = false;
-
-  constructor(public spec: BackendSpec, now: number, ewmaDecayMs = 10_000) {
-    this.lastChange = now;
-    this.ewma = new PeakEwma(ewmaDecayMs);
-    this.effectiveWeight = spec.weight;
-  }
-
-  /** Configured weight (1 unless set with `URL=weight`). */
-  get weight(): number {
-    return this.spec.weight;
-  }
-
-  /** Canonical origin, also the id and metric label. */
-  get id(): string {
-    return this.spec.origin;
-  }
-
-  get up(): boolean {
-    return this.health.up;
-  }
-
-  /** Whether outlier detection has taken it out of rotation. */
-  get ejected(): boolean {
-    return this.outlier.ejectedUntil > 0;
-  }
-}
+export { Backend };
 
 /** A change of a backend's health, reported once per flip. */
 export interface HealthFlip {
@@ -119,10 +63,9 @@ export class Pool {
   #health: HealthConfig;
   readonly #flipListeners: ((flip: HealthFlip) => void)[] = [];
   readonly #ejectListeners: ((event: EjectionEvent) => void)[] = [];
-  readonly #slowStartMs: number;
   readonly #now: () => number;
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
-  #rampTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #ramp: SlowStartRamp;
 
   constructor(
     specs: readonly BackendSpec[],
@@ -133,8 +76,8 @@ export class Pool {
     this.#backends = specs.map((s) => new Backend(s, now, options.ewmaDecayMs));
     this.#ewmaDecayMs = options.ewmaDecayMs;
     this.#health = health;
-    this.#slowStartMs = options.slowStartMs ?? 0;
     this.#now = options.now ?? Date.now;
+    this.#ramp = new SlowStartRamp(options.slowStartMs ?? 0, this.#now, () => this.#backends);
     this.#healthy = this.#eligible();
   }
 
@@ -341,7 +284,7 @@ export class Pool {
       backend.outlier.ejectedUntil = 0;
       backend.lastChange = this.#now();
       backend.reason = "ejection ended";
-      this.#startRamp(backend);
+      this.#ramp.start(backend);
       this.#healthy = this.#eligible();
       for (const l of this.#ejectListeners) {
         l({ backend, ejected: false, reason: "ejection ended" });
@@ -356,8 +299,7 @@ export class Pool {
     this.#drainTimer = undefined;
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
-    clearInterval(this.#rampTimer);
-    this.#rampTimer = undefined;
+    this.#ramp.close();
   }
 
   #eligible(): readonly Backend[] {
@@ -367,35 +309,9 @@ export class Pool {
   #flipped(backend: Backend, reason: string, now: number): void {
     backend.lastChange = now;
     backend.reason = reason;
-    if (backend.up) this.#startRamp(backend);
+    if (backend.up) this.#ramp.start(backend);
     this.#healthy = this.#eligible();
     const flip = { backend, up: backend.up, reason };
     for (const listener of this.#flipListeners) listener(flip);
-  }
-
-  /** Slow start: lower the weight now and raise it on a timer until the window ends. */
-  #startRamp(backend: Backend): void {
-    if (this.#slowStartMs <= 0) return;
-    backend.rampStartedAt = this.#now();
-    this.#updateRamps();
-    if (this.#rampTimer !== undefined) return;
-    const tick = Math.max(50, Math.floor(this.#slowStartMs / 20));
-    this.#rampTimer = setInterval(() => this.#updateRamps(), tick);
-  }
-
-  #updateRamps(): void {
-    const now = this.#now();
-    let ramping = false;
-    for (const b of this.#backends) {
-      if (b.rampStartedAt < 0) continue;
-      const elapsed = now - b.rampStartedAt;
-      b.effectiveWeight = rampedWeight(b.weight, elapsed, this.#slowStartMs);
-      if (elapsed >= this.#slowStartMs) b.rampStartedAt = -1;
-      else ramping = true;
-    }
-    if (!ramping && this.#rampTimer !== undefined) {
-      clearInterval(this.#rampTimer);
-      this.#rampTimer = undefined;
-    }
   }
 }

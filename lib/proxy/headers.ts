@@ -11,6 +11,7 @@ import { type Cidr, ipInRanges } from "../cidr.ts";
 import type { HeaderPairs } from "../transport/types.ts";
 
 export type { HeaderPairs };
+export { headerValue } from "../transport/types.ts";
 
 /**
  * Hop-by-hop fields (RFC 9110 §7.6.1): they describe one connection, so a
@@ -180,10 +181,4 @@ const FORWARDED_CACHE = new Map<string, string>();
 function quoteIfNeeded(value: string): string {
   if (TOKEN.test(value.toLowerCase())) return value;
   return `"${value.replace(/(["\\])/g, "\\$1")}"`;
-}
-
-/** The value of the first field called `name` (lower-case), or undefined. */
-export function headerValue(fields: HeaderPairs, name: string): string | undefined {
-  for (const [n, v] of fields) if (n === name) return v;
-  return undefined;
 }

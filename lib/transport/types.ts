@@ -11,6 +11,12 @@
 /** Header fields as `[lower-case name, value]` pairs, in order, duplicates kept. */
 export type HeaderPairs = [string, string][];
 
+/** The value of the first field called `name` (lower-case), or undefined. */
+export function headerValue(fields: HeaderPairs, name: string): string | undefined {
+  for (let i = 0; i < fields.length; i++) if (fields[i][0] === name) return fields[i][1];
+  return undefined;
+}
+
 /** Where to send a request. */
 export interface UpstreamTarget {
   /** `http://host:port` or `https://host:port`, for logs and as the pool key. */

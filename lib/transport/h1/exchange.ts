@@ -11,6 +11,7 @@
 import {
   ClientAbortError,
   type HeaderPairs,
+  headerValue,
   UpstreamError,
   type UpstreamRequest,
   type UpstreamResponse,
@@ -88,7 +89,7 @@ export class Exchange implements Expiring {
         throw this.#fail(err);
       }
       if (req.body instanceof ReadableStream) {
-        const expect = fieldValue(req.headers, "expect")?.toLowerCase() === "100-continue";
+        const expect = headerValue(req.headers, "expect")?.toLowerCase() === "100-continue";
         this.#writer = this.#writeBody(req.body, framing, expect);
       } else {
         this.#armResponseTimer();
@@ -311,11 +312,6 @@ export class Exchange implements Expiring {
   }
 }
 
-function fieldValue(fields: HeaderPairs, name: string): string | undefined {
-  for (let i = 0; i < fields.length; i++) if (fields[i][0] === name) return fields[i][1];
-  return undefined;
-}
-
 function hasField(fields: HeaderPairs, name: string): boolean {
-  return fieldValue(fields, name) !== undefined;
+  return headerValue(fields, name) !== undefined;
 }
