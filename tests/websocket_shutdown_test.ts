@@ -81,3 +81,39 @@ Deno.test("a config reload leaves an open WebSocket tunnel running", async () =>
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a WebSocket peer that stops reading is cut off at --ws-max-buffer", async () => {
+  // The backend floods the tunnel as soon as it opens.
+  await using backend = httpServer((req) => {
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    socket.onopen = () => {
+      const chunk = new Uint8Array(64 * 1024);
+      for (let i = 0; i < 256 && socket.readyState === WebSocket.OPEN; i++) socket.send(chunk);
+    };
+    socket.onerror = () => {};
+    return response;
+  });
+  await using lb = await startLb([backend.origin], ["--ws-max-buffer", "256KiB"]);
+  // A raw client that completes the handshake and then never reads.
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: lb.port });
+  try {
+    const handshake = "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    await conn.write(new TextEncoder().encode(handshake));
+    const head = new Uint8Array(512);
+    const n = await conn.read(head);
+    assert.match(new TextDecoder().decode(head.subarray(0, n ?? 0)), /^HTTP\/1\.1 101/);
+    const deadline = Date.now() + 10_000;
+    let closedByLimit = false;
+    while (!closedByLimit && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      const metrics = await (await fetch(`${lb.adminUrl}/metrics`)).text();
+      closedByLimit = /lb_websocket_tunnels_closed_total\{reason="buffer_overflow"\} 1/.test(
+        metrics,
+      );
+    }
+    assert.ok(closedByLimit, "the tunnel was not closed for its buffer");
+  } finally {
+    conn.close();
+  }
+});
