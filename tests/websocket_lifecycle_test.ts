@@ -1,7 +1,7 @@
 /**
- * Graceful shutdown with an open WebSocket tunnel: the tunnel keeps working
- * after SIGTERM until `--shutdown-timeout`, then the client gets 1001, and
- * the lb exits.
+ * WebSocket tunnels over their life: one survives SIGTERM until
+ * `--shutdown-timeout` and then gets 1001; one survives a config reload;
+ * one whose peer stops reading is cut off at `--ws-max-buffer`.
  */
 
 import assert from "node:assert/strict";
