@@ -68,6 +68,11 @@ export interface LimitsConfig {
   readonly maxPerBackend: number;
   /** How long a request may wait in that queue before a 503. */
   readonly queueTimeoutMs: number;
+  /**
+   * Connections the upstream transport opens per backend (0: no limit).
+   * Long-lived streams (SSE, long polls) each hold one, so raise it for them.
+   */
+  readonly upstreamConnections: number;
 }
 
 /** The flags this module reads, for `parseArgs`. */
@@ -91,6 +96,7 @@ export const POLICY_FLAGS = {
   "retry-buffer": { type: "string" },
   "max-connections-per-backend": { type: "string" },
   "queue-timeout": { type: "string" },
+  "upstream-connections": { type: "string" },
 } as const;
 
 type Get = (
@@ -210,6 +216,12 @@ export function parseLimits(p: Problems, get: Get): LimitsConfig {
       1_000_000,
     ),
     queueTimeoutMs: positiveDuration(p, "queue-timeout", get("queue-timeout", undefined, "1s")),
+    upstreamConnections: p.integer(
+      "upstream-connections",
+      get("upstream-connections", undefined, "128"),
+      0,
+      1_000_000,
+    ),
   };
 }
 

@@ -43,7 +43,8 @@ Balancing and resilience (see README for each default):
   --slow-start, --health-path, --health-status, --health-host,
   --health-down-interval, --eject-after, --eject-on-5xx, --eject-time,
   --max-ejection-percent, --retry-budget, --retry-budget-min, --try-timeout,
-  --retry-buffer, --max-connections-per-backend, --queue-timeout
+  --retry-buffer, --max-connections-per-backend, --queue-timeout,
+  --upstream-connections
 
 Operations:
   --config FILE            JSON config file (LB_CONFIG); reloaded on SIGHUP and on change

@@ -77,6 +77,9 @@ const RESTART_ONLY = [
 export function needsRestart(a: LbConfig, b: LbConfig): string[] {
   const changed: string[] = RESTART_ONLY.filter((k) => a[k] !== b[k]);
   if (a.retry.tryTimeoutMs !== b.retry.tryTimeoutMs) changed.push("tryTimeoutMs");
+  if (a.limits.upstreamConnections !== b.limits.upstreamConnections) {
+    changed.push("upstreamConnections");
+  }
   if (a.balancing.ewmaDecayMs !== b.balancing.ewmaDecayMs) changed.push("ewmaDecayMs");
   if (a.balancing.slowStartMs !== b.balancing.slowStartMs) changed.push("slowStartMs");
   // Turning TLS termination on or off changes the listener's protocol; new
@@ -136,6 +139,7 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
     responseTimeoutMs: config.retry.tryTimeoutMs,
     idleTimeoutMs: config.idleTimeoutMs,
     caCerts: readBackendCaSync(config.ops.tls),
+    maxConnectionsPerBackend: config.limits.upstreamConnections,
   });
   /** The listener's certificate and key in use; undefined when serving plain HTTP. */
   let listenerPem: ListenerPem | undefined = readListenerPemSync(config.ops.tls);

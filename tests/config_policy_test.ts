@@ -56,7 +56,7 @@ Deno.test("policy defaults", () => {
     tryTimeoutMs: 60_000,
     bufferBytes: 65_536,
   });
-  assert.deepEqual(c.limits, { maxPerBackend: 0, queueTimeoutMs: 1_000 });
+  assert.deepEqual(c.limits, { maxPerBackend: 0, queueTimeoutMs: 1_000, upstreamConnections: 128 });
   assert.equal(c.health.downIntervalMs, 1_000);
 });
 
@@ -186,7 +186,7 @@ Deno.test("every policy flag is parsed", () => {
     tryTimeoutMs: 2_500,
     bufferBytes: 1024 * 1024,
   });
-  assert.deepEqual(c.limits, { maxPerBackend: 64, queueTimeoutMs: 750 });
+  assert.deepEqual(c.limits, { maxPerBackend: 64, queueTimeoutMs: 750, upstreamConnections: 128 });
 });
 
 Deno.test("--hash-key: each kind", () => {

@@ -52,7 +52,7 @@ Deno.test("parseLbArgs: defaults", () => {
     tryTimeoutMs: 60_000,
     bufferBytes: 65_536,
   });
-  assert.deepEqual(limits, { maxPerBackend: 0, queueTimeoutMs: 1000 });
+  assert.deepEqual(limits, { maxPerBackend: 0, queueTimeoutMs: 1000, upstreamConnections: 128 });
   assert.deepEqual(core, {
     port: 8080,
     host: "0.0.0.0",

@@ -87,6 +87,11 @@ export interface TransportOptions {
    * backends, in addition to the default roots (never instead of them).
    */
   readonly caCerts?: readonly string[];
+  /**
+   * Most connections the transport opens to one backend; more requests wait
+   * for a free one. 0 means no limit. `h1` honours it; default 128.
+   */
+  readonly maxConnectionsPerBackend?: number;
 }
 
 /** An HTTP client for upstream requests. */

@@ -25,20 +25,23 @@ import { ConnectionPool } from "./pool.ts";
 import { Slots } from "./slots.ts";
 
 /** Most connections open per backend; more requests queue for one (see slots.ts). */
-const MAX_CONNECTIONS_PER_BACKEND = 128;
+export const DEFAULT_MAX_CONNECTIONS_PER_BACKEND = 128;
 
 /** An HTTP/1.1 client on `Deno.connect`. */
 export class H1Transport implements Transport {
   readonly #options: TransportOptions;
   readonly #pool: ConnectionPool;
   readonly #deadlines: Deadlines;
-  readonly #slots = new Slots<Connection>(MAX_CONNECTIONS_PER_BACKEND);
+  readonly #slots: Slots<Connection>;
 
   constructor(options: TransportOptions) {
     this.#options = options;
     this.#deadlines = new Deadlines(options.responseTimeoutMs);
+    const configured = options.maxConnectionsPerBackend ?? DEFAULT_MAX_CONNECTIONS_PER_BACKEND;
+    const cap = configured === 0 ? Number.MAX_SAFE_INTEGER : configured;
+    this.#slots = new Slots<Connection>(cap);
     this.#pool = new ConnectionPool({
-      maxIdlePerKey: MAX_CONNECTIONS_PER_BACKEND,
+      maxIdlePerKey: Math.min(cap, 1024),
       idleTimeoutMs: options.idleTimeoutMs,
     });
   }
