@@ -99,14 +99,19 @@ export function createProxyHandler(options: ProxyOptions): ProxyHandler {
     config: options.websocket ?? { idleTimeoutMs: 300_000, maxBufferedBytes: 1024 * 1024 },
     connectTimeoutMs: options.connectTimeoutMs ?? 5000,
     tunnels: options.tunnels ?? new TunnelSet(),
-    pickContext: (req, clientIp, target) => ({
-      now: now(),
+    pickContext: (req, clientIp, target) => pickContext(req, clientIp, target, now()),
+  });
+
+  /** What the strategy may read of a request: its hash key and cookies, only when used. */
+  function pickContext(req: Request, clientIp: string, target: string, at: number) {
+    return {
+      now: at,
       hashKey: options.hashKey
         ? requestKey(options.hashKey, { headers: req.headers, clientIp, target })
         : undefined,
       cookie: options.readsCookies ? req.headers.get("cookie") : undefined,
-    }),
-  });
+    };
+  }
 
   return async function proxy(req, info) {
     // Upgrades bypass the HTTP path: a tunnel is not a request/response exchange.
@@ -130,15 +135,9 @@ export function createProxyHandler(options: ProxyOptions): ProxyHandler {
       );
       // HTTP/2 carries the authority in `:authority`; the backend speaks HTTP/1.1 and needs Host.
       if (!req.headers.has("host")) headers.push(["host", host]);
-      const body = await replayableBody(req, retry.bufferBytes);
-      const ctx = {
-        exclude: new Set<Backend>(),
-        now: start,
-        hashKey: options.hashKey
-          ? requestKey(options.hashKey, { headers: req.headers, clientIp, target: path })
-          : undefined,
-        cookie: options.readsCookies ? req.headers.get("cookie") : undefined,
-      };
+      // Most requests have no body: skip the await (and its microtask) for them.
+      const body = req.body === null ? null : await replayableBody(req, retry.bufferBytes);
+      const ctx = { exclude: new Set<Backend>(), ...pickContext(req, clientIp, path, start) };
       answer = await sendWithRetries(deps, {
         request: { method: req.method, path, headers, body, signal: req.signal },
         facts: {
