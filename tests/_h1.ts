@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ChunkedDecoder } from "../lib/transport/h1/chunked.ts";
+import { ChunkedDecoder } from "../lib/http1/chunked.ts";
 import { H1Transport } from "../lib/transport/h1/client.ts";
 import type {
   HeaderPairs,

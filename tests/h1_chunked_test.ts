@@ -6,8 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { ChunkedDecoder } from "../lib/transport/h1/chunked.ts";
-import { ParseError } from "../lib/transport/h1/head.ts";
+import { ChunkedDecoder } from "../lib/http1/chunked.ts";
+import { ParseError } from "../lib/http1/syntax.ts";
 import { concat } from "./_http.ts";
 import { latin1Bytes, latin1Text } from "./_h1.ts";
 

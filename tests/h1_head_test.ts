@@ -10,15 +10,13 @@ import {
   findHeadEnd,
   type Framing,
   keepAlive,
-  latin1,
   MAX_FIELDS,
   MAX_HEAD_BYTES,
-  ParseError,
-  parseFieldLine,
   parseResponseHead,
   responseFraming,
   type ResponseHead,
 } from "../lib/transport/h1/head.ts";
+import { latin1, ParseError, parseFieldLine } from "../lib/http1/syntax.ts";
 import { latin1Bytes } from "./_h1.ts";
 
 /** Status line and field lines joined with CRLF, terminator added. */

@@ -18,14 +18,9 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ChunkedDecoder } from "../lib/transport/h1/chunked.ts";
-import {
-  findHeadEnd,
-  latin1,
-  ParseError,
-  parseResponseHead,
-  responseFraming,
-} from "../lib/transport/h1/head.ts";
+import { ChunkedDecoder } from "../lib/http1/chunked.ts";
+import { findHeadEnd, parseResponseHead, responseFraming } from "../lib/transport/h1/head.ts";
+import { latin1, ParseError } from "../lib/http1/syntax.ts";
 import { type HeaderPairs, UpstreamError } from "../lib/transport/types.ts";
 import { concat } from "./_http.ts";
 import {

@@ -6,7 +6,7 @@
  */
 
 import { UpstreamError } from "../types.ts";
-import { ChunkedDecoder } from "./chunked.ts";
+import { ChunkedDecoder } from "../../http1/chunked.ts";
 import { type Connection, READ_BUFFER } from "./connection.ts";
 import type { Framing } from "./head.ts";
 

@@ -19,7 +19,7 @@ import {
   type UpstreamTarget,
 } from "../types.ts";
 import { Connection } from "./connection.ts";
-import { Deadlines } from "./deadlines.ts";
+import { Deadlines } from "../../http1/deadlines.ts";
 import { Exchange, StaleConnection } from "./exchange.ts";
 import { ConnectionPool } from "./pool.ts";
 import { Slots } from "./slots.ts";

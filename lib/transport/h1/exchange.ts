@@ -18,17 +18,16 @@ import {
 } from "../types.ts";
 import { bodyReader, concat } from "./body.ts";
 import type { Connection } from "./connection.ts";
-import type { Deadlines, Expiring } from "./deadlines.ts";
+import type { Deadlines, Expiring } from "../../http1/deadlines.ts";
 import {
   findHeadEnd,
   type Framing,
   keepAlive,
-  latin1,
-  ParseError,
   parseResponseHead,
   responseFraming,
   type ResponseHead,
 } from "./head.ts";
+import { latin1, ParseError } from "../../http1/syntax.ts";
 import { ChunkFramer, encodeRequestHead, LAST_CHUNK, type RequestFraming } from "./request.ts";
 
 /** Bodies up to this size are read whole and handed over as bytes. */

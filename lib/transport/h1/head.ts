@@ -8,13 +8,13 @@
  * @module
  */
 
-/** A response that breaks the protocol; never forwarded. */
-export class ParseError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ParseError";
-  }
-}
+import {
+  latin1,
+  parseContentLength,
+  ParseError,
+  parseFieldAt,
+  validValueChar,
+} from "../../http1/syntax.ts";
 
 /** Largest response head accepted (Deno.serve's request limit is the same). */
 export const MAX_HEAD_BYTES = 64 * 1024;
@@ -61,36 +61,7 @@ export function findHeadEnd(buf: Uint8Array, start: number, end: number): number
   return -1;
 }
 
-/** Decodes head bytes 1:1 (latin1), as HTTP field bytes are octets, not UTF-8. */
-export function latin1(buf: Uint8Array, start: number, end: number): string {
-  let ascii = true;
-  for (let i = start; i < end; i++) {
-    if (buf[i] > 0x7f) {
-      ascii = false;
-      break;
-    }
-  }
-  if (ascii) return ASCII.decode(buf.subarray(start, end));
-  let s = "";
-  for (let i = start; i < end; i += 4096) {
-    s += String.fromCharCode(...buf.subarray(i, Math.min(end, i + 4096)));
-  }
-  return s;
-}
-const ASCII = new TextDecoder();
-
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^]*))?$/;
-
-/** tchar (RFC 9110 §5.6.2), by character code. */
-const TCHAR = new Uint8Array(128);
-for (const ch of "!#$%&'*+-.^_`|~") TCHAR[ch.charCodeAt(0)] = 1;
-for (let c = 48; c <= 57; c++) TCHAR[c] = 1;
-for (let c = 65; c <= 90; c++) TCHAR[c] = TCHAR[c + 32] = 1;
-
-/** Field value characters: HTAB, SP, VCHAR, obs-text (RFC 9110 §5.5). No CTLs, no DEL. */
-function validValueChar(c: number): boolean {
-  return c >= 0x20 ? c !== 0x7f && c <= 0xff : c === 0x09;
-}
 
 /**
  * Parses a complete head (as returned by {@link findHeadEnd}, terminator
@@ -118,37 +89,6 @@ export function parseResponseHead(text: string): ResponseHead {
     pos = eol + 2;
   }
   return { minor: m[1] === "1" ? 1 : 0, status: Number(m[2]), reason, fields };
-}
-
-/** Parses one `name: value` line; shared with chunked trailers. */
-export function parseFieldLine(line: string): [string, string] {
-  return parseFieldAt(line, 0, line.length);
-}
-
-/** Parses the field line `text[start, end)`. */
-function parseFieldAt(text: string, start: number, end: number): [string, string] {
-  const first = text.charCodeAt(start);
-  // RFC 9112 §5.2: obs-fold must be rejected (or replaced) by a proxy.
-  if (first === 0x20 || first === 0x09) throw new ParseError("obsolete line folding");
-  let i = start;
-  for (; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x3a) break;
-    // RFC 9112 §5.1: no whitespace between name and colon; must be rejected.
-    if (c >= 128 || TCHAR[c] === 0) {
-      throw new ParseError(`invalid header name ${JSON.stringify(text.slice(start, end))}`);
-    }
-  }
-  if (i === start || i === end) throw new ParseError("header line without a name and colon");
-  const name = text.slice(start, i).toLowerCase();
-  let vs = i + 1;
-  let ve = end;
-  while (vs < ve && (text.charCodeAt(vs) === 0x20 || text.charCodeAt(vs) === 0x09)) vs++;
-  while (ve > vs && (text.charCodeAt(ve - 1) === 0x20 || text.charCodeAt(ve - 1) === 0x09)) ve--;
-  for (let j = vs; j < ve; j++) {
-    if (!validValueChar(text.charCodeAt(j))) throw new ParseError(`invalid byte in header ${name}`);
-  }
-  return [name, text.slice(vs, ve)];
 }
 
 /**
@@ -190,24 +130,6 @@ export function responseFraming(head: ResponseHead, requestMethod: string): Fram
   }
   if (contentLength !== undefined) return { kind: "length", length: contentLength };
   return { kind: "close" };
-}
-
-/** `Content-Length`: digits, or a list of identical values (RFC 9110 §8.6). */
-function parseContentLength(value: string): number {
-  let result: number | undefined;
-  for (const part of value.split(",")) {
-    const v = part.trim();
-    if (!/^\d{1,15}$/.test(v)) {
-      throw new ParseError(`invalid Content-Length ${JSON.stringify(value)}`);
-    }
-    const n = Number(v);
-    if (result !== undefined && result !== n) {
-      throw new ParseError("conflicting Content-Length values");
-    }
-    result = n;
-  }
-  if (result === undefined) throw new ParseError("empty Content-Length");
-  return result;
 }
 
 /**

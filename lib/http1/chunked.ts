@@ -10,7 +10,7 @@
  * @module
  */
 
-import { ParseError, parseFieldLine } from "./head.ts";
+import { ParseError, parseFieldLine } from "./syntax.ts";
 
 /** Longest chunk-size line (size, extensions) or trailer line accepted. */
 const MAX_LINE = 4096;
