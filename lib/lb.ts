@@ -15,7 +15,8 @@ import { type Prober, tcpProbe } from "./health/tcp_probe.ts";
 import { log } from "./logging.ts";
 import { createLbMetrics, type LbMetrics } from "./metrics/lb_metrics.ts";
 import { Pool } from "./pool.ts";
-import { createProxyHandler } from "./proxy/handler.ts";
+import { createProxy } from "./proxy/handler.ts";
+import { denoServeHandler } from "./front/deno_serve.ts";
 import { TunnelSet } from "./proxy/websocket.ts";
 import { shutdownWithin } from "./signals.ts";
 import { createStrategy } from "./strategy/mod.ts";
@@ -153,8 +154,8 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
     });
   // One set across handler generations, so shutdown can drain every tunnel.
   const tunnels = new TunnelSet();
-  const newHandler = (cfg: LbConfig) =>
-    createProxyHandler({
+  const newCore = (cfg: LbConfig) =>
+    createProxy({
       pool,
       strategy: createStrategy(cfg.strategy, {
         random: Math.random,
@@ -174,17 +175,21 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
       limits: cfg.limits,
       hashKey: cfg.strategy === "consistent-hash" ? cfg.balancing.hashKey : undefined,
       readsCookies: cfg.strategy === "sticky-cookie",
-      tunnels,
       proto: listenerPem ? "https" : "http",
-      websocket: cfg.ops.websocket,
-      connectTimeoutMs: cfg.connectTimeoutMs,
     });
   // One generation of settings serves each request from start to end: a
   // reload swaps in a new handler, and requests already in flight finish
   // with the one they started on.
   let current = config;
   let checker = newChecker(config);
-  let handler = newHandler(config);
+  let core = newCore(config);
+  const handler = denoServeHandler({
+    core: () => core,
+    proto: listenerPem ? "https" : "http",
+    websocket: config.ops.websocket,
+    connectTimeoutMs: config.connectTimeoutMs,
+    tunnels,
+  });
   /** Backends found by discovery, kept apart from configured ones. */
   let discovered: readonly BackendSpec[] = [];
 
@@ -300,7 +305,7 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
       checker = newChecker(next);
       checker.start();
     }
-    handler = newHandler(next);
+    core = newCore(next);
     current = next;
     return restart;
   }

@@ -19,7 +19,7 @@ function stripped(init: [string, string][]): Headers {
 
 /** The request headers the proxy would send upstream, viewed as Headers. */
 function forwardedFor(h: Headers, client: ClientInfo, trusted: readonly Cidr[]): Headers {
-  return new Headers(upstreamRequestHeaders(h, client, trusted));
+  return new Headers(upstreamRequestHeaders([...h], client, trusted));
 }
 
 // --- stripHopByHop ----------------------------------------------------------
@@ -157,6 +157,27 @@ Deno.test("upstreamRequestHeaders: an untrusted peer's claims are dropped and re
   assert.equal(h.get("forwarded"), "for=203.0.113.7;host=example.com;proto=http");
 });
 
+Deno.test("upstreamRequestHeaders: every X-Forwarded-* and X-Real-IP of an untrusted peer is dropped", () => {
+  const claims = new Headers({
+    "x-forwarded-port": "8443",
+    "x-forwarded-prefix": "/admin",
+    "x-forwarded-server": "evil",
+    "x-real-ip": "10.0.0.1",
+    "x-request-start": "t=1",
+  });
+  const h = forwardedFor(claims, CLIENT, []);
+  for (
+    const name of ["x-forwarded-port", "x-forwarded-prefix", "x-forwarded-server", "x-real-ip"]
+  ) {
+    assert.equal(h.get(name), null, name);
+  }
+  assert.equal(h.get("x-request-start"), "t=1");
+  // From a trusted peer they pass unchanged.
+  const trusted = forwardedFor(claims, { ...CLIENT, ip: "10.1.2.3" }, [parseCidr("10.0.0.0/8")!]);
+  assert.equal(trusted.get("x-forwarded-port"), "8443");
+  assert.equal(trusted.get("x-real-ip"), "10.0.0.1");
+});
+
 Deno.test("upstreamRequestHeaders: with no trusted ranges every peer is untrusted", () => {
   const h = forwardedFor(claimed(), { ...CLIENT, ip: "127.0.0.1" }, []);
   assert.equal(h.get("x-forwarded-for"), "127.0.0.1");
@@ -237,7 +258,7 @@ Deno.test("upstreamRequestHeaders drops hop-by-hop fields and keeps Host", () =>
     te: "trailers",
     accept: "*/*",
   });
-  const out = new Headers(upstreamRequestHeaders(h, CLIENT, []));
+  const out = new Headers(upstreamRequestHeaders([...h], CLIENT, []));
   assert.equal(out.get("host"), "example.com");
   assert.equal(out.get("x-private"), null);
   assert.equal(out.get("keep-alive"), null);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { originForm } from "../lib/proxy/handler.ts";
+import { originForm } from "../lib/front/deno_serve.ts";
 
 const CASES: [string, string][] = [
   ["http://a/b?c", "/b?c"],

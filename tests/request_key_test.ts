@@ -2,8 +2,12 @@ import assert from "node:assert/strict";
 import type { HashKey } from "../lib/config_policy.ts";
 import { cookieValue, type KeySource, requestKey } from "../lib/proxy/request_key.ts";
 
-function src(overrides: Partial<KeySource> = {}): KeySource {
-  return { headers: new Headers(), clientIp: "192.0.2.7", target: "/", ...overrides };
+/** A key source; headers given as `Headers` become the pairs a front hands the core. */
+function src(
+  overrides: Partial<Omit<KeySource, "headers">> & { headers?: Headers } = {},
+): KeySource {
+  const { headers = new Headers(), ...rest } = overrides;
+  return { clientIp: "192.0.2.7", target: "/", ...rest, headers: [...headers] };
 }
 
 // --- requestKey -------------------------------------------------------------

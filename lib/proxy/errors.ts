@@ -6,7 +6,8 @@
  */
 
 import { QueueRejected } from "../resilience/limiter.ts";
-import { ClientAbortError, UpstreamError } from "../transport/types.ts";
+import { ClientAbortError, type HeaderPairs, UpstreamError } from "../transport/types.ts";
+import type { ProxyReply } from "./message.ts";
 
 /** No healthy backend was available. */
 export class NoBackendError extends Error {
@@ -24,6 +25,14 @@ export class BadRequestError extends Error {
   }
 }
 
+/** The client stopped sending its request body for longer than `--client-body-timeout`. */
+export class ClientTimeoutError extends Error {
+  constructor(message = "request body timed out") {
+    super(message);
+    this.name = "ClientTimeoutError";
+  }
+}
+
 /** Nginx's convention for "client closed request"; never actually sent. */
 export const CLIENT_CLOSED_STATUS = 499;
 
@@ -34,23 +43,46 @@ export function statusFor(err: unknown): number {
   }
   if (err instanceof NoBackendError || err instanceof QueueRejected) return 503;
   if (err instanceof BadRequestError) return 400;
+  if (err instanceof ClientTimeoutError) return 408;
   if (err instanceof ClientAbortError) return CLIENT_CLOSED_STATUS;
   return 502;
 }
 
 const TEXT: Record<number, string> = {
   400: "Bad Request",
+  408: "Request Timeout",
   499: "Client Closed Request",
   502: "Bad Gateway",
   503: "Service Unavailable",
   504: "Gateway Timeout",
 };
 
-/** The response for a failure. 503 carries `Retry-After` (RFC 9110 §10.2.3). */
-export function errorResponse(err: unknown, retryAfterSeconds: number): Response {
+const encoder = new TextEncoder();
+const CACHED = new Map<string, Uint8Array>();
+
+/**
+ * The reply for a failure, front-neutral. 503 carries `Retry-After` (RFC
+ * 9110 §10.2.3). Bodies are cached by text: failures come in floods.
+ */
+export function errorReply(err: unknown, retryAfterSeconds: number): ProxyReply {
   const status = statusFor(err);
-  const headers = new Headers({ "content-type": "text/plain; charset=utf-8" });
-  if (status === 503) headers.set("retry-after", String(retryAfterSeconds));
   const detail = err instanceof BadRequestError ? `: ${err.message}` : "";
-  return new Response(`${TEXT[status]}${detail}\n`, { status, headers });
+  const text = `${TEXT[status]}${detail}\n`;
+  let body = CACHED.get(text);
+  if (!body) {
+    body = encoder.encode(text);
+    if (CACHED.size < 256) CACHED.set(text, body);
+  }
+  const headers: HeaderPairs = [["content-type", "text/plain; charset=utf-8"]];
+  if (status === 503) headers.push(["retry-after", String(retryAfterSeconds)]);
+  return { status, headers, body, close: status === 400 || status === 408 };
+}
+
+/** The response for a failure, as {@link errorReply} but a `Response` for `Deno.serve`. */
+export function errorResponse(err: unknown, retryAfterSeconds: number): Response {
+  const reply = errorReply(err, retryAfterSeconds);
+  return new Response(reply.body as Uint8Array<ArrayBuffer>, {
+    status: reply.status,
+    headers: reply.headers,
+  });
 }

@@ -6,10 +6,12 @@
  */
 
 import type { HashKey } from "../config_policy.ts";
+import { type HeaderPairs, headerValue } from "../transport/types.ts";
 
 /** What a key can be taken from. */
 export interface KeySource {
-  readonly headers: Headers;
+  /** Fields as received, lower-case names. */
+  readonly headers: HeaderPairs;
   readonly clientIp: string;
   /** Origin-form target; the path is everything before `?`. */
   readonly target: string;
@@ -25,9 +27,9 @@ export function requestKey(spec: HashKey, src: KeySource): string | undefined {
       return q === -1 ? src.target : src.target.slice(0, q);
     }
     case "header":
-      return src.headers.get(spec.name) ?? undefined;
+      return headerValue(src.headers, spec.name.toLowerCase());
     case "cookie":
-      return cookieValue(src.headers.get("cookie"), spec.name);
+      return cookieValue(cookieHeader(src.headers), spec.name);
   }
 }
 
@@ -40,4 +42,17 @@ export function cookieValue(header: string | null, name: string): string | undef
     if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
   }
   return undefined;
+}
+
+/**
+ * The request's cookies as one `Cookie` value. HTTP/2 clients may split
+ * them over several fields, which are joined with "; " (RFC 9113 §8.2.3).
+ */
+export function cookieHeader(fields: HeaderPairs): string | null {
+  let value: string | null = null;
+  for (let i = 0; i < fields.length; i++) {
+    if (fields[i][0] !== "cookie") continue;
+    value = value === null ? fields[i][1] : `${value}; ${fields[i][1]}`;
+  }
+  return value;
 }

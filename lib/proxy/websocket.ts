@@ -39,7 +39,7 @@ import type { Backend, Pool } from "../pool.ts";
 import type { PickContext, Strategy } from "../strategy/mod.ts";
 import { UpstreamError } from "../transport/types.ts";
 import { BadRequestError, errorResponse, NoBackendError, statusFor } from "./errors.ts";
-import { type HeaderPairs, upstreamRequestHeaders } from "./headers.ts";
+import { type HeaderPairs, headerPairs, upstreamRequestHeaders } from "./headers.ts";
 import { Tunnel, type TunnelSet } from "./websocket_tunnel.ts";
 
 export { closeCodeToBackend, Tunnel, TunnelSet } from "./websocket_tunnel.ts";
@@ -63,7 +63,7 @@ export interface WebSocketDeps {
   /** Open tunnels, shared across handler generations so shutdown can drain them. */
   readonly tunnels: TunnelSet;
   /** Builds the pick context (hash key, cookie) the same way HTTP requests do. */
-  readonly pickContext: (req: Request, clientIp: string, path: string) => PickContext;
+  readonly pickContext: (headers: HeaderPairs, clientIp: string, path: string) => PickContext;
 }
 
 /** Whether `req` asks for a WebSocket (RFC 6455 §4.1: `Upgrade: websocket`, case-insensitive). */
@@ -106,15 +106,16 @@ export function createWebSocketHandler(
       const url = new URL(req.url);
       // Path and query only: an absolute-form target never chooses the backend.
       const path = url.pathname + url.search;
+      const fields = headerPairs(req.headers);
       const headers = backendHandshakeHeaders(
         upstreamRequestHeaders(
-          req.headers,
+          fields,
           { ip: clientIp, proto: deps.proto, host },
           deps.trustProxy,
         ),
       );
       const protocols = offeredProtocols(req.headers.get("sec-websocket-protocol"));
-      const ctx = { ...deps.pickContext(req, clientIp, path), exclude: new Set<Backend>() };
+      const ctx = { ...deps.pickContext(fields, clientIp, path), exclude: new Set<Backend>() };
       const opened = await connectWithRetries(deps, ctx, path, protocols, headers);
       backend = opened.backend;
       let upgraded: { socket: WebSocket; response: Response };

@@ -9,7 +9,6 @@
  */
 
 import {
-  latin1,
   parseContentLength,
   ParseError,
   parseFieldAt,
