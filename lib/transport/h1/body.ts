@@ -7,7 +7,7 @@
 
 import { UpstreamError } from "../types.ts";
 import { ChunkedDecoder } from "../../http1/chunked.ts";
-import { type Connection, READ_BUFFER } from "./connection.ts";
+import { type Connection, READ_BUFFER } from "../../http1/connection.ts";
 import type { Framing } from "./head.ts";
 
 /** Returns a function yielding the body's chunks in order, then null. */

@@ -18,7 +18,7 @@ import {
   type UpstreamResponse,
   type UpstreamTarget,
 } from "../types.ts";
-import { Connection } from "./connection.ts";
+import { Connection } from "../../http1/connection.ts";
 import { Deadlines } from "../../http1/deadlines.ts";
 import { Exchange, StaleConnection } from "./exchange.ts";
 import { ConnectionPool } from "./pool.ts";

@@ -17,7 +17,7 @@ import {
   type UpstreamResponse,
 } from "../types.ts";
 import { bodyReader, concat } from "./body.ts";
-import type { Connection } from "./connection.ts";
+import type { Connection } from "../../http1/connection.ts";
 import type { Deadlines, Expiring } from "../../http1/deadlines.ts";
 import {
   findHeadEnd,
@@ -28,7 +28,8 @@ import {
   type ResponseHead,
 } from "./head.ts";
 import { latin1, ParseError } from "../../http1/syntax.ts";
-import { ChunkFramer, encodeRequestHead, LAST_CHUNK, type RequestFraming } from "./request.ts";
+import { encodeRequestHead, type RequestFraming } from "./request.ts";
+import { ChunkFramer, LAST_CHUNK } from "../../http1/chunk_framer.ts";
 
 /** Bodies up to this size are read whole and handed over as bytes. */
 const SMALL_BODY = 64 * 1024;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Connection } from "./connection.ts";
+import type { Connection } from "../../http1/connection.ts";
 
 /** Options for {@link ConnectionPool}. */
 export interface PoolOptions {

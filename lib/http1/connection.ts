@@ -1,5 +1,6 @@
 /**
- * One upstream TCP (or TLS) connection with its read buffer. While idle in the pool a
+ * One TCP (or TLS) connection with its read buffer: an upstream connection of
+ * the h1 transport, or a client connection of the h1 front. While idle in the pool a
  * read stays pending on it, so a backend closing the connection is noticed
  * at once and the connection dropped, instead of being found dead when the
  * next request is written to it. When the connection is reused that pending
@@ -8,7 +9,8 @@
  * @module
  */
 
-import type { UpstreamConn } from "../types.ts";
+/** A TCP or TLS socket. */
+export type Socket = Deno.TcpConn | Deno.TlsConn;
 
 /** Largest single read of a response body. */
 export const READ_BUFFER = 64 * 1024;
@@ -41,12 +43,12 @@ export class Connection {
   #onClose: (() => void) | undefined;
 
   /** `onClose` runs once when the connection closes or is handed away. */
-  constructor(readonly conn: UpstreamConn, onClose?: () => void) {
+  constructor(readonly conn: Socket, onClose?: () => void) {
     this.#onClose = onClose;
   }
 
   /** Gives the socket away (after a protocol upgrade): accounted as closed, left open. */
-  detach(): UpstreamConn {
+  detach(): Socket {
     this.#closed = true;
     this.#runOnClose();
     return this.conn;
