@@ -26,6 +26,7 @@ import {
 } from "./config_policy.ts";
 import type { ConfigFile } from "./config_file.ts";
 import { OPS_FLAGS, type OpsConfig, parseOps } from "./config_ops.ts";
+import { FRONT_FLAGS, type FrontConfig, parseFront } from "./config_front.ts";
 import { STRATEGY_NAMES, type StrategyName } from "./strategy/mod.ts";
 import { TRANSPORT_NAMES, type TransportName } from "./transport/mod.ts";
 
@@ -87,6 +88,7 @@ export interface LbConfig {
   readonly retry: RetryConfig;
   readonly limits: LimitsConfig;
   readonly ops: OpsConfig;
+  readonly front: FrontConfig;
 }
 
 /**
@@ -140,6 +142,7 @@ const FLAGS = {
   version: { type: "boolean" },
   ...POLICY_FLAGS,
   ...OPS_FLAGS,
+  ...FRONT_FLAGS,
 } as const;
 
 /** Environment variables read, for `--allow-env` lists and documentation. */
@@ -238,6 +241,7 @@ export function parseLbArgs(
     retry: parseRetry(p, str, responseTimeoutMs),
     limits: parseLimits(p, str),
     ops,
+    front: parseFront(p, str, on),
   };
   if (config.host.trim() === "") p.add("host", "must not be empty");
   if (config.adminHost.trim() === "") p.add("admin-host", "must not be empty");
@@ -245,6 +249,20 @@ export function parseLbArgs(
     config.port !== 0 && config.port === config.adminPort && overlap(config.host, config.adminHost)
   ) {
     p.add("admin-port", `${config.adminPort} is also the --port; they must differ`);
+  }
+  if (config.front.proxyProtocol) {
+    if (config.trustProxy.length === 0) {
+      p.add(
+        "proxy-protocol",
+        "needs --trust-proxy: PROXY headers are accepted only from those sources",
+      );
+    }
+    if (config.front.name !== "h1" || config.ops.tls.certFile) {
+      p.add(
+        "proxy-protocol",
+        "needs the h1 front on plain HTTP (Deno.serve can't read PROXY headers)",
+      );
+    }
   }
   p.throwIfAny();
   const kind = f.check === true ? "check" : "run";

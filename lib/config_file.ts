@@ -61,11 +61,14 @@ export async function loadConfigFile(path: string): Promise<ConfigFile> {
   return parseConfigFile(path, text);
 }
 
-/** The origin a backend URL normalises to (as `--backends` does), for metadata lookup. */
+/**
+ * The origin a backend URL normalises to (as `--backends` does: scheme kept,
+ * default port dropped), for metadata lookup.
+ */
 function normalizeOrigin(url: string): string {
   try {
     const u = new URL(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(url) ? url : `http://${url}`);
-    return `http://${u.host}`;
+    return `${u.protocol}//${u.host}`;
   } catch {
     return url;
   }

@@ -17,6 +17,8 @@ import { createLbMetrics, type LbMetrics } from "./metrics/lb_metrics.ts";
 import { Pool } from "./pool.ts";
 import { createProxy } from "./proxy/handler.ts";
 import { denoServeHandler } from "./front/deno_serve.ts";
+import { H1Front } from "./front/h1/server.ts";
+import { defaultMaxClientConnections, openFileLimit } from "./config_front.ts";
 import { TunnelSet } from "./proxy/websocket.ts";
 import { shutdownWithin } from "./signals.ts";
 import { createStrategy } from "./strategy/mod.ts";
@@ -87,7 +89,21 @@ export function needsRestart(a: LbConfig, b: LbConfig): string[] {
   // certificate files (or contents) are applied by rebinding, see startLoadBalancer.
   if (!a.ops.tls.certFile !== !b.ops.tls.certFile) changed.push("tls");
   if (a.ops.tls.backendCaFile !== b.ops.tls.backendCaFile) changed.push("backendCaFile");
+  if (JSON.stringify(a.front) !== JSON.stringify(b.front)) changed.push("front");
   return changed;
+}
+
+/** The traffic listener, whichever front serves it. */
+interface TrafficListener {
+  readonly addr: Deno.NetAddr;
+  /** Stops accepting and drains; true when everything in flight finished within `timeoutMs`. */
+  shutdown(timeoutMs: number): Promise<boolean>;
+}
+
+/** Upstream sockets the transport may hold open: its per-backend cap times the backends. */
+function upstreamSockets(config: LbConfig): number {
+  const perBackend = config.limits.upstreamConnections || Infinity;
+  return perBackend * Math.max(1, config.backends.length);
 }
 
 /** Starts everything and resolves once both listeners are bound. */
@@ -200,8 +216,30 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
    * a TLS listener binds with `reusePort` (Linux, `--unstable-net`) and a
    * reload starts a second one on the same port, then drains the first.
    */
-  const serveTraffic = (port: number, pem: ListenerPem | undefined, reusePort: boolean) =>
-    Deno.serve({
+  const serveTraffic = (
+    port: number,
+    pem: ListenerPem | undefined,
+    reusePort: boolean,
+  ): TrafficListener => {
+    if (!pem && config.front.name === "h1") {
+      return new H1Front({
+        hostname: config.host,
+        port,
+        core: () => core,
+        timeouts: {
+          headerMs: config.front.headerTimeoutMs,
+          idleMs: config.front.idleTimeoutMs,
+          bodyMs: config.front.bodyTimeoutMs,
+        },
+        maxConnections: config.front.maxClientConnections ||
+          defaultMaxClientConnections(openFileLimit(), upstreamSockets(config)),
+        proxyProtocolFrom: config.front.proxyProtocol ? config.trustProxy : undefined,
+        tunnelIdleMs: config.ops.websocket.idleTimeoutMs,
+        metrics,
+        log: log("lb", "front"),
+      });
+    }
+    const served = Deno.serve({
       hostname: config.host,
       port,
       reusePort,
@@ -212,6 +250,8 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
         return new Response("Internal Server Error\n", { status: 500 });
       },
     }, (req, info) => handler(req, info));
+    return { addr: served.addr, shutdown: (ms) => shutdownWithin(served, ms) };
+  };
   // Asking for reusePort without --unstable-net exits the process instead of
   // throwing, so the flag is detected by an API it alone enables. Without it
   // the listener still serves; certificate changes then need a restart.
@@ -271,7 +311,7 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
       timeout: remaining,
     });
     const [drained] = await Promise.all([
-      shutdownWithin(server, remaining),
+      server.shutdown(remaining),
       ...retiring,
     ]);
     if (!drained) {
@@ -328,7 +368,7 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
     listenerPem = pem;
     // The kernel now spreads new connections over both sockets until the old
     // one stops accepting; its in-flight requests finish on the old certificate.
-    const draining = shutdownWithin(old, current.shutdownTimeoutMs);
+    const draining = old.shutdown(current.shutdownTimeoutMs);
     retiring.add(draining);
     draining.finally(() => retiring.delete(draining)).catch(() => {});
     logger.info("listener certificate reloaded; new connections use it");

@@ -181,7 +181,7 @@ function skipBws(line: string, i: number): number {
 /** The index past a token (RFC 9110 §5.6.2) at `line[i]`; throws when there is none. */
 function expectToken(line: string, i: number, what: string): number {
   const from = i;
-  for (let c = line.charCodeAt(i); c < 128 && TCHAR[c] === 1; c = line.charCodeAt(++i));
+  while (i < line.length && line.charCodeAt(i) < 128 && TCHAR[line.charCodeAt(i)] === 1) i++;
   if (i === from) throw new ParseError(`invalid ${what}`);
   return i;
 }

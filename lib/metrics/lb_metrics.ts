@@ -79,6 +79,18 @@ export interface LbMetrics {
   readonly wsBytes: Counter;
   /** WebSocket tunnels ended, by reason (see `TunnelEnd` in `proxy/websocket_tunnel.ts`). */
   readonly wsTunnelsClosed: Counter;
+  /** Client connections open now on the h1 front. */
+  readonly clientConnections: GaugeChild;
+  /** Client connections closed at once, by reason (`limit`, `proxy_protocol`). */
+  readonly clientRejected: Counter;
+  /** Client connections cut by a timeout, by phase (`header`, `idle`, `body`, `send`). */
+  readonly clientTimeouts: Counter;
+  /** Requests the h1 front refused itself (malformed, too large, unsupported), by status. */
+  readonly clientRefused: Counter;
+  /** Upgrade tunnels (byte splices) open now on the h1 front. */
+  readonly tunnelsOpen: GaugeChild;
+  /** Bytes relayed through upgrade tunnels, by direction. */
+  readonly tunnelBytes: Counter;
 }
 
 /** Creates the families in a fresh registry. */
@@ -189,6 +201,34 @@ export function createLbMetrics(registry = new Registry()): LbMetrics {
       "lb_websocket_tunnels_closed_total",
       "WebSocket tunnels ended, by reason.",
       ["reason"],
+    ),
+    clientConnections: registry.gauge(
+      "lb_client_connections_open",
+      "Client connections open now (h1 front).",
+    ).labels(),
+    clientRejected: registry.counter(
+      "lb_client_connections_rejected_total",
+      "Client connections closed at once: over --max-client-connections, or a missing or bad PROXY header.",
+      ["reason"],
+    ),
+    clientTimeouts: registry.counter(
+      "lb_client_timeouts_total",
+      "Client connections closed by a client timeout, by what was awaited.",
+      ["phase"],
+    ),
+    clientRefused: registry.counter(
+      "lb_client_requests_refused_total",
+      "Requests the front answered itself because they were malformed, too large or unsupported.",
+      ["code"],
+    ),
+    tunnelsOpen: registry.gauge(
+      "lb_tunnels_open",
+      "Upgraded connections (WebSocket and others) spliced byte for byte now (h1 front).",
+    ).labels(),
+    tunnelBytes: registry.counter(
+      "lb_tunnel_bytes_total",
+      "Bytes relayed through upgraded connections, by direction.",
+      ["direction"],
     ),
   };
 }

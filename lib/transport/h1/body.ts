@@ -9,6 +9,7 @@ import { UpstreamError } from "../types.ts";
 import { ChunkedDecoder } from "../../http1/chunked.ts";
 import { type Connection, READ_BUFFER } from "../../http1/connection.ts";
 import type { Framing } from "./head.ts";
+import { concat } from "../../http1/bytes.ts";
 
 /** Returns a function yielding the body's chunks in order, then null. */
 export function bodyReader(c: Connection, framing: Framing): () => Promise<Uint8Array | null> {
@@ -44,17 +45,4 @@ export function bodyReader(c: Connection, framing: Framing): () => Promise<Uint8
       };
     }
   }
-}
-
-/** Joins byte arrays into one. */
-export function concat(parts: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

@@ -16,7 +16,8 @@ import {
   type UpstreamRequest,
   type UpstreamResponse,
 } from "../types.ts";
-import { bodyReader, concat } from "./body.ts";
+import { bodyReader } from "./body.ts";
+import { concat } from "../../http1/bytes.ts";
 import type { Connection } from "../../http1/connection.ts";
 import type { Deadlines, Expiring } from "../../http1/deadlines.ts";
 import {

@@ -1,0 +1,296 @@
+/**
+ * One client connection on the h1 front: read a head, hand the request to
+ * the proxy core, write its reply, and go round again while both sides
+ * keep the connection alive. Requests are served one at a time in arrival
+ * order, so pipelined requests are answered in order (RFC 9112 §9.3.2);
+ * bytes of the next request that came early simply wait in the buffer.
+ *
+ * Every wait on the client is under a deadline: the whole head within
+ * `--client-header-timeout` (else 408), the gap between requests within
+ * `--client-idle-timeout`, and each read of the body or write of the reply
+ * within `--client-body-timeout`. A connection is in one phase at a time,
+ * so one coarse timer wheel per timeout covers them all.
+ *
+ * @module
+ */
+
+import { Connection, type Socket } from "../../http1/connection.ts";
+import type { Expiring } from "../../http1/deadlines.ts";
+import { BadRequestError, ClientTimeoutError, errorReply } from "../../proxy/errors.ts";
+import type { ProxyExchange } from "../../proxy/handler.ts";
+import type { ProxyReply, ProxyRequest } from "../../proxy/message.ts";
+import { ClientAbortError } from "../../transport/types.ts";
+import { parseProxyHeader, ProxyProtocolError } from "../proxy_protocol.ts";
+import { type FrontContext, Phase } from "./context.ts";
+import { BodyState, requestBody } from "./request_body.ts";
+import {
+  findRequestHeadEnd,
+  parseRequestHead,
+  RequestError,
+  type RequestHead,
+} from "./request_head.ts";
+import { writeReply } from "./reply_writer.ts";
+import { Tunnel } from "./tunnel.ts";
+
+const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+/** A client connection; {@link ClientConnection.run} serves it until it closes. */
+export class ClientConnection implements Expiring {
+  readonly c: Connection;
+  #phase = Phase.Head;
+  #armed: Phase | undefined;
+  #requests = 0;
+  /** The reply has begun going out: a timeout can no longer answer 408. */
+  #replying = false;
+  /** Why the request body failed, when it did: the client gets this instead of the core's reply. */
+  #bodyFailure: BadRequestError | undefined;
+  #abort: AbortController | undefined;
+  #closed = false;
+
+  constructor(
+    conn: Socket,
+    readonly ctx: FrontContext,
+    /** The peer's address; replaced by what a PROXY header carries. */
+    public clientIp: string,
+  ) {
+    this.c = new Connection(conn);
+  }
+
+  /** Whether the connection sits between requests (shutdown closes those at once). */
+  get idle(): boolean {
+    return this.#phase === Phase.Idle || (this.#phase === Phase.Head && this.c.buffered === 0);
+  }
+
+  /** Serves requests until either side ends the connection. Never rejects. */
+  async run(): Promise<void> {
+    try {
+      this.#enter(Phase.Head);
+      if (this.ctx.proxyProtocol && !(await this.#readProxyHeader())) return;
+      for (;;) {
+        const head = await this.#readHead();
+        if (head === null) return;
+        if (!(await this.#serve(head))) return;
+      }
+    } catch (err) {
+      if (err instanceof RequestError) await this.#refuse(err.status, err.message);
+      else this.ctx.log.debug("client connection ended: {error}", { error: String(err) });
+    } finally {
+      this.close();
+    }
+  }
+
+  /** A deadline passed: answer 408 if nothing of a reply went out yet, then close. */
+  expire(): void {
+    this.#armed = undefined;
+    const phase = this.#phase;
+    this.ctx.metrics.timeout(phase);
+    const answer = (phase === Phase.Head && this.c.buffered > 0) ||
+      (phase === Phase.Body && !this.#replying);
+    if (answer) {
+      const reply = errorReply(new ClientTimeoutError(), 0);
+      this.#replying = true;
+      writeReply(this, "GET", 1, reply, true).finally(() => this.close());
+    } else {
+      this.close();
+    }
+  }
+
+  /** Closes the socket; a request in flight sees its signal abort. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#disarm();
+    this.#abort?.abort(new ClientAbortError());
+    this.c.close();
+    this.ctx.closed(this);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #enter(phase: Phase): void {
+    this.#phase = phase;
+    this.#disarm();
+    const deadlines = this.ctx.deadlines(phase);
+    if (deadlines) {
+      deadlines.arm(this);
+      this.#armed = phase;
+    }
+  }
+
+  #disarm(): void {
+    if (this.#armed === undefined) return;
+    this.ctx.deadlines(this.#armed)?.disarm(this);
+    this.#armed = undefined;
+  }
+
+  /** Reads the PROXY header a trusted peer must send first. False: the connection is refused. */
+  async #readProxyHeader(): Promise<boolean> {
+    const c = this.c;
+    for (;;) {
+      let result;
+      try {
+        result = parseProxyHeader(c.buf, c.start, c.end);
+      } catch (err) {
+        if (!(err instanceof ProxyProtocolError)) throw err;
+        this.ctx.metrics.rejected("proxy_protocol");
+        this.ctx.log.debug("bad PROXY header: {error}", { error: err.message });
+        return false;
+      }
+      if (result.kind === "header") {
+        c.start = result.end;
+        if (result.address) this.clientIp = result.address.sourceIp;
+        return true;
+      }
+      if (!(await c.fill())) return false;
+    }
+  }
+
+  /** The next request head; null when the client ended the connection between requests. */
+  async #readHead(): Promise<RequestHead | null> {
+    const c = this.c;
+    let end = findRequestHeadEnd(c.buf, c.start, c.end);
+    while (end === -1) {
+      // Idle until the next request's first byte; from then on, the head's own deadline.
+      if (c.buffered === 0 && this.#requests > 0) {
+        if (this.#phase !== Phase.Idle) this.#enter(Phase.Idle);
+        if (this.ctx.draining()) return null;
+      } else if (this.#phase !== Phase.Head) {
+        this.#enter(Phase.Head);
+      }
+      let more: boolean;
+      try {
+        more = await c.fill();
+      } catch (err) {
+        if (this.#closed) return null;
+        throw err;
+      }
+      if (!more) return null;
+      end = findRequestHeadEnd(c.buf, c.start, c.end);
+    }
+    const head = parseRequestHead(c.buf, c.start, end);
+    c.start = end;
+    return head;
+  }
+
+  /** Serves one request. Resolves whether the connection can carry another. */
+  async #serve(head: RequestHead): Promise<boolean> {
+    this.#requests++;
+    if (head.form === "authority") {
+      // CONNECT asks for a tunnel to a host of the client's choosing: not what a load balancer does.
+      throw new RequestError(501, "CONNECT is not supported");
+    }
+    const body = new BodyState();
+    const abort = this.#abort ??= new AbortController();
+    const req: ProxyRequest = {
+      method: head.method,
+      path: head.path,
+      host: head.host,
+      headers: head.fields,
+      body: requestBody(this, head.framing, head.expectContinue, body),
+      contentLength: head.framing.kind === "length" ? head.framing.length : undefined,
+      signal: abort.signal,
+      clientIp: this.clientIp,
+      upgrade: head.upgrade,
+    };
+    this.#replying = false;
+    this.#bodyFailure = undefined;
+    this.#enter(Phase.Busy);
+    const exchange = await this.ctx.core().handle(req);
+    if (this.#closed) {
+      exchange.finish(0);
+      cancel(exchange.reply);
+      return false;
+    }
+    let reply = exchange.reply;
+    if (this.#bodyFailure) {
+      // The client's own body broke the protocol: that, not the backend's answer, is what it gets.
+      cancel(reply);
+      reply = errorReply(this.#bodyFailure, 0);
+    }
+    if (reply.status === 101 && reply.upgrade) return await this.#tunnel(reply, exchange);
+    const keep = head.keepAlive && !reply.close && !this.ctx.draining();
+    this.#replying = true;
+    const sent = await writeReply(this, head.method, head.minor, reply, !keep);
+    exchange.finish(sent.bytes);
+    // A body nobody read to its end leaves the stream out of step: close rather than guess.
+    return keep && sent.reusable && body.done && !this.#closed;
+  }
+
+  /** Splices the client's socket with the backend's after a 101. Resolves false: the connection is done. */
+  async #tunnel(reply: ProxyReply, exchange: ProxyExchange): Promise<boolean> {
+    this.#replying = true;
+    const sent = await writeReply(this, "GET", 1, reply, false);
+    const upstream = reply.upgrade!;
+    if (!sent.reusable) {
+      upstream.conn.close();
+      exchange.finish(0);
+      return false;
+    }
+    this.#enter(Phase.Busy);
+    const c = this.c;
+    const buffered = c.buf.slice(c.start, c.end);
+    c.start = c.end;
+    const conn = c.detach();
+    const tunnel = new Tunnel(
+      { conn, buffered },
+      upstream,
+      this.ctx.tunnelIdle,
+      this.ctx.metrics.tunnelBytes,
+    );
+    this.ctx.metrics.tunnels(1);
+    const totals = await tunnel.done;
+    this.ctx.metrics.tunnels(-1);
+    exchange.finish(totals.backendToClient);
+    return false;
+  }
+
+  /** Answers a request that can't be served, then lets the connection close. */
+  async #refuse(status: number, message: string): Promise<void> {
+    if (this.#closed || this.#replying) return;
+    this.ctx.metrics.badRequest(status);
+    this.ctx.log.debug("refused a request with {status}: {error}", { status, error: message });
+    const reply: ProxyReply = {
+      status,
+      headers: [["content-type", "text/plain; charset=utf-8"]],
+      body: new TextEncoder().encode(`${message}\n`),
+    };
+    this.#replying = true;
+    await writeReply(this, "GET", 1, reply, true);
+  }
+
+  // --- ReplySink, for reply_writer.ts ---------------------------------------
+
+  /** Writes reply bytes under the send deadline. */
+  async write(data: Uint8Array): Promise<void> {
+    const before = this.#phase;
+    this.#enter(Phase.Send);
+    try {
+      await this.c.write(data);
+    } finally {
+      if (!this.#closed) this.#enter(before === Phase.Send ? Phase.Busy : before);
+    }
+  }
+
+  // --- BodySource, for request_body.ts -------------------------------------
+
+  reading(active: boolean): void {
+    if (active) this.#enter(Phase.Body);
+    else if (this.#phase === Phase.Body) this.#enter(Phase.Busy);
+  }
+
+  async sendContinue(): Promise<void> {
+    if (this.#replying) return;
+    await this.c.write(CONTINUE);
+  }
+
+  malformed(err: BadRequestError): void {
+    this.#bodyFailure ??= err;
+  }
+}
+
+function cancel(reply: ProxyReply): void {
+  if (reply.body instanceof ReadableStream) reply.body.cancel().catch(() => {});
+  reply.upgrade?.conn.close();
+}
