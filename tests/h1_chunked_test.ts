@@ -1,6 +1,6 @@
 /**
- * The chunked transfer-coding decoder (lib/transport/h1/chunked.ts) on fixed
- * vectors: extensions, hex case, trailers, malformed framing, limits, inputs
+ * The chunked transfer-coding decoder (lib/http1/chunked.ts) on fixed
+ * vectors: extensions (valid and not, RFC 9112 §7.1.1), hex case, trailers, malformed framing, limits, inputs
  * split at every byte boundary, and the consumed count that tells the
  * transport where the next response starts.
  */
@@ -60,18 +60,70 @@ Deno.test("chunked: simple bodies, hex case, leading zeros, zero-length body", (
   }
 });
 
-Deno.test("chunked: extensions are accepted and ignored", () => {
+Deno.test("chunked: extensions that follow the grammar are accepted and ignored", () => {
   const cases = [
     "5;name=value\r\nhello\r\n0\r\n\r\n",
     "5;name\r\nhello\r\n0\r\n\r\n",
     '5;name="quoted value; with = signs"\r\nhello\r\n0;last=1\r\n\r\n',
     "5;a=1;b=2\r\nhello\r\n0\r\n\r\n",
-    // BWS before the semicolon (RFC 9112 §7.1.1).
+    // BWS before the semicolon, after it, and around "=" (RFC 9112 §7.1.1).
     "5 ;a=1\r\nhello\r\n0\t;b\r\n\r\n",
-    "5;caf\xe9\r\nhello\r\n0\r\n\r\n",
+    "5 ; a = 1 ;\tb\t=\t2\r\nhello\r\n0\r\n\r\n",
+    "5;a ;b\r\nhello\r\n0\r\n\r\n",
+    // Every tchar in names and token values; hex of either case with extensions.
+    "5;!#$%&'*+-.^_`|~09azAZ=!#$%&'*+-.^_`|~09azAZ\r\nhello\r\n0\r\n\r\n",
+    "5;A=B\r\nhello\r\n0;Z\r\n\r\n",
+    // quoted-string: empty, HTAB, obs-text, and quoted-pairs (RFC 9110 §5.6.4).
+    '5;a=""\r\nhello\r\n0\r\n\r\n',
+    '5;a="\tcaf\xe9 \x80\xff"\r\nhello\r\n0\r\n\r\n',
+    '5;a="say \\"hi\\" \\\\ \\\xe9 \\\t";b\r\nhello\r\n0\r\n\r\n',
   ];
   for (const input of cases) {
     assert.deepEqual(decode(input), { data: "hello", done: true, consumed: input.length }, input);
+  }
+});
+
+Deno.test("chunked: extensions outside the grammar are ParseErrors", () => {
+  const bad: [string, string][] = [
+    ["trailing SP after the size", "5 "],
+    ["trailing HTAB after the size", "5\t"],
+    ["trailing SP after a name", "5;a "],
+    ["trailing SP after a value", "5;a=1 "],
+    ["trailing SP after a quoted value", '5;a="x" '],
+    ["no semicolon", "5 a"],
+    ["empty extension", "5;"],
+    ["empty extension between two", "5;a;;b"],
+    ["empty extension after BWS", "5; ;a"],
+    ["empty name", "5;=1"],
+    ["empty value", "5;a="],
+    ["empty value before the next", "5;a=;b"],
+    ["empty value then BWS", "5;a= "],
+    ["space inside a name", "5;a b"],
+    ["non-tchar in a name", "5;a@b"],
+    ["obs-text in a name", "5;caf\xe9"],
+    ["quoted name", '5;"a"=1'],
+    ["non-tchar in a token value", "5;a=b@c"],
+    ["obs-text in a token value", "5;x=caf\xe9"],
+    ["space inside a token value", "5;a=b c"],
+    ["second =", "5;a=1=2"],
+    ["comma instead of ;", "5;a=1,b=2"],
+    ["text after a quoted value", '5;a="x"y'],
+    ["unterminated quoted string", '5;a="x'],
+    ["quote ending in a backslash", '5;a="x\\'],
+    ["quoted-pair escaping the closing quote only", '5;a="x\\"'],
+    ["NUL in a quoted string", '5;a="\x00"'],
+    ["SOH in a quoted string", '5;a="\x01"'],
+    ["DEL in a quoted string", '5;a="\x7f"'],
+    ["control byte in a quoted-pair", '5;a="\\\x01"'],
+    ["control byte in a token value", "5;a=\x01"],
+    ["DEL in a token value", "5;a=\x7f"],
+    ["VT as BWS", "5\x0b;a"],
+    ["size then letters", "5x"],
+    ["extension on the last chunk", "5\r\nhello\r\n0;a b"],
+  ];
+  for (const [what, line] of bad) {
+    const input = line.includes("\r\n") ? line + "\r\n\r\n" : line + "\r\nhello\r\n0\r\n\r\n";
+    assert.throws(() => decode(input), ParseError, what);
   }
 });
 
@@ -139,6 +191,9 @@ Deno.test("chunked: invalid and oversized chunk sizes are ParseErrors", () => {
     ";ext\r\n",
     "5;a=\x01\r\nhello\r\n0\r\n\r\n",
     "5;a=\x7f\r\nhello\r\n0\r\n\r\n",
+    "5x\r\nhello\r\n0\r\n\r\n",
+    // Leading zeros count: 14 digits are refused even if the value is small.
+    "00000000000005\r\nhello\r\n0\r\n\r\n",
     // 14 hex digits: more than 2^53 bytes can't be counted exactly.
     "10000000000000\r\n",
     "fffffffffffffff\r\n",
@@ -202,6 +257,7 @@ Deno.test("chunked: split at every byte boundary decodes the same", () => {
   const encodings = [
     "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
     "A;ext=1\r\n0123456789\r\n0;x\r\nTrailer-A: 1\r\nTrailer-B: two\r\n\r\n",
+    '3 ; a = "q\\"\xe9" ;b\r\nabc\r\n0\r\n\r\n',
     "1\r\n\r\r\n1\r\n\n\r\n0\r\n\r\n",
     "0\r\n\r\n",
     "3\r\n\xe9\xff\x80\r\n0\r\n\r\n",
@@ -219,7 +275,14 @@ Deno.test("chunked: split at every byte boundary decodes the same", () => {
 });
 
 Deno.test("chunked: malformed encodings split at every byte boundary are still rejected", () => {
-  for (const input of ["5\r\nhelloX\r\n0\r\n\r\n", "5\nhello\r\n0\r\n\r\n", "0\r\nA : b\r\n\r\n"]) {
+  const malformed = [
+    "5\r\nhelloX\r\n0\r\n\r\n",
+    "5\nhello\r\n0\r\n\r\n",
+    "0\r\nA : b\r\n\r\n",
+    '5;a="x\r\nhello\r\n0\r\n\r\n',
+    "5;a \r\nhello\r\n0\r\n\r\n",
+  ];
+  for (const input of malformed) {
     for (let cut = 1; cut < input.length; cut++) {
       assert.throws(() => decode(input, [cut]), ParseError, `${JSON.stringify(input)} at ${cut}`);
     }
