@@ -6,6 +6,21 @@
  */
 
 import { type RunningProcess, startDeno } from "./_process.ts";
+import { FRONT_NAMES } from "../lib/config_front.ts";
+import { TRANSPORT_NAMES } from "../lib/transport/mod.ts";
+
+/** A front and a transport: the proxy suites run against every pair. */
+export interface Variant {
+  readonly front: (typeof FRONT_NAMES)[number];
+  readonly transport: (typeof TRANSPORT_NAMES)[number];
+  /** `front/transport`, for test names. */
+  readonly name: string;
+}
+
+/** Every front with every transport. */
+export const VARIANTS: readonly Variant[] = FRONT_NAMES.flatMap((front) =>
+  TRANSPORT_NAMES.map((transport) => ({ front, transport, name: `${front}/${transport}` }))
+);
 
 /** A running lb process and its addresses. */
 export interface LbProcess extends AsyncDisposable {
@@ -76,13 +91,13 @@ export async function startLb(backends: string[], extra: string[] = []): Promise
   };
 }
 
-/** {@link startLb} with an explicit `--transport`, for suites run against every transport. */
+/** {@link startLb} with an explicit `--front` and `--transport`, for suites run against every pair. */
 export function startLbWith(
-  transport: string,
+  variant: Variant,
   backends: string[],
   extra: string[] = [],
 ): Promise<LbProcess> {
-  return startLb(backends, ["--transport", transport, ...extra]);
+  return startLb(backends, ["--front", variant.front, "--transport", variant.transport, ...extra]);
 }
 
 /** Fetches an admin path and returns the parsed `/status`. */

@@ -23,7 +23,15 @@ function problems(args: string[], env: Record<string, string> = {}): readonly st
 // --- defaults ---------------------------------------------------------------
 
 Deno.test("parseLbArgs: defaults", () => {
-  const { balancing, outlier, retry, limits, ops, ...core } = config([]);
+  const { balancing, outlier, retry, limits, ops, front, ...core } = config([]);
+  assert.deepEqual(front, {
+    name: "h1",
+    headerTimeoutMs: 10_000,
+    idleTimeoutMs: 60_000,
+    bodyTimeoutMs: 60_000,
+    maxClientConnections: 0,
+    proxyProtocol: false,
+  });
   assert.deepEqual(ops, {
     tls: { certFile: undefined, keyFile: undefined, backendCaFile: undefined },
     websocket: { idleTimeoutMs: 300_000, maxBufferedBytes: 1_048_576 },

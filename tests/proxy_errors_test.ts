@@ -6,8 +6,7 @@
 
 import assert from "node:assert/strict";
 import { httpServer, rawRequest, rawServer, send, writeAll } from "./_http.ts";
-import { startLbWith, status, waitFor } from "./_lb.ts";
-import { TRANSPORT_NAMES } from "../lib/transport/mod.ts";
+import { startLbWith, status, VARIANTS, waitFor } from "./_lb.ts";
 
 /** A loopback port with nothing listening on it. */
 function deadOrigin(): string {
@@ -30,11 +29,11 @@ function counting(name: string) {
 
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
 
-for (const transport of TRANSPORT_NAMES) {
-  Deno.test(`[${transport}] rule 6: refused backend gives 502, then 503 with Retry-After`, async () => {
+for (const variant of VARIANTS) {
+  Deno.test(`[${variant.name}] rule 6: refused backend gives 502, then 503 with Retry-After`, async () => {
     // --health-fall 3: the probe at startup must not take it down before the request does.
     const flags = ["--health-interval", "10s", "--health-fall", "3"];
-    await using lb = await startLbWith(transport, [deadOrigin()], flags);
+    await using lb = await startLbWith(variant, [deadOrigin()], flags);
     const first = await rawRequest(lb.port, ["GET / HTTP/1.1", "Host: a"]);
     assert.equal(first.status, 502);
     assert.doesNotMatch(decode(first.body), /127\.0\.0\.1|Error|at /);
@@ -43,7 +42,7 @@ for (const transport of TRANSPORT_NAMES) {
     assert.equal(second.header("retry-after"), "10");
   });
 
-  Deno.test(`[${transport}] rule 6: reset and malformed responses give 502; a slow one 504`, async (t) => {
+  Deno.test(`[${variant.name}] rule 6: reset and malformed responses give 502; a slow one 504`, async (t) => {
     await using reset = rawServer(async () => {}); // closes after reading the head
     await using malformed = rawServer(async (conn) => {
       await send(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok");
@@ -62,7 +61,7 @@ for (const transport of TRANSPORT_NAMES) {
     ];
     for (const [what, origin, expected] of cases) {
       await t.step(what, async () => {
-        await using lb = await startLbWith(transport, [origin], [
+        await using lb = await startLbWith(variant, [origin], [
           "--response-timeout",
           "300ms",
           "--retries",
@@ -75,9 +74,9 @@ for (const transport of TRANSPORT_NAMES) {
     release();
   });
 
-  Deno.test(`[${transport}] rule 7: a refused connect is retried on the next backend, even a POST`, async () => {
+  Deno.test(`[${variant.name}] rule 7: a refused connect is retried on the next backend, even a POST`, async () => {
     await using good = counting("good");
-    await using lb = await startLbWith(transport, [deadOrigin(), good.origin], [
+    await using lb = await startLbWith(variant, [deadOrigin(), good.origin], [
       "--health-interval",
       "10s",
     ]);
@@ -92,11 +91,11 @@ for (const transport of TRANSPORT_NAMES) {
     assert.deepEqual(good.seen, ["POST payload-1"]);
   });
 
-  Deno.test(`[${transport}] rule 7: a POST that may have reached a backend is never sent twice`, async () => {
+  Deno.test(`[${variant.name}] rule 7: a POST that may have reached a backend is never sent twice`, async () => {
     // Reads the head (and the small body with it), then drops the connection.
     await using reset = rawServer(async () => {});
     await using good = counting("good");
-    await using lb = await startLbWith(transport, [reset.origin, good.origin]);
+    await using lb = await startLbWith(variant, [reset.origin, good.origin]);
     const body = new TextEncoder().encode("charge-card-once");
     const res = await rawRequest(lb.port, [
       "POST /pay HTTP/1.1",
@@ -108,11 +107,11 @@ for (const transport of TRANSPORT_NAMES) {
     assert.deepEqual(good.seen, []);
   });
 
-  Deno.test(`[${transport}] rule 7: a GET that hit a reset is retried, within --retries`, async (t) => {
+  Deno.test(`[${variant.name}] rule 7: a GET that hit a reset is retried, within --retries`, async (t) => {
     await t.step("retried on a good backend", async () => {
       await using reset = rawServer(async () => {});
       await using good = counting("good");
-      await using lb = await startLbWith(transport, [reset.origin, good.origin]);
+      await using lb = await startLbWith(variant, [reset.origin, good.origin]);
       const res = await rawRequest(lb.port, ["GET /x HTTP/1.1", "Host: a"]);
       assert.equal(res.status, 200);
       assert.equal(decode(res.body), "good");
@@ -125,7 +124,7 @@ for (const transport of TRANSPORT_NAMES) {
         rawServer(async () => {}),
       ];
       try {
-        await using lb = await startLbWith(transport, resets.map((r) => r.origin), [
+        await using lb = await startLbWith(variant, resets.map((r) => r.origin), [
           "--retries",
           "1",
         ]);
@@ -138,7 +137,7 @@ for (const transport of TRANSPORT_NAMES) {
     });
   });
 
-  Deno.test(`[${transport}] rule 8: a client that goes away cancels its upstream request`, async (t) => {
+  Deno.test(`[${variant.name}] rule 8: a client that goes away cancels its upstream request`, async (t) => {
     let headAborted!: () => void;
     const headAbort = new Promise<void>((r) => (headAborted = r));
     let bodyCancelled!: () => void;
@@ -168,7 +167,7 @@ for (const transport of TRANSPORT_NAMES) {
       });
       return new Response(body);
     });
-    await using lb = await startLbWith(transport, [backend.origin]);
+    await using lb = await startLbWith(variant, [backend.origin]);
 
     await t.step("while waiting for response headers", async () => {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port: lb.port });
@@ -191,7 +190,7 @@ for (const transport of TRANSPORT_NAMES) {
     });
   });
 
-  Deno.test(`[${transport}] rule 6: a connect that times out gives 504 (and moves on to another backend)`, async (t) => {
+  Deno.test(`[${variant.name}] rule 6: a connect that times out gives 504 (and moves on to another backend)`, async (t) => {
     // A listener that never accepts: once its accept queue is full the kernel
     // drops further SYNs, so a connect hangs just as with an unreachable host.
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -217,13 +216,13 @@ for (const transport of TRANSPORT_NAMES) {
         "3",
       ];
       await t.step("alone: 504", async () => {
-        await using lb = await startLbWith(transport, [blackhole], flags);
+        await using lb = await startLbWith(variant, [blackhole], flags);
         const res = await rawRequest(lb.port, ["GET / HTTP/1.1", "Host: a"]);
         assert.equal(res.status, 504);
       });
       await t.step("with a good backend: retried there, even a POST", async () => {
         await using good = counting("good");
-        await using lb = await startLbWith(transport, [blackhole, good.origin], flags);
+        await using lb = await startLbWith(variant, [blackhole, good.origin], flags);
         const body = new TextEncoder().encode("once");
         const res = await rawRequest(lb.port, [
           "POST / HTTP/1.1",

@@ -7,8 +7,7 @@
 
 import assert from "node:assert/strict";
 import { httpServer, rawRequest, rawServer, send } from "./_http.ts";
-import { startLbWith } from "./_lb.ts";
-import { TRANSPORT_NAMES } from "../lib/transport/mod.ts";
+import { startLbWith, VARIANTS } from "./_lb.ts";
 
 const GZIP_BYTES = await (async () => {
   const text = "compress me please ".repeat(300);
@@ -58,11 +57,11 @@ function mirror() {
 type Mirrored = { method: string; url: string; headers: [string, string][] };
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
 
-for (const transport of TRANSPORT_NAMES) {
-  Deno.test(`[${transport}] proxy headers and bodies through a real lb`, async (t) => {
+for (const variant of VARIANTS) {
+  Deno.test(`[${variant.name}] proxy headers and bodies through a real lb`, async (t) => {
     await using backend = mirror();
-    await using lb = await startLbWith(transport, [backend.origin]);
-    await using trusting = await startLbWith(transport, [backend.origin], [
+    await using lb = await startLbWith(variant, [backend.origin]);
+    await using trusting = await startLbWith(variant, [backend.origin], [
       "--trust-proxy",
       "127.0.0.0/8",
     ]);
@@ -97,7 +96,7 @@ for (const transport of TRANSPORT_NAMES) {
             "Keep-Alive: timeout=5\r\nProxy-Authenticate: Basic\r\nX-Kept: yes\r\n\r\nok",
         );
       });
-      await using lb2 = await startLbWith(transport, [raw.origin]);
+      await using lb2 = await startLbWith(variant, [raw.origin]);
       const res = await get("/", [], lb2.port);
       assert.equal(res.status, 200);
       assert.equal(decode(res.body), "ok");
@@ -191,7 +190,7 @@ for (const transport of TRANSPORT_NAMES) {
         const code = /GET \/(\d+)/.exec(request)?.[1] ?? "200";
         await send(conn, `HTTP/1.1 ${code} \r\nContent-Length: 1\r\n\r\nx`);
       });
-      await using lb2 = await startLbWith(transport, [raw.origin]);
+      await using lb2 = await startLbWith(variant, [raw.origin]);
       for (const code of [299, 418, 499, 599]) {
         const res = await get(`/${code}`, [], lb2.port);
         assert.equal(res.status, code);

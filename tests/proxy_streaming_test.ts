@@ -6,8 +6,7 @@
 
 import assert from "node:assert/strict";
 import { httpServer, readAll, writeAll } from "./_http.ts";
-import { rssBytes, startLbWith } from "./_lb.ts";
-import { TRANSPORT_NAMES } from "../lib/transport/mod.ts";
+import { rssBytes, startLbWith, VARIANTS } from "./_lb.ts";
 
 const SIZE = 256 * 1024 * 1024;
 const CHUNK = 64 * 1024;
@@ -87,8 +86,8 @@ function watchRss(pid: number) {
   };
 }
 
-for (const transport of TRANSPORT_NAMES) {
-  Deno.test(`[${transport}] rule 1: 256 MB download and upload stream byte-exact with bounded memory`, async (t) => {
+for (const variant of VARIANTS) {
+  Deno.test(`[${variant.name}] rule 1: 256 MB download and upload stream byte-exact with bounded memory`, async (t) => {
     await using backend = httpServer(async (req) => {
       const path = new URL(req.url).pathname;
       if (path === "/download") {
@@ -99,7 +98,7 @@ for (const transport of TRANSPORT_NAMES) {
       const count = await verifyPattern(req.body!);
       return Response.json({ count });
     });
-    await using lb = await startLbWith(transport, [backend.origin]);
+    await using lb = await startLbWith(variant, [backend.origin]);
     // Warm up so the baseline includes the transport's code paths.
     await (await fetch(`${lb.url}/upload`, { method: "POST", body: patternStream(1024) })).text();
     const baseline = await rssBytes(lb.proc.pid);
@@ -112,7 +111,7 @@ for (const transport of TRANSPORT_NAMES) {
       assert.equal(await verifyPattern(res.body!), SIZE);
       const peak = await watch.stop();
       assert.ok(
-        peak - baseline < MAX_GROWTH[transport],
+        peak - baseline < MAX_GROWTH[variant.transport],
         `lb grew by ${(peak - baseline) >> 20} MiB`,
       );
     });
@@ -124,7 +123,7 @@ for (const transport of TRANSPORT_NAMES) {
       assert.match(res, new RegExp(`\\{"count":${SIZE}\\}`));
       const peak = await watch.stop();
       assert.ok(
-        peak - baseline < MAX_GROWTH[transport],
+        peak - baseline < MAX_GROWTH[variant.transport],
         `lb grew by ${(peak - baseline) >> 20} MiB`,
       );
     });

@@ -278,7 +278,7 @@ Deno.test({
   ignore: !tools,
   async fn() {
     await using be = backend();
-    await using lb = await startLb([`http://127.0.0.1:${be.port}`]);
+    await using lb = await startLb([`http://127.0.0.1:${be.port}`], ["--front", "deno-serve"]);
     await allUp(lb);
     // Plain-text HTTP/2 is accepted by Deno.serve, which gives the request no
     // Host header; that can't be told from an HTTP/1.1 request lacking Host
@@ -287,6 +287,27 @@ Deno.test({
     assert.equal(h2c.statusLine, "HTTP/2 400");
     assert.equal(be.seen.length, 0);
     // An Upgrade: h2c request is not upgraded: it is served as HTTP/1.1.
+    const upgrade = await curl(["--http2", `${lb.url}/`]);
+    assert.equal(upgrade.statusLine, "HTTP/1.1 200 OK");
+  },
+});
+
+Deno.test({
+  name:
+    "h2c on the h1 front: the prior-knowledge preface gets 505, Upgrade: h2c is served as HTTP/1.1",
+  ignore: !tools,
+  async fn() {
+    await using be = backend();
+    await using lb = await startLb([`http://127.0.0.1:${be.port}`]);
+    await allUp(lb);
+    // RFC 9113 §3.4: the preface reads as a request line with version HTTP/2.0.
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: lb.port });
+    await conn.write(new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
+    const buf = new Uint8Array(1024);
+    const n = await conn.read(buf);
+    conn.close();
+    assert.match(new TextDecoder().decode(buf.subarray(0, n ?? 0)), /^HTTP\/1\.1 505 /);
+    assert.equal(be.seen.length, 0);
     const upgrade = await curl(["--http2", `${lb.url}/`]);
     assert.equal(upgrade.statusLine, "HTTP/1.1 200 OK");
   },

@@ -14,7 +14,12 @@ Deno.test("an open WebSocket tunnel survives SIGTERM until the shutdown timeout"
     socket.onmessage = (e) => socket.send(`echo ${e.data}`);
     return response;
   });
-  const lb = await startLb([backend.origin], ["--shutdown-timeout", "1500ms"]);
+  const lb = await startLb([backend.origin], [
+    "--front",
+    "deno-serve",
+    "--shutdown-timeout",
+    "1500ms",
+  ]);
   try {
     const ws = new WebSocket(`ws://127.0.0.1:${lb.port}/`);
     const messages: string[] = [];
@@ -52,7 +57,7 @@ Deno.test("a config reload leaves an open WebSocket tunnel running", async () =>
   const path = `${dir}/lb.json`;
   try {
     await Deno.writeTextFile(path, JSON.stringify({ backends: [backend.origin] }));
-    await using lb = await startLb([], ["--config", path]);
+    await using lb = await startLb([], ["--front", "deno-serve", "--config", path]);
     const ws = new WebSocket(`ws://127.0.0.1:${lb.port}/`);
     const messages: string[] = [];
     const closed = new Promise<void>((resolve) => (ws.onclose = () => resolve()));
@@ -93,7 +98,12 @@ Deno.test("a WebSocket peer that stops reading is cut off at --ws-max-buffer", a
     socket.onerror = () => {};
     return response;
   });
-  await using lb = await startLb([backend.origin], ["--ws-max-buffer", "256KiB"]);
+  await using lb = await startLb([backend.origin], [
+    "--front",
+    "deno-serve",
+    "--ws-max-buffer",
+    "256KiB",
+  ]);
   // A raw client that completes the handshake and then never reads.
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: lb.port });
   try {

@@ -57,7 +57,7 @@ Deno.test("close codes Deno's client socket refuses map into 4000-4999", () => {
 
 Deno.test("WebSocket tunnels through the lb to the demo backend", async (t) => {
   const backend = await startDeno("backend.ts", ["--host", "127.0.0.1", "--port", "0"]);
-  const lb = await startLb([`http://127.0.0.1:${backend.port}`]);
+  const lb = await startLb([`http://127.0.0.1:${backend.port}`], ["--front", "deno-serve"]);
   const base = lb.url.replace("http", "ws");
   try {
     await t.step("the backend's subprotocol choice reaches the client", async () => {
@@ -147,6 +147,8 @@ Deno.test("client close codes reach the backend; idle tunnels are closed", async
     return response;
   });
   const lb = await startLb([`http://127.0.0.1:${backend.addr.port}`], [
+    "--front",
+    "deno-serve",
     "--ws-idle-timeout",
     "300ms",
   ]);
