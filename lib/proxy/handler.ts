@@ -172,9 +172,10 @@ export function createProxy(options: ProxyOptions): ProxyCore {
         { ip: req.clientIp, proto, host },
         trustProxy,
       );
-      if (req.upgrade !== undefined) {
+      const upgrade = options.transport.tunnels ? req.upgrade : undefined;
+      if (upgrade !== undefined) {
         // A tunnel: the backend must see the upgrade offer these rules strip.
-        headers.push(["connection", "upgrade"], ["upgrade", req.upgrade]);
+        headers.push(["connection", "upgrade"], ["upgrade", upgrade]);
       } else if (headerValue(req.headers, "host") === undefined) {
         // HTTP/2 carries the authority in `:authority`; the backend speaks HTTP/1.1 and needs Host.
         headers.push(["host", host]);

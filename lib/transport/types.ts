@@ -96,6 +96,12 @@ export interface TransportOptions {
 
 /** An HTTP client for upstream requests. */
 export interface Transport {
+  /**
+   * Whether a `101 Switching Protocols` answer hands the raw connection over
+   * (see {@link UpstreamResponse.upgrade}). Without it, a front ignores a
+   * client's `Upgrade` offer, as RFC 9110 §7.8 allows.
+   */
+  readonly tunnels?: boolean;
   /** Sends one request. Rejects with an {@link UpstreamError} or the signal's reason. */
   request(target: UpstreamTarget, req: UpstreamRequest): Promise<UpstreamResponse>;
   /** Closes pooled connections. */

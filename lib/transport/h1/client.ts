@@ -29,6 +29,7 @@ export const DEFAULT_MAX_CONNECTIONS_PER_BACKEND = 128;
 
 /** An HTTP/1.1 client on `Deno.connect`. */
 export class H1Transport implements Transport {
+  readonly tunnels = true;
   readonly #options: TransportOptions;
   readonly #pool: ConnectionPool;
   readonly #deadlines: Deadlines;
