@@ -58,6 +58,16 @@ Operations:
   --backend-ca FILE        PEM CAs https:// backends are verified against, besides the defaults
   --ws-idle-timeout D      close WebSocket tunnels quiet this long (5m)
   --ws-max-buffer SIZE     bytes queued toward a slow WebSocket peer before closing (1MiB)
+
+Front door (client connections):
+  --front NAME             plain-HTTP server: h1 (ours, on Deno.listen) | deno-serve (h1);
+                           TLS always uses Deno.serve (HTTP/2 by ALPN)
+  --client-header-timeout D  the whole request head must arrive within this, else 408 (10s)
+  --client-idle-timeout D    close a keep-alive connection idle this long (60s)
+  --client-body-timeout D    longest wait for a request body byte or a reply write (60s)
+  --max-client-connections N most client connections; more are closed at once
+                           (auto: the open-file limit less room for upstream sockets)
+  --proxy-protocol         require a PROXY v1/v2 header from --trust-proxy sources (off)
   --help, --version
 
 Durations take ms, s, m or h suffixes: 250ms, 5s, 1m.
