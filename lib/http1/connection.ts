@@ -25,9 +25,8 @@ const MAX_BUFFER = 128 * 1024;
 
 /** An upstream connection. */
 export class Connection {
-  buf: Uint8Array<ArrayBuffer> = new Uint8Array(INITIAL_BUFFER);
-  /** Where request heads are encoded, one request at a time per connection. */
-  readonly scratch: Uint8Array = new Uint8Array(4096);
+  buf: Uint8Array<ArrayBuffer>;
+  #scratch: Uint8Array | undefined;
   /** Unconsumed bytes are `buf[start, end)`. */
   start = 0;
   end = 0;
@@ -42,9 +41,19 @@ export class Connection {
 
   #onClose: (() => void) | undefined;
 
-  /** `onClose` runs once when the connection closes or is handed away. */
-  constructor(readonly conn: Socket, onClose?: () => void) {
+  /**
+   * `onClose` runs once when the connection closes or is handed away.
+   * `initialBuffer` sizes the read buffer, which doubles only for a head
+   * that doesn't fit.
+   */
+  constructor(readonly conn: Socket, onClose?: () => void, initialBuffer = INITIAL_BUFFER) {
     this.#onClose = onClose;
+    this.buf = new Uint8Array(initialBuffer);
+  }
+
+  /** Where request heads are encoded, one request at a time per connection (made on first use). */
+  get scratch(): Uint8Array {
+    return this.#scratch ??= new Uint8Array(4096);
   }
 
   /** Gives the socket away (after a protocol upgrade): accounted as closed, left open. */
@@ -93,6 +102,16 @@ export class Connection {
     if (n === null) return false;
     this.end += n;
     return true;
+  }
+
+  /**
+   * Grows an empty read buffer to at least `size` bytes, for reading a
+   * body in large reads on a connection whose buffer was sized for heads.
+   */
+  reserve(size: number): void {
+    if (this.buf.length >= size || this.start !== this.end || this.#pending !== null) return;
+    this.buf = new Uint8Array(size);
+    this.start = this.end = 0;
   }
 
   /**

@@ -79,7 +79,8 @@ export function parseFieldAt(text: string, start: number, end: number): [string,
 export function parseContentLength(value: string): number {
   let result: number | undefined;
   for (const part of value.split(",")) {
-    const v = part.trim();
+    // OWS is SP and HTAB only (RFC 9110 §5.6.3); String#trim would also take NBSP and others.
+    const v = part.replace(/^[ \t]+|[ \t]+$/g, "");
     if (!/^\d{1,15}$/.test(v)) {
       throw new ParseError(`invalid Content-Length ${JSON.stringify(value)}`);
     }

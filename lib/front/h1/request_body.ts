@@ -84,7 +84,20 @@ export function requestBody(
 async function fill(src: BodySource): Promise<boolean> {
   src.reading(true);
   try {
+    // Bodies are read in large reads, not in head-sized ones.
+    src.c.reserve(READ_BUFFER);
     return await src.c.fill();
+  } finally {
+    src.reading(false);
+  }
+}
+
+/** Reads up to `max` body bytes (buffered ones first), under the body timeout. Null at end. */
+async function readChunk(src: BodySource, max: number): Promise<Uint8Array | null> {
+  if (src.c.buffered > 0) return await src.c.readChunk(max);
+  src.reading(true);
+  try {
+    return await src.c.readChunk(max);
   } finally {
     src.reading(false);
   }
@@ -94,12 +107,9 @@ function lengthReader(src: BodySource, length: number, state: BodyState) {
   let remaining = length;
   return async (): Promise<Uint8Array | null> => {
     if (remaining === 0) return null;
-    const c = src.c;
-    if (c.buffered === 0 && !(await fill(src))) throw new ClientAbortError();
-    const n = Math.min(remaining, c.buffered, READ_BUFFER);
-    const chunk = c.buf.slice(c.start, c.start + n);
-    c.start += n;
-    remaining -= n;
+    const chunk = await readChunk(src, Math.min(remaining, READ_BUFFER));
+    if (chunk === null) throw new ClientAbortError();
+    remaining -= chunk.length;
     if (remaining === 0) state.done = true;
     return chunk;
   };

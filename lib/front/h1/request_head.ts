@@ -89,9 +89,11 @@ const SP = 32;
  * client can't make us wait for an end that will never come), and 414 as soon
  * as the request line's target alone exceeds MAX_TARGET_BYTES.
  *
- * Stateless, so each call scans from `start` again: about 1 ns a byte, which
- * makes a head dripped one byte per read cost O(n²) (some 2 s of CPU for
- * 60 KB). The caller's deadline for a whole head is what bounds that.
+ * Stateless, so each call scans from `start` again (about 1 ns a byte). A
+ * caller reading from a socket should call it again only when a read brought
+ * an LF (a head can end only there) or the limit was passed: a head dripped a
+ * byte at a time then costs one scan per line, and lines are capped at
+ * MAX_REQUEST_FIELDS + 1.
  */
 export function findRequestHeadEnd(buf: Uint8Array, start: number, end: number): number {
   // Bytes past the limit are never looked at: whatever they are, 431 comes first.
@@ -134,6 +136,7 @@ function requestLineEnd(buf: Uint8Array, i: number, limit: number): number {
 /** Index past the empty line ending the field lines that start at `i`, or -1. */
 function fieldsEnd(buf: Uint8Array, i: number, limit: number): number {
   let lineStart = i;
+  let lines = 0;
   for (; i < limit; i++) {
     // Field bytes above CR are all either valid or rejected later by parseFieldAt.
     if (buf[i] > CR) continue;
@@ -141,6 +144,10 @@ function fieldsEnd(buf: Uint8Array, i: number, limit: number): number {
     if (eol === 1) return -1;
     if (eol === 2) {
       if (i === lineStart) return i + 2;
+      // Counted here too, so a head dripped line by line is rescanned at most this often.
+      if (++lines > MAX_REQUEST_FIELDS) {
+        throw new RequestError(431, `more than ${MAX_REQUEST_FIELDS} field lines`);
+      }
       lineStart = ++i + 1;
     }
   }
