@@ -1,7 +1,9 @@
 /**
- * `deno task bench`: the lb against NGINX, HAProxy and a `fetch` proxy, on
- * loopback, with wrk. See docs/benchmarks.md for what each target and case
- * is and how to read the tables.
+ * `deno task bench`: the lb's two fronts against their ceiling relays,
+ * NGINX, HAProxy and a `fetch` proxy, on loopback, with wrk (plus a
+ * streaming client for 256 MiB bodies and h2load for HTTP/2). See
+ * docs/benchmarks.md for what each target and case is and how to read the
+ * tables.
  *
  * Rounds alternate: for each case, each round runs every target once, so
  * slow drift on the machine (thermal, other load) spreads over all targets
@@ -19,15 +21,12 @@ import { type BackendKind, type Backends, type BenchEnv, startBackends } from ".
 import { CASE_NAMES, type CaseName, CASES } from "./bench/cases.ts";
 import { LARGE_BODY_BYTES } from "./bench/configs.ts";
 import { formatFacts, type MachineFacts, machineFacts } from "./bench/machine.ts";
+import { findExecutable, Processes } from "./bench/processes.ts";
+import { ratioRows, ratioTable, rssGoalLines } from "./bench/ratios.ts";
+import { bigTable, h2Table, markdownTable, summarize } from "./bench/report.ts";
+import { type Outcome, runCases } from "./bench/rounds.ts";
 import {
-  type CommandResult,
-  findExecutable,
-  Processes,
-  RssSampler,
-  run,
-} from "./bench/processes.ts";
-import { formatMs, markdownTable, type RunRecord, summarize } from "./bench/report.ts";
-import {
+  DEFAULT_TARGETS,
   SkipTarget,
   startTarget,
   type Target,
@@ -35,19 +34,22 @@ import {
   TARGET_NAMES,
   type TargetName,
 } from "./bench/targets.ts";
-import { errorCount, parseWrkOutput, uploadLua, wrkArgs, type WrkRun } from "./bench/wrk.ts";
+import { uploadLua } from "./bench/wrk.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-const USAGE = `bench — the lb against NGINX, HAProxy and a fetch proxy, measured with wrk
+const USAGE =
+  `bench — the lb's fronts against their ceiling relays, NGINX, HAProxy and a fetch proxy
 
 Usage: deno task bench [flags]
 
-  --duration D     each measured wrk run (5s; whole seconds)
-  --warmup D       unmeasured wrk run per target and case before its first round (1s; 0s: none)
+  --duration D     each measured wrk or big_client run (5s; whole seconds)
+  --warmup D       unmeasured run per target and case before its first round (1s; 0s: none;
+                   the 256 MiB cases have none)
   --rounds N       measured runs per target and case, alternating targets (3)
   --cases LIST     comma-separated, from: ${CASE_NAMES.join(", ")} (all)
-  --targets LIST   comma-separated, from: ${TARGET_NAMES.join(", ")} (all)
+  --targets LIST   comma-separated, from: ${TARGET_NAMES.join(", ")}
+                   (all but lb-node-http)
   --backend KIND   auto | nginx | deno: what serves the three backends (auto: nginx if installed)
   --out DIR        where bench-<timestamp>.json goes (bench-results)
   --help
@@ -58,7 +60,8 @@ ${CASE_NAMES.map((c) => `  ${c.padEnd(15)}${CASES[c].help}`).join("\n")}
 Targets:
 ${TARGET_NAMES.map((t) => `  ${t.padEnd(15)}${TARGET_HELP[t]}`).join("\n")}
 
-Needs wrk; nginx-light and haproxy are optional (apt-get install wrk nginx-light haproxy).`;
+Needs wrk; nginx-light and haproxy are optional (apt-get install wrk nginx-light haproxy), and
+the h2 case needs h2load and openssl (apt-get install nghttp2-client openssl).`;
 
 /** The parsed command line. */
 interface Options {
@@ -76,8 +79,9 @@ function listFlag<T extends string>(
   flag: string,
   raw: unknown,
   all: readonly T[],
+  defaults: readonly T[] = all,
 ): T[] {
-  if (typeof raw !== "string") return [...all];
+  if (typeof raw !== "string") return [...defaults];
   const names = raw.split(",").map((s) => s.trim()).filter(Boolean);
   for (const n of names) {
     if (!(all as readonly string[]).includes(n)) {
@@ -112,7 +116,7 @@ function parseOptions(args: readonly string[]): Options | "help" {
     warmupS: warmup === 0 ? 0 : Math.max(1, Math.round(warmup / 1000)),
     rounds: p.integer("rounds", String(f.rounds ?? "3"), 1, 100),
     cases: listFlag(p, "cases", f.cases, CASE_NAMES),
-    targets: listFlag(p, "targets", f.targets, TARGET_NAMES),
+    targets: listFlag(p, "targets", f.targets, TARGET_NAMES, DEFAULT_TARGETS),
     backend: p.choice("backend", String(f.backend ?? "auto"), ["auto", "nginx", "deno"]),
     out: String(f.out ?? "bench-results"),
   };
@@ -120,87 +124,6 @@ function parseOptions(args: readonly string[]): Options | "help" {
   if (options.targets.length === 0) p.add("targets", "names no target");
   p.throwIfAny();
   return options;
-}
-
-/** One measured run: wrk with the proxy's memory sampled every 100 ms. */
-async function measure(
-  wrk: string,
-  wrkRun: WrkRun,
-  target: Target,
-  signal: AbortSignal,
-): Promise<Omit<RunRecord, "case" | "round" | "target">> {
-  const sampler = target.proc ? new RssSampler(target.proc.pid) : undefined;
-  let result: CommandResult;
-  let peakRssMiB: number | undefined;
-  try {
-    result = await run([wrk, ...wrkArgs(wrkRun)], signal);
-  } finally {
-    peakRssMiB = sampler?.stop();
-  }
-  // An abort kills wrk, which then exits like a failed run: not a measurement.
-  signal.throwIfAborted();
-  const failed = { requestsPerSec: 0, p50Ms: NaN, p99Ms: NaN, errors: 0, peakRssMiB };
-  if (result.code !== 0) {
-    return { ...failed, failure: `wrk exited ${result.code}: ${result.stderr.trim()}` };
-  }
-  try {
-    const wrkResult = parseWrkOutput(result.stdout);
-    return {
-      requestsPerSec: wrkResult.requestsPerSec,
-      p50Ms: wrkResult.percentilesMs[50],
-      p99Ms: wrkResult.percentilesMs[99],
-      errors: errorCount(wrkResult),
-      peakRssMiB,
-      wrk: wrkResult,
-    };
-  } catch (err) {
-    return { ...failed, failure: err instanceof Error ? err.message : String(err) };
-  }
-}
-
-function describeRun(r: RunRecord): string {
-  const head = `  ${r.case} round ${r.round} ${r.target.padEnd(13)}`;
-  if (r.failure) return `${head} FAILED: ${r.failure.split("\n")[0]}`;
-  const rss = r.peakRssMiB === undefined ? "" : `, RSS ${r.peakRssMiB.toFixed(1)} MiB`;
-  return `${head} ${Math.round(r.requestsPerSec).toLocaleString("en-US").padStart(8)} req/s, ` +
-    `p50 ${formatMs(r.p50Ms)} ms, p99 ${formatMs(r.p99Ms)} ms, ${r.errors} errors${rss}`;
-}
-
-/**
- * Runs every case over the started targets, appending to `runs` as it goes,
- * so what ran before an abort (Ctrl-C) is still reported.
- */
-async function runCases(
-  o: Options,
-  wrk: string,
-  targets: readonly Target[],
-  luaPath: string,
-  signal: AbortSignal,
-  runs: RunRecord[],
-): Promise<void> {
-  for (const caseName of o.cases) {
-    const c = CASES[caseName];
-    console.log(`\n${caseName}: ${c.help}`);
-    for (let round = 1; round <= o.rounds; round++) {
-      for (const target of targets) {
-        signal.throwIfAborted();
-        const wrkRun: WrkRun = {
-          url: `http://127.0.0.1:${target.port}${c.path}`,
-          connections: c.connections,
-          threads: c.threads,
-          seconds: o.durationS,
-          script: c.upload ? luaPath : undefined,
-        };
-        if (round === 1 && o.warmupS > 0) {
-          await run([wrk, ...wrkArgs({ ...wrkRun, seconds: o.warmupS })], signal);
-        }
-        const figures = await measure(wrk, wrkRun, target, signal);
-        const record = { case: caseName, round, target: target.name, ...figures };
-        runs.push(record);
-        console.log(describeRun(record));
-      }
-    }
-  }
 }
 
 /** Starts the requested targets, printing why any is skipped. */
@@ -229,6 +152,9 @@ interface Tools {
   readonly wrk: string;
   readonly nginx?: string;
   readonly haproxy?: string;
+  /** For the h2 case only. */
+  readonly h2load?: string;
+  readonly openssl?: string;
   readonly backendKind: BackendKind;
 }
 
@@ -252,15 +178,9 @@ function findTools(o: Options): Tools {
   if (!nginx) console.log("nginx not installed (apt-get install nginx-light): Deno backends");
   if (!haproxy) console.log("haproxy not installed (apt-get install haproxy)");
   const backendKind = o.backend === "auto" ? (nginx ? "nginx" : "deno") : o.backend;
-  return { wrk, nginx, haproxy, backendKind };
-}
-
-/** What a benchmark produced, complete or cut short by Ctrl-C. */
-interface Outcome {
-  readonly runs: RunRecord[];
-  /** Target name → why it did not run. */
-  readonly skipped: Record<string, string>;
-  interrupted: boolean;
+  const h2load = findExecutable("h2load");
+  const openssl = findExecutable("openssl");
+  return { wrk, nginx, haproxy, h2load, openssl, backendKind };
 }
 
 /**
@@ -269,7 +189,7 @@ interface Outcome {
  * SIGTERM end the measurements early; what ran so far is kept.
  */
 async function benchmark(o: Options, tools: Tools): Promise<Outcome> {
-  const outcome: Outcome = { runs: [], skipped: {}, interrupted: false };
+  const outcome: Outcome = { runs: [], skipped: {}, skippedCases: {}, interrupted: false };
   const controller = new AbortController();
   const onSignal = () => controller.abort(new Error("interrupted"));
   Deno.addSignalListener("SIGINT", onSignal);
@@ -285,7 +205,8 @@ async function benchmark(o: Options, tools: Tools): Promise<Outcome> {
     const targets = await startTargets(o, env, backends, outcome.skipped);
     const luaPath = `${tmp}/upload.lua`;
     await Deno.writeTextFile(luaPath, uploadLua(LARGE_BODY_BYTES));
-    await runCases(o, tools.wrk, targets, luaPath, controller.signal, outcome.runs);
+    const signal = controller.signal;
+    await runCases({ o, tools, env, backends, targets, luaPath, signal, outcome });
   } catch (err) {
     if (!controller.signal.aborted) throw err;
     outcome.interrupted = true;
@@ -306,21 +227,34 @@ async function report(
   startedAt: Date,
   outcome: Outcome,
 ): Promise<void> {
-  const { runs, skipped, interrupted } = outcome;
-  const summary = Object.fromEntries(o.cases.map((c) => {
-    return [c, summarize(runs.filter((r) => r.case === c), o.targets)];
-  }));
+  const { runs, skipped, skippedCases, interrupted } = outcome;
+  const summary: Record<string, ReturnType<typeof summarize>> = Object.fromEntries(
+    o.cases.map((c) => [c, summarize(runs.filter((r) => r.case === c), o.targets)]),
+  );
   const command = ["deno task bench", ...Deno.args].join(" ");
   console.log(`\n# Results${interrupted ? " (interrupted: partial)" : ""}\n`);
   console.log(
     `\`${command}\` — ${o.rounds} round(s) of ${o.durationS}s, ${tools.backendKind} backends\n`,
   );
   console.log(`${formatFacts(facts)}\n`);
-  for (const c of o.cases.filter((c) => summary[c].length > 0)) {
-    console.log(`## ${c}: ${CASES[c].help}\n\n${markdownTable(summary[c])}\n`);
+  const measured = o.cases.filter((c) => summary[c].length > 0);
+  for (const c of measured) {
+    const kind = CASES[c].kind;
+    const table = kind === "big" ? bigTable : kind === "h2" ? h2Table : markdownTable;
+    console.log(`## ${c}: ${CASES[c].help}\n\n${table(summary[c])}\n`);
   }
+  const ratios = measured.flatMap((c) => ratioRows(c, summary[c]));
+  if (ratios.length > 0) {
+    console.log(`## Ratios\n\nMedians of one target over another's, per case.\n`);
+    console.log(`${ratioTable(ratios)}\n`);
+  }
+  const goals = measured.flatMap((c) => rssGoalLines(c, summary[c]));
+  if (goals.length > 0) console.log(`## Memory with 256 MiB bodies\n\n${goals.join("\n")}\n`);
   for (const [name, reason] of Object.entries(skipped)) {
     console.log(`skipped ${name}: ${reason}`);
+  }
+  for (const [name, reason] of Object.entries(skippedCases)) {
+    console.log(`skipped case ${name}: ${reason}`);
   }
 
   await Deno.mkdir(o.out, { recursive: true });
@@ -335,7 +269,9 @@ async function report(
     machine: facts,
     backends: tools.backendKind,
     skipped,
+    skippedCases,
     summary,
+    ratios,
     runs,
   };
   await Deno.writeTextFile(file, JSON.stringify(json, null, 2) + "\n");

@@ -1,12 +1,13 @@
 /**
  * The three fast backends every target proxies to: one NGINX process
- * serving three ports when NGINX is installed, else three
+ * serving three ports when NGINX is installed (plus the `drain.ts`
+ * process its `/big-upload` streams to, see configs.ts), else three
  * `deno_backend.ts` processes.
  *
  * @module
  */
 
-import { LARGE_BODY_BYTES, nginxBackendConfig } from "./configs.ts";
+import { HUGE_BODY_BYTES, LARGE_BODY_BYTES, nginxBackendConfig } from "./configs.ts";
 import { freePort, type Proc, type Processes, waitForPort } from "./processes.ts";
 
 /** What the benchmark needs from its surroundings. */
@@ -42,19 +43,23 @@ export async function startBackends(env: BenchEnv, kind: BackendKind): Promise<B
     if (!env.nginx) throw new Error("NGINX backends asked for, but nginx is not installed");
     await startNginxBackends(env, env.nginx, ports);
   } else {
-    const procs = ports.map((port) =>
-      env.procs.start(`deno-backend-${port}`, [
-        Deno.execPath(),
-        "run",
-        "--allow-net",
-        "scripts/bench/deno_backend.ts",
-        "--port",
-        String(port),
-      ], { cwd: env.root, logFile: `${env.tmp}/deno-backend-${port}.log` })
-    );
-    await Promise.all(procs.map((proc, i) => waitForPort(proc, ports[i])));
+    await Promise.all(ports.map((port) => startDenoBackend(env, port)));
   }
   return { kind, addrs };
+}
+
+/** One `deno_backend.ts` process on `port`. */
+async function startDenoBackend(env: BenchEnv, port: number): Promise<Proc> {
+  const proc = env.procs.start(`deno-backend-${port}`, [
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    "scripts/bench/deno_backend.ts",
+    "--port",
+    String(port),
+  ], { cwd: env.root, logFile: `${env.tmp}/deno-backend-${port}.log` });
+  await waitForPort(proc, port);
+  return proc;
 }
 
 async function startNginxBackends(env: BenchEnv, nginx: string, ports: number[]): Promise<Proc> {
@@ -62,7 +67,21 @@ async function startNginxBackends(env: BenchEnv, nginx: string, ports: number[])
   const root = `${prefix}/www`;
   await Deno.mkdir(root, { recursive: true });
   await Deno.writeFile(`${root}/1m`, new Uint8Array(LARGE_BODY_BYTES).fill(0x78));
-  const conf = nginxBackendConfig({ prefix, root, ports, sinkPort: freePort() });
+  // Sparse: 256 MiB of zeros that take no disk and no memory until read.
+  await Deno.writeFile(`${root}/256m`, new Uint8Array(0));
+  await Deno.truncate(`${root}/256m`, HUGE_BODY_BYTES);
+  // What /big-upload streams to: something that reads a 256 MiB body whole before answering.
+  const drainPort = freePort();
+  const drain = env.procs.start("drain", [
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    "scripts/bench/drain.ts",
+    "--port",
+    String(drainPort),
+  ], { cwd: env.root, logFile: `${env.tmp}/drain.log` });
+  await waitForPort(drain, drainPort);
+  const conf = nginxBackendConfig({ prefix, root, ports, sinkPort: freePort(), drainPort });
   await Deno.writeTextFile(`${prefix}/nginx.conf`, conf);
   const proc = env.procs.start(
     "nginx-backend",

@@ -14,6 +14,8 @@
 export const SMALL_BODY_BYTES = 100;
 /** Size of the `/1m` body and of the `/upload` request body. */
 export const LARGE_BODY_BYTES = 1024 * 1024;
+/** Size of the `/256m` body and of the `/big-upload` request body. */
+export const HUGE_BODY_BYTES = 256 * 1024 * 1024;
 
 /** The `/` body: {@link SMALL_BODY_BYTES} printable bytes ending in a newline. */
 export function smallBody(): string {
@@ -24,7 +26,7 @@ export function smallBody(): string {
 export interface NginxBackendOptions {
   /** Directory for pid, error log and temp paths. */
   readonly prefix: string;
-  /** Directory holding the `1m` file. */
+  /** Directory holding the `1m` and `256m` files. */
   readonly root: string;
   /** The public ports, one `server` block each. */
   readonly ports: readonly number[];
@@ -33,6 +35,11 @@ export interface NginxBackendOptions {
    * {@link nginxBackendConfig}); must differ from `ports`.
    */
   readonly sinkPort: number;
+  /**
+   * The loopback port of the `drain.ts` process that `/big-upload` streams
+   * to (see {@link nginxBackendConfig}).
+   */
+  readonly drainPort: number;
 }
 
 /** `events`/`http` settings shared by both NGINX roles; temp paths kept under `prefix`. */
@@ -65,7 +72,8 @@ function nginxHttpCommon(prefix: string): string {
 
 /**
  * One NGINX process (no master) serving the three backend ports with
- * `/` (100 bytes), `/1m` (the 1 MiB file under `root`) and `/upload`.
+ * `/` (100 bytes), `/1m` and `/256m` (files under `root`), `/upload` and
+ * `/big-upload`.
  *
  * `/upload` must read the whole 1 MiB body before it answers. `return 200`
  * alone does not: NGINX then *discards* the body, answering first and
@@ -75,6 +83,14 @@ function nginxHttpCommon(prefix: string): string {
  * 2 MiB memory buffer); the body itself is not passed on, only a bodiless
  * request to an internal sink port that answers 200, over a kept-alive
  * connection.
+ *
+ * `/big-upload` (256 MiB) can be neither buffered that way nor discarded:
+ * with `return 200` the early answer reaches the client through the proxy
+ * while it is still sending, and proxies then close (the lb's fronts, and
+ * NGINX itself, reset the connection under the rest of the body), so the
+ * case would measure early-answer handling instead of streaming. It is
+ * streamed instead (`proxy_request_buffering off`) to the `drain.ts`
+ * process on `drainPort`, which reads the whole body before it answers.
  */
 export function nginxBackendConfig(o: NginxBackendOptions): string {
   const body = smallBody().replaceAll("\n", "\\n");
@@ -88,6 +104,16 @@ export function nginxBackendConfig(o: NginxBackendOptions): string {
     }
     location = /1m {
       default_type application/octet-stream;
+    }
+    location = /256m {
+      default_type application/octet-stream;
+    }
+    location = /big-upload {
+      client_max_body_size 0;
+      proxy_request_buffering off;
+      proxy_set_header Connection "";
+      proxy_http_version 1.1;
+      proxy_pass http://big_upload_drain;
     }
     location = /upload {
       client_max_body_size 2m;
@@ -111,6 +137,10 @@ ${nginxHttpCommon(o.prefix)}  sendfile on;
     server 127.0.0.1:${o.sinkPort};
     keepalive 64;
   }
+  upstream big_upload_drain {
+    server 127.0.0.1:${o.drainPort};
+    keepalive 16;
+  }
   server {
     listen 127.0.0.1:${o.sinkPort};
     location = /sink {
@@ -131,14 +161,32 @@ export interface ProxyOptions {
   readonly upstreams: readonly string[];
 }
 
+/** PEM file paths for a TLS listener. */
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
 /**
  * NGINX as a one-worker round-robin reverse proxy with kept-alive upstream
  * connections. Request bodies stream (`proxy_request_buffering off`), like
- * the lb's; responses use NGINX's usual memory buffers but never spill to
- * temp files (`proxy_max_temp_file_size 0`), so no disk I/O is measured.
+ * the lb's, with no size limit (the `big-upload` case sends 256 MiB);
+ * responses use NGINX's usual memory buffers but never spill to temp files
+ * (`proxy_max_temp_file_size 0`), so no disk I/O is measured.
+ *
+ * With `tls`, the listener is HTTPS with HTTP/2 by ALPN (`listen … ssl
+ * http2`, the NGINX 1.22 syntax); the upstream side stays HTTP/1.1 with
+ * keepalive. `keepalive_requests` (1,000,000, shared with the HTTP/1.1
+ * listener) also caps the requests per HTTP/2 connection since NGINX
+ * 1.19.7, so h2load's 16 connections are never cut short.
  */
-export function nginxProxyConfig(prefix: string, o: ProxyOptions): string {
+export function nginxProxyConfig(prefix: string, o: ProxyOptions & { tls?: TlsFiles }): string {
   const servers = o.upstreams.map((u) => `    server ${u};`).join("\n");
+  const listen = o.tls
+    ? `listen 127.0.0.1:${o.port} ssl http2 backlog=4096;
+    ssl_certificate ${o.tls.certFile};
+    ssl_certificate_key ${o.tls.keyFile};`
+    : `listen 127.0.0.1:${o.port} backlog=4096;`;
   return `${nginxCommon(prefix)}
 http {
 ${nginxHttpCommon(prefix)}
@@ -147,8 +195,8 @@ ${servers}
     keepalive 64;
   }
   server {
-    listen 127.0.0.1:${o.port} backlog=4096;
-    client_max_body_size 2m;
+    ${listen}
+    client_max_body_size 0;
     location / {
       proxy_pass http://backends;
       proxy_http_version 1.1;

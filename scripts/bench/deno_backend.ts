@@ -4,7 +4,8 @@
  *
  * - `GET /`: 100 bytes of text
  * - `GET /1m`: 1 MiB, from memory
- * - `POST /upload`: reads the whole request body, then answers 200 `ok`
+ * - `GET /256m`: 256 MiB of zeros, streamed from one 64 KiB buffer
+ * - `POST /upload`, `POST /big-upload`: read the whole request body, then answer 200 `ok`
  *
  * Usage: `deno run --allow-net scripts/bench/deno_backend.ts --port N`
  *
@@ -12,10 +13,25 @@
  */
 
 import { parseFlags, Problems, runCli } from "../../lib/cli.ts";
-import { LARGE_BODY_BYTES, smallBody } from "./configs.ts";
+import { HUGE_BODY_BYTES, LARGE_BODY_BYTES, smallBody } from "./configs.ts";
 
 const SMALL = new TextEncoder().encode(smallBody());
 const LARGE = new Uint8Array(LARGE_BODY_BYTES).fill(0x78);
+const ZEROS = new Uint8Array(64 * 1024);
+
+/** `bytes` zeros as a stream that makes one chunk per pull, so nothing piles up. */
+function zeros(bytes: number): ReadableStream<Uint8Array> {
+  let left = bytes;
+  return new ReadableStream({
+    pull(controller) {
+      const n = Math.min(left, ZEROS.byteLength);
+      left -= n;
+      // A fresh copy: Deno.serve may still hold the previous chunk.
+      controller.enqueue(ZEROS.slice(0, n));
+      if (left === 0) controller.close();
+    },
+  }, { highWaterMark: 0 });
+}
 
 /** Reads a body to the end without keeping it; returns its length. */
 async function drain(body: ReadableStream<Uint8Array> | null): Promise<number> {
@@ -33,7 +49,16 @@ export async function handle(req: Request): Promise<Response> {
   if (pathname === "/1m") {
     return new Response(LARGE, { headers: { "content-type": "application/octet-stream" } });
   }
-  if (pathname === "/upload") {
+  if (pathname === "/256m") {
+    // An explicit Content-Length makes Deno.serve frame the stream by length, not chunked.
+    return new Response(zeros(HUGE_BODY_BYTES), {
+      headers: {
+        "content-type": "application/octet-stream",
+        "content-length": String(HUGE_BODY_BYTES),
+      },
+    });
+  }
+  if (pathname === "/upload" || pathname === "/big-upload") {
     if (req.method !== "POST") return new Response("POST only\n", { status: 405 });
     await drain(req.body);
     return new Response("ok\n", { headers: { "content-type": "text/plain" } });
