@@ -106,6 +106,19 @@ function upstreamSockets(config: LbConfig): number {
   return perBackend * Math.max(1, config.backends.length);
 }
 
+/** `--max-client-connections`, or its default from the file limit (logged, as it is derived). */
+function maxClientConnections(config: LbConfig): number {
+  if (config.front.maxClientConnections > 0) return config.front.maxClientConnections;
+  const { limit, read } = openFileLimit();
+  const max = defaultMaxClientConnections(limit, upstreamSockets(config));
+  log("lb", "front").info(
+    `at most ${max} client connections (open-file limit ${limit}${
+      read ? "" : ", assumed: /proc/self/limits is not readable"
+    }; set --max-client-connections to choose)`,
+  );
+  return max;
+}
+
 /** Starts everything and resolves once both listeners are bound. */
 export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBalancer {
   const logger = log("lb");
@@ -231,8 +244,7 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): LoadBala
           idleMs: config.front.idleTimeoutMs,
           bodyMs: config.front.bodyTimeoutMs,
         },
-        maxConnections: config.front.maxClientConnections ||
-          defaultMaxClientConnections(openFileLimit(), upstreamSockets(config)),
+        maxConnections: maxClientConnections(config),
         proxyProtocolFrom: config.front.proxyProtocol ? config.trustProxy : undefined,
         tunnelIdleMs: config.ops.websocket.idleTimeoutMs,
         metrics,
