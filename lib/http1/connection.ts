@@ -12,8 +12,10 @@
 /** A TCP or TLS socket. */
 export type Socket = Deno.TcpConn | Deno.TlsConn;
 
-/** Largest single read of a response body. */
-export const READ_BUFFER = 64 * 1024;
+import { BODY_BUFFER, giveBackBodyBuffer, takeBodyBuffer } from "./body_buffers.ts";
+
+/** Largest single read of a body. */
+export const READ_BUFFER = BODY_BUFFER;
 /**
  * Initial size of each connection's read buffer. It doubles, up to
  * {@link MAX_BUFFER}, only for a head that doesn't fit, so a thousand idle
@@ -116,20 +118,26 @@ export class Connection {
 
   /**
    * Returns buffered bytes (copied, as the buffer is reused) or, when none
-   * are buffered, reads up to `max` bytes into a fresh array handed out
-   * as it is. Null at end of stream.
+   * are buffered, reads up to `max` bytes (at most {@link READ_BUFFER})
+   * straight into a body buffer (`body_buffers.ts`) handed out as it is:
+   * whoever writes it may give it back. Null at end of stream.
    */
   async readChunk(max: number): Promise<Uint8Array | null> {
     if (this.start < this.end || this.#pending !== null) {
       if (this.start === this.end && !(await this.fill())) return null;
-      const n = Math.min(max, this.end - this.start);
-      const out = this.buf.slice(this.start, this.start + n);
+      const n = Math.min(max, this.end - this.start, READ_BUFFER);
+      const out = takeBodyBuffer().subarray(0, n);
+      out.set(this.buf.subarray(this.start, this.start + n));
       this.start += n;
       return out;
     }
-    const out = new Uint8Array(Math.min(max, READ_BUFFER));
-    const n = await this.conn.read(out);
-    return n === null ? null : out.subarray(0, n);
+    const out = takeBodyBuffer();
+    const n = await this.conn.read(max < READ_BUFFER ? out.subarray(0, max) : out);
+    if (n === null) {
+      giveBackBodyBuffer(out);
+      return null;
+    }
+    return out.subarray(0, n);
   }
 
   /** Writes every byte. */

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { giveBackBodyBuffer } from "../../http1/body_buffers.ts";
 import { ChunkFramer, LAST_CHUNK } from "../../http1/chunk_framer.ts";
 import type { ProxyReply } from "../../proxy/message.ts";
 import {
@@ -106,6 +107,8 @@ async function writeStream(
         throw new RangeError("body longer than announced");
       }
       await sink.write(framer ? framer.frame(value) : value);
+      // Written (or copied into the frame): the chunk's buffer can serve the next read.
+      giveBackBodyBuffer(value);
     }
     if (framer) await sink.write(LAST_CHUNK);
     const whole = framing === "chunked" || bytes === length;

@@ -18,6 +18,7 @@ import {
 } from "../types.ts";
 import { bodyReader } from "./body.ts";
 import { concat } from "../../http1/bytes.ts";
+import { giveBackBodyBuffer } from "../../http1/body_buffers.ts";
 import type { Connection } from "../../http1/connection.ts";
 import type { Deadlines, Expiring } from "../../http1/deadlines.ts";
 import {
@@ -176,6 +177,7 @@ export class Exchange implements Expiring {
         if (done) break;
         if (value.length === 0) continue;
         await this.c.write(framer ? framer.frame(value) : value);
+        giveBackBodyBuffer(value); // sent: its buffer can take the next read
       }
       if (framing === "chunked") await this.c.write(LAST_CHUNK);
       this.#wroteAll = true;
