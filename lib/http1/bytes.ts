@@ -16,3 +16,24 @@ export function concat(parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/**
+ * Encodes a head string 1:1 (latin1) at the start of `scratch` when it fits
+ * with `extra` bytes to spare, else of a fresh array; returns that array
+ * (the head is its first `text.length` bytes). A typed array over 64 bytes
+ * is an allocation outside V8's heap that costs more than encoding the head,
+ * so reusing a connection's buffer is the point, and a JS loop beats
+ * `TextEncoder.encodeInto` at head sizes. Header bytes are octets: every
+ * character is one already (from the parsers, or ASCII); one that isn't
+ * can't be sent and throws.
+ */
+export function encodeLatin1(text: string, scratch: Uint8Array, extra = 0): Uint8Array {
+  const n = text.length;
+  const out = n + extra <= scratch.length ? scratch : new Uint8Array(n + extra);
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0xff) throw new TypeError("head character outside latin1");
+    out[i] = c;
+  }
+  return out;
+}

@@ -75,13 +75,16 @@ export async function sendWithRetries(deps: AttemptDeps, out: Outgoing): Promise
     const backend = pickWithCapacity(strategy, pool.healthy, out.ctx, deps.limiter);
     if (!backend) break;
     out.ctx.exclude.add(backend);
-    await acquireSlot(deps, backend, out.request.signal);
+    // Without a per-backend limit (the default) there is nothing to wait for: no await.
+    const waiting = deps.limiter(backend).acquire(deps.limits.queueTimeoutMs, out.request.signal);
+    if (waiting) await queued(deps, backend, waiting);
     backend.inFlight++;
     backend.requests++;
     const sentAt = now();
     try {
       const upstream = await transport.request(backend.spec, out.request);
-      backend.ewma.observe(now() - sentAt, now());
+      const answeredAt = now();
+      backend.ewma.observe(answeredAt - sentAt, answeredAt);
       const failed = deps.outlier.on5xx && upstream.status >= 500;
       outlierResult(deps, backend, !failed);
       return { backend, upstream };
@@ -132,9 +135,8 @@ function pickWithCapacity(
   return first;
 }
 
-async function acquireSlot(deps: AttemptDeps, backend: Backend, signal: AbortSignal) {
-  const waiting = deps.limiter(backend).acquire(deps.limits.queueTimeoutMs, signal);
-  if (!waiting) return;
+/** Waits in the backend's queue for a slot, counting the wait and any rejection. */
+async function queued(deps: AttemptDeps, backend: Backend, waiting: Promise<void>) {
   const started = deps.now();
   deps.metrics.queueDepth.labels(backend.id).inc();
   try {
@@ -152,6 +154,11 @@ async function acquireSlot(deps: AttemptDeps, backend: Backend, signal: AbortSig
 
 function outlierResult(deps: AttemptDeps, backend: Backend, ok: boolean): void {
   if (deps.outlier.consecutiveErrors === 0) return;
+  // The common case, a success, only resets the count: no clock read.
+  if (ok) {
+    backend.outlier.consecutive = 0;
+    return;
+  }
   const until = recordResult(
     backend.outlier,
     ok,

@@ -196,14 +196,15 @@ export function createProxy(options: ProxyOptions): ProxyCore {
         start,
       });
       reply = clientReply(answer, strategy.responseHeaders?.(answer.backend, ctx), req);
-      answer.backend.latency.add(now() - start);
     } catch (err) {
       if (answer) release(answer.backend);
       answer = undefined;
       reply = failure(err, req, options.retryAfterSeconds, log);
     }
     const backend = answer?.backend;
-    recorder.record(backend?.id ?? "none", req.method, reply.status, (now() - start) / 1000);
+    const elapsed = now() - start;
+    backend?.latency.add(elapsed);
+    recorder.record(backend?.id ?? "none", req.method, reply.status, elapsed / 1000);
     return new Exchange(reply, req, backend, start);
   }
 

@@ -85,17 +85,19 @@ function teHasTrailers(value: string | null | undefined): boolean {
 export function stripHopByHop(fields: HeaderPairs): HeaderPairs {
   let connection: string | undefined;
   let te: string | undefined;
-  for (const [name, value] of fields) {
-    if (name === "connection") connection = connection ? `${connection}, ${value}` : value;
-    else if (name === "te") te = te ? `${te}, ${value}` : value;
-  }
-  const named = connectionOptions(connection);
   const out: HeaderPairs = [];
-  for (const pair of fields) {
-    if (!HOP_BY_HOP.has(pair[0]) && !named?.has(pair[0])) out.push(pair);
+  for (let i = 0; i < fields.length; i++) {
+    const pair = fields[i];
+    const name = pair[0];
+    if (name === "connection") connection = connection ? `${connection}, ${pair[1]}` : pair[1];
+    else if (name === "te") te = te ? `${te}, ${pair[1]}` : pair[1];
+    if (!HOP_BY_HOP.has(name)) out.push(pair);
   }
-  if (teHasTrailers(te)) out.push(["te", "trailers"]);
-  return out;
+  // Fields that `Connection` names are removed too; the usual values name none.
+  const named = connectionOptions(connection);
+  const kept = named ? out.filter((pair) => !named.has(pair[0])) : out;
+  if (teHasTrailers(te)) kept.push(["te", "trailers"]);
+  return kept;
 }
 
 /** The fields of a `Headers` as pairs, in one pass (`forEach` beats for-of several times). */

@@ -15,7 +15,6 @@
  */
 
 import { Connection, type Socket } from "../../http1/connection.ts";
-import type { Expiring } from "../../http1/deadlines.ts";
 import { BadRequestError, ClientTimeoutError, errorReply } from "../../proxy/errors.ts";
 import type { ProxyExchange } from "../../proxy/handler.ts";
 import type { ProxyReply, ProxyRequest } from "../../proxy/message.ts";
@@ -40,14 +39,17 @@ import { Tunnel } from "./tunnel.ts";
 const CLIENT_BUFFER = 4096;
 
 const LF = 10;
+/** Replies up to this size (head and body) are encoded into one buffer kept per connection. */
+const REPLY_SCRATCH = 8 * 1024;
 
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
 
 /** A client connection; {@link ClientConnection.run} serves it until it closes. */
-export class ClientConnection implements Expiring {
+export class ClientConnection {
   readonly c: Connection;
   #phase = Phase.Head;
-  #armed: Phase | undefined;
+  /** The server's tick at which the current wait expires; 0 when it has no deadline. */
+  due = 0;
   #requests = 0;
   /** The reply has begun going out: a timeout can no longer answer 408. */
   #replying = false;
@@ -55,6 +57,7 @@ export class ClientConnection implements Expiring {
   #bodyFailure: BadRequestError | undefined;
   #abort: AbortController | undefined;
   #closed = false;
+  #scratch: Uint8Array | undefined;
 
   constructor(
     conn: Socket,
@@ -90,7 +93,7 @@ export class ClientConnection implements Expiring {
 
   /** A deadline passed: answer 408 if nothing of a reply went out yet, then close. */
   expire(): void {
-    this.#armed = undefined;
+    this.due = 0;
     const phase = this.#phase;
     this.ctx.metrics.timeout(phase);
     const answer = (phase === Phase.Head && this.c.buffered > 0) ||
@@ -108,7 +111,7 @@ export class ClientConnection implements Expiring {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#disarm();
+    this.due = 0;
     this.#abort?.abort(new ClientAbortError());
     this.c.close();
     this.ctx.closed(this);
@@ -118,20 +121,10 @@ export class ClientConnection implements Expiring {
     return this.#closed;
   }
 
+  /** Enters a phase; its deadline starts now (a field write: the server's tick checks it). */
   #enter(phase: Phase): void {
     this.#phase = phase;
-    this.#disarm();
-    const deadlines = this.ctx.deadlines(phase);
-    if (deadlines) {
-      deadlines.arm(this);
-      this.#armed = phase;
-    }
-  }
-
-  #disarm(): void {
-    if (this.#armed === undefined) return;
-    this.ctx.deadlines(this.#armed)?.disarm(this);
-    this.#armed = undefined;
+    this.due = this.ctx.dueTick(phase);
   }
 
   /** Reads the PROXY header a trusted peer must send first. False: the connection is refused. */
@@ -276,6 +269,11 @@ export class ClientConnection implements Expiring {
   }
 
   // --- ReplySink, for reply_writer.ts ---------------------------------------
+
+  /** Where replies are encoded: a head with a small body goes out in one write from here. */
+  get scratch(): Uint8Array {
+    return this.#scratch ??= new Uint8Array(REPLY_SCRATCH);
+  }
 
   /** Writes reply bytes under the send deadline. */
   async write(data: Uint8Array): Promise<void> {

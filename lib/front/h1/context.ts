@@ -44,8 +44,8 @@ export interface FrontMetrics {
 export interface FrontContext {
   /** The core in force: a reload swaps it; a request keeps the one it started with. */
   core(): ProxyCore;
-  /** The wheel for a phase's timeout; undefined when the phase has none. */
-  deadlines(phase: Phase): Deadlines | undefined;
+  /** The tick at which a wait in `phase` that starts now expires; 0 when the phase has none. */
+  dueTick(phase: Phase): number;
   /** Idle timeout of upgrade tunnels. */
   readonly tunnelIdle: Deadlines;
   /** Whether every connection must start with a PROXY header. */

@@ -11,17 +11,18 @@
 import { giveBackBodyBuffer } from "../../http1/body_buffers.ts";
 import { ChunkFramer, LAST_CHUNK } from "../../http1/chunk_framer.ts";
 import type { ProxyReply } from "../../proxy/message.ts";
-import {
-  bodiless,
-  declaredLength,
-  headBytes,
-  type ReplyFraming,
-  responseHead,
-} from "./response_head.ts";
+import { bodiless, declaredLength, type ReplyFraming, responseHead } from "./response_head.ts";
+import { encodeLatin1 } from "../../http1/bytes.ts";
 
 /** Where reply bytes go. */
 export interface ReplySink {
   write(data: Uint8Array): Promise<void>;
+  /**
+   * A buffer of the sink's own to encode into, reused reply after reply
+   * (each write finishes before the next reply is encoded); it may be
+   * shorter than wanted, and then a fresh one is made.
+   */
+  readonly scratch: Uint8Array;
 }
 
 /** How a reply went out. */
@@ -62,7 +63,7 @@ export async function writeReply(
     // HEAD and 304 announce the length a GET would have had.
     const announced = none ? declaredLength(reply.headers) : length;
     const head = responseHead(reply.status, reply.headers, framing, announced, close);
-    const out = headBytes(head, EMPTY, none ? 0 : length);
+    const out = encodeLatin1(head, sink.scratch, none ? 0 : length);
     if (!none && body) out.set(body, head.length);
     try {
       await sink.write(out.subarray(0, head.length + (none ? 0 : length)));
@@ -83,8 +84,6 @@ export async function writeReply(
   return await writeStream(sink, head, body, framing, length);
 }
 
-const EMPTY = new Uint8Array(0);
-
 async function writeStream(
   sink: ReplySink,
   head: string,
@@ -95,7 +94,7 @@ async function writeStream(
   const reader = body.getReader();
   let bytes = 0;
   try {
-    await sink.write(headBytes(head, EMPTY));
+    await sink.write(encodeLatin1(head, sink.scratch).subarray(0, head.length));
     const framer = framing === "chunked" ? new ChunkFramer() : undefined;
     for (;;) {
       const { done, value } = await reader.read();

@@ -114,14 +114,3 @@ export function declaredLength(fields: HeaderPairs): number | undefined {
   }
   return undefined;
 }
-
-/** Encodes a head string as bytes 1:1 (latin1) into `scratch` when it fits. */
-export function headBytes(head: string, scratch: Uint8Array, extra = 0): Uint8Array {
-  const out = head.length + extra <= scratch.length ? scratch : new Uint8Array(head.length + extra);
-  const { read, written } = ENCODER.encodeInto(head, out);
-  if (read === head.length && written === head.length) return out;
-  // Non-ASCII: a latin1 char is one byte on the wire, not its UTF-8 form.
-  for (let i = 0; i < head.length; i++) out[i] = head.charCodeAt(i);
-  return out;
-}
-const ENCODER = new TextEncoder();

@@ -51,7 +51,10 @@ export class H1Front {
   readonly addr: Deno.NetAddr;
   readonly #listener: Deno.TcpListener;
   readonly #open = new Set<ClientConnection>();
-  readonly #wheels: Deadlines[];
+  /** Ticks each phase's timeout spans, indexed by Phase (0: none). */
+  readonly #spans: number[];
+  #tick = 1;
+  readonly #timer: ReturnType<typeof setInterval>;
   readonly #tunnelIdle: Deadlines;
   readonly #options: H1FrontOptions;
   readonly #accepting: Promise<void>;
@@ -61,13 +64,19 @@ export class H1Front {
   constructor(options: H1FrontOptions) {
     this.#options = options;
     const t = options.timeouts;
+    // One coarse clock for every client deadline: a connection arms one by
+    // writing the tick it expires at, so entering a phase costs a field
+    // write, and each tick looks at every open connection once. A deadline
+    // fires between its time and one tick later.
+    const tickMs = Math.max(
+      10,
+      Math.min(250, Math.floor(Math.min(t.headerMs, t.idleMs, t.bodyMs) / 8)),
+    );
+    const span = (ms: number) => Math.ceil(ms / tickMs) + 1; // +1: this tick is partly over
     // Indexed by Phase; Busy has no client deadline (the backend's timeouts apply).
-    this.#wheels = [
-      new Deadlines(t.headerMs),
-      new Deadlines(t.idleMs),
-      new Deadlines(t.bodyMs),
-      new Deadlines(t.bodyMs),
-    ];
+    this.#spans = [span(t.headerMs), span(t.idleMs), span(t.bodyMs), span(t.bodyMs), 0];
+    this.#timer = setInterval(() => this.#onTick(), tickMs);
+    Deno.unrefTimer(this.#timer as unknown as number);
     this.#tunnelIdle = new Deadlines(options.tunnelIdleMs);
     this.#listener = Deno.listen({
       hostname: options.hostname,
@@ -97,7 +106,7 @@ export class H1Front {
     };
     return {
       core: this.#options.core,
-      deadlines: (phase) => phase === Phase.Busy ? undefined : this.#wheels[phase],
+      dueTick: (phase) => phase === Phase.Busy ? 0 : this.#tick + this.#spans[phase],
       tunnelIdle: this.#tunnelIdle,
       proxyProtocol: this.#options.proxyProtocolFrom !== undefined,
       draining: () => this.#draining,
@@ -109,6 +118,11 @@ export class H1Front {
         if (this.#open.size === 0) this.#emptied?.();
       },
     };
+  }
+
+  #onTick(): void {
+    const now = ++this.#tick;
+    for (const conn of this.#open) if (conn.due !== 0 && conn.due <= now) conn.expire();
   }
 
   async #accept(ctx: FrontContext): Promise<void> {
@@ -167,7 +181,8 @@ export class H1Front {
     });
     clearTimeout(timer);
     for (const conn of this.#open) conn.close();
-    for (const wheel of [...this.#wheels, this.#tunnelIdle]) wheel.stop();
+    clearInterval(this.#timer);
+    this.#tunnelIdle.stop();
     return drained;
   }
 }

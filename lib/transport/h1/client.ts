@@ -52,7 +52,11 @@ export class H1Transport implements Transport {
     // One retry on a fresh connection when a pooled one turns out to be dead.
     const key = target.origin;
     for (let fresh = false;; fresh = true) {
-      const { c, reused } = await this.#acquire(target, req.signal, fresh);
+      // A warm pooled connection is the common case: take it without an await.
+      const pooled = fresh ? undefined : this.#pool.take(key);
+      const { c, reused } = pooled
+        ? { c: pooled, reused: true }
+        : await this.#acquire(target, req.signal);
       try {
         return await new Exchange(c, req, this.#deadlines, reused, (done) => {
           if (!done) c.close();
@@ -65,17 +69,12 @@ export class H1Transport implements Transport {
     }
   }
 
-  /** A pooled connection, a new one if under the cap, else one from the queue. */
+  /** A new connection if under the cap, else one from the queue. */
   async #acquire(
     target: UpstreamTarget,
     signal: AbortSignal,
-    fresh: boolean,
   ): Promise<{ c: Connection; reused: boolean }> {
     const key = target.origin;
-    if (!fresh) {
-      const pooled = this.#pool.take(key);
-      if (pooled) return { c: pooled, reused: true };
-    }
     if (!this.#slots.tryTake(key)) {
       const grant = await this.#slots.wait(key, signal, this.#options.connectTimeoutMs);
       if ("conn" in grant) return { c: grant.conn, reused: true };

@@ -60,8 +60,6 @@ export function findHeadEnd(buf: Uint8Array, start: number, end: number): number
   return -1;
 }
 
-const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^]*))?$/;
-
 /**
  * Parses a complete head (as returned by {@link findHeadEnd}, terminator
  * included). Scans by character code rather than splitting and matching each
@@ -69,10 +67,21 @@ const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^]*))?$/;
  */
 export function parseResponseHead(text: string): ResponseHead {
   const statusEnd = text.indexOf("\r\n");
-  const statusLine = text.slice(0, statusEnd);
-  const m = STATUS_LINE.exec(statusLine);
-  if (!m) throw new ParseError(`malformed status line ${JSON.stringify(statusLine.slice(0, 64))}`);
-  const reason = m[3] ?? "";
+  // `HTTP/1.x SP 3DIGIT [SP reason]`, checked by character code (RFC 9112 §4).
+  const minor = text.charCodeAt(7) - 0x30;
+  const d1 = text.charCodeAt(9) - 0x30;
+  const d2 = text.charCodeAt(10) - 0x30;
+  const d3 = text.charCodeAt(11) - 0x30;
+  if (
+    !text.startsWith("HTTP/1.") || (minor !== 0 && minor !== 1) || text.charCodeAt(8) !== 0x20 ||
+    !(d1 >= 1 && d1 <= 9) || !(d2 >= 0 && d2 <= 9) || !(d3 >= 0 && d3 <= 9) ||
+    (statusEnd > 12 && text.charCodeAt(12) !== 0x20) || statusEnd < 12
+  ) {
+    throw new ParseError(
+      `malformed status line ${JSON.stringify(text.slice(0, Math.min(statusEnd, 64)))}`,
+    );
+  }
+  const reason = statusEnd > 12 ? text.slice(13, statusEnd) : "";
   for (let i = 0; i < reason.length; i++) {
     if (!validValueChar(reason.charCodeAt(i))) {
       throw new ParseError("control character in reason phrase");
@@ -87,7 +96,7 @@ export function parseResponseHead(text: string): ResponseHead {
     if (fields.length > MAX_FIELDS) throw new ParseError("too many header fields");
     pos = eol + 2;
   }
-  return { minor: m[1] === "1" ? 1 : 0, status: Number(m[2]), reason, fields };
+  return { minor: minor as 0 | 1, status: d1 * 100 + d2 * 10 + d3, reason, fields };
 }
 
 /**
@@ -141,6 +150,12 @@ export function keepAlive(head: ResponseHead, framing: Framing): boolean {
   let close = head.minor === 0;
   for (const [name, value] of head.fields) {
     if (name !== "connection") continue;
+    // The two values nearly every backend sends, without splitting.
+    if (value === "keep-alive") {
+      close = false;
+      continue;
+    }
+    if (value === "close") return false;
     for (const token of value.split(",")) {
       const t = token.trim().toLowerCase();
       if (t === "close") return false;

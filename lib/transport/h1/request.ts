@@ -7,7 +7,7 @@
 
 import type { HeaderPairs } from "../types.ts";
 
-const encoder = new TextEncoder();
+import { encodeLatin1 } from "../../http1/bytes.ts";
 
 /** How the request body is framed on the wire. */
 export type RequestFraming = "none" | "length" | "chunked";
@@ -31,24 +31,7 @@ export function encodeRequestHead(
   for (let i = 0; i < headers.length; i++) head += headers[i][0] + ": " + headers[i][1] + "\r\n";
   if (framing === "chunked") head += "transfer-encoding: chunked\r\n";
   head += "\r\n";
-  // Encoding into the connection's scratch buffer saves an allocation per
-  // request; a head that doesn't fit gets its own array.
-  if (scratch) {
-    const { read, written } = encoder.encodeInto(head, scratch);
-    // All ASCII when every character took one byte (the usual case).
-    if (read === head.length && written === head.length) return scratch.subarray(0, written);
-  }
-  const bytes = encoder.encode(head);
-  return bytes.length === head.length ? bytes : latin1Bytes(head);
+  // Into the connection's scratch buffer: no allocation per request.
+  return encodeLatin1(head, scratch ?? EMPTY).subarray(0, head.length);
 }
-
-/**
- * Header values are byte strings: Deno.serve hands an obs-text byte (0x80-0xFF)
- * over as one latin1 character, which must go out as that one byte again,
- * not UTF-8 encoded.
- */
-function latin1Bytes(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
-}
+const EMPTY = new Uint8Array(0);
