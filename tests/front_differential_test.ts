@@ -161,7 +161,6 @@ const CASES: readonly Case[] = [
     // RFC 9112 §3.2 requires Host only of HTTP/1.1 requests, and request_head.ts accepts
     // a 1.0 request without one (host: null), but the core refuses every request with
     // host null: 400 "missing Host header".
-    bug: "lib/proxy/handler.ts handle(): 400 for an HTTP/1.0 request without Host",
   },
   {
     name: "HTTP/1.0 keep-alive, two requests",
@@ -205,8 +204,6 @@ const CASES: readonly Case[] = [
     // from an absolute-form target. RequestHead.host is the Host field
     // whatever the form, so the backend gets `host: other.example` (and
     // X-Forwarded-Host/Forwarded say the same) while the URI named example.com.
-    bug:
-      "request_head.ts interpret() / client_conn.ts #serve(): absolute-form keeps the Host field",
   },
   {
     name: "OPTIONS *",
@@ -237,7 +234,6 @@ const CASES: readonly Case[] = [
     // RFC 9110 §8.6: a sender MUST NOT forward a Content-Length that isn't
     // 1*DIGIT; a list of one repeated value MAY be replaced by that value.
     // The h1 front forwards `content-length: 5, 5` verbatim.
-    bug: "lib/proxy/headers.ts upstreamRequestHeaders(): Content-Length list forwarded verbatim",
   },
   {
     name: "two identical Content-Length fields",
@@ -253,7 +249,6 @@ const CASES: readonly Case[] = [
     forwards: [{ method: "POST", target: "/cl2n", body: "abc", contentLength: ["3"] }],
     nginxDiffers: "nginx refuses a repeated Content-Length",
     // The same as a list (RFC 9110 §5.3): both fields are forwarded.
-    bug: "lib/proxy/headers.ts upstreamRequestHeaders(): repeated Content-Length forwarded",
   },
   {
     name: "lowercase method (a token: case-sensitive, RFC 9110 §9.1)",
@@ -288,7 +283,6 @@ const CASES: readonly Case[] = [
     // upstreamRequestHeaders() drops the fields Connection names, Host
     // included, and handle() adds Host back only when the client sent none:
     // the backend gets an HTTP/1.1 request without Host (RFC 9112 §3.2).
-    bug: "lib/proxy/headers.ts + handler.ts: a Connection option naming Host removes it upstream",
   },
   {
     name: "Expect: 100-continue with the body already sent",
@@ -564,7 +558,6 @@ const CASES: readonly Case[] = [
     // #refuse() returns early while #replying is still true from the previous
     // reply (only #serve resets it), so the second request gets no 400: the
     // connection just closes.
-    bug: "lib/front/h1/client_conn.ts #refuse(): no 400 for a bad request after a good one",
   },
 ];
 

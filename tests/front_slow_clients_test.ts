@@ -184,7 +184,6 @@ Deno.test("a malformed chunked body gets a 400 before the close; the backend get
 // calling ctx.metrics.badRequest(400); #refuse, the path for bad heads, does.
 Deno.test({
   name: 'a malformed chunked body\'s 400 counts in lb_client_requests_refused_total{code="400"}',
-  ignore: true,
   async fn() {
     await using backend = echoBackend();
     await using lb = await startLb([backend.origin]);
@@ -207,7 +206,6 @@ Deno.test({
 // takes a minute). Deno.serve notices at once.
 Deno.test({
   name: "a client that closes while the backend is slow cancels the upstream request at once",
-  ignore: true,
   async fn() {
     let aborted = 0;
     await using backend = httpServer((req) =>

@@ -402,7 +402,6 @@ Deno.test("with --transport node-http the Upgrade offer is dropped: the backend 
 // ClientConnection and have close() call its close().
 Deno.test({
   name: "lb.shutdown() has cut an open tunnel on the h1 front by the time it resolves",
-  ignore: true,
   async fn() {
     await using backend = wsBackend();
     const command = parseLbArgs([

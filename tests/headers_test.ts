@@ -141,6 +141,7 @@ function claimed(): Headers {
 Deno.test("upstreamRequestHeaders: no prior headers", () => {
   const h = forwardedFor(new Headers(), CLIENT, []);
   assert.deepEqual(Object.fromEntries(h), {
+    host: "example.com",
     "x-forwarded-for": "203.0.113.7",
     "x-forwarded-proto": "http",
     "x-forwarded-host": "example.com",

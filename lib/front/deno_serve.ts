@@ -109,16 +109,20 @@ function handshake(headers: HeaderPairs, clientIp: string, path: string): ProxyR
 const NEVER = new AbortController().signal;
 
 /**
- * The request's authority. `Deno.serve` gives HTTP/2 requests no `Host`
- * header, only `:authority` folded into `req.url`, and it builds the same
- * kind of URL (with a made-up `localhost:PORT`) for an HTTP/1.1 request
- * lacking Host, so the two can't be told apart. On the TLS listener, where
- * ALPN negotiates HTTP/2, the URL's authority is taken; on the plain one
- * (HTTP/1.1, or h2c with prior knowledge) a missing Host stays an error.
+ * The request's authority: the authority `Deno.serve` put in `req.url`,
+ * which is the Host field for an origin-form request and the target's for
+ * an absolute-form one (RFC 9112 §3.2.2: that one wins over Host). HTTP/2
+ * requests have no `Host` header, only `:authority`, folded into `req.url`
+ * too; but `Deno.serve` makes up a `localhost:PORT` URL for an HTTP/1.1
+ * request lacking Host, so the two can't be told apart. On the TLS
+ * listener, where ALPN negotiates HTTP/2, the URL's authority is taken; on
+ * the plain one (HTTP/1.1, or h2c with prior knowledge) a missing Host
+ * stays an error.
  */
 function requestHost(req: Request, headers: HeaderPairs, proto: "http" | "https"): string | null {
-  for (let i = 0; i < headers.length; i++) if (headers[i][0] === "host") return headers[i][1];
-  if (proto === "http") return null;
+  let hasHost = false;
+  for (let i = 0; i < headers.length && !hasHost; i++) hasHost = headers[i][0] === "host";
+  if (!hasHost && proto === "http") return null;
   const start = req.url.indexOf("://") + 3;
   const end = req.url.indexOf("/", start);
   return req.url.slice(start, end === -1 ? undefined : end);

@@ -171,15 +171,11 @@ export function createProxy(options: ProxyOptions): ProxyCore {
         req.headers,
         { ip: req.clientIp, proto, host },
         trustProxy,
+        req.contentLength,
       );
       const upgrade = options.transport.tunnels ? req.upgrade : undefined;
-      if (upgrade !== undefined) {
-        // A tunnel: the backend must see the upgrade offer these rules strip.
-        headers.push(["connection", "upgrade"], ["upgrade", upgrade]);
-      } else if (headerValue(req.headers, "host") === undefined) {
-        // HTTP/2 carries the authority in `:authority`; the backend speaks HTTP/1.1 and needs Host.
-        headers.push(["host", host]);
-      }
+      // A tunnel: the backend must see the upgrade offer these rules strip.
+      if (upgrade !== undefined) headers.push(["connection", "upgrade"], ["upgrade", upgrade]);
       // Most requests have no body: skip the await (and its microtask) for them.
       const body = req.body === null ? null : await replayableBody(req, retry.bufferBytes);
       const ctx = { ...pickContext(req, start), exclude: new Set<Backend>() };

@@ -113,7 +113,11 @@ export interface ClientInfo {
   readonly ip: string;
   /** `http` or `https`: the scheme the client used to reach us. */
   readonly proto: "http" | "https";
-  /** The client's `Host`. */
+  /**
+   * The authority the request is for: its `Host`, an absolute-form
+   * target's authority, or HTTP/2's `:authority`. Sent upstream as the one
+   * `Host` field.
+   */
   readonly host: string;
 }
 
@@ -126,12 +130,19 @@ const VIA = `1.1 ${VIA_PSEUDONYM}`;
  * hop-by-hop fields removed (as {@link stripHopByHop}), then forwarding
  * fields added. Unless the peer is in `trusted`, what the client claimed
  * about earlier hops is dropped first: otherwise anyone could forge their
- * address for the backend's logs and access rules. `Host` is kept.
+ * address for the backend's logs and access rules.
+ *
+ * `Host` and `Content-Length` are the request's own facts, not the client's
+ * fields: one `Host` with `client.host` goes first (so an absolute-form
+ * target, or `Connection: host`, can't make the backend see another or
+ * none), and one `Content-Length` with `contentLength` when the request has
+ * one (a list like `5, 5` must not be forwarded, RFC 9110 §8.6).
  */
 export function upstreamRequestHeaders(
   headers: HeaderPairs,
   client: ClientInfo,
   trusted: readonly Cidr[],
+  contentLength?: number,
 ): HeaderPairs {
   let connection: string | undefined;
   let te: string | undefined;
@@ -148,10 +159,12 @@ export function upstreamRequestHeaders(
   let xfh: string | undefined;
   let forwarded: string | undefined;
   let via: string | undefined;
-  const out: HeaderPairs = [];
+  const out: HeaderPairs = [["host", client.host]];
+  if (contentLength !== undefined) out.push(["content-length", String(contentLength)]);
   for (let i = 0; i < headers.length; i++) {
     const pair = headers[i];
     const name = pair[0];
+    if (name === "host" || name === "content-length") continue;
     if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
     if (name === "via") {
       via = via ? `${via}, ${pair[1]}` : pair[1];

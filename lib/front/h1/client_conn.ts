@@ -58,6 +58,15 @@ export class ClientConnection {
   #abort: AbortController | undefined;
   #closed = false;
   #scratch: Uint8Array | undefined;
+  /**
+   * A read kept pending on the client while its request is with the core,
+   * so a client that leaves is noticed at once (its request is aborted);
+   * bytes it brings are the next pipelined request, and the next head
+   * read takes this read's result instead of starting another.
+   */
+  #watching: Promise<boolean> | undefined;
+  /** The byte tunnel after a 101, so closing the connection ends it. */
+  #tunnelOpen: Tunnel | undefined;
 
   constructor(
     conn: Socket,
@@ -113,6 +122,7 @@ export class ClientConnection {
     this.#closed = true;
     this.due = 0;
     this.#abort?.abort(new ClientAbortError());
+    this.#tunnelOpen?.close();
     this.c.close();
     this.ctx.closed(this);
   }
@@ -164,7 +174,7 @@ export class ClientConnection {
       const before = c.end - c.start;
       let more: boolean;
       try {
-        more = await c.fill();
+        more = await (this.takePendingRead() ?? c.fill());
       } catch (err) {
         if (this.#closed) return null;
         throw err;
@@ -194,17 +204,21 @@ export class ClientConnection {
     const req: ProxyRequest = {
       method: head.method,
       path: head.path,
-      host: head.host,
+      host: this.#authority(head),
       headers: head.fields,
       body: requestBody(this, head.framing, head.expectContinue, body),
       contentLength: head.framing.kind === "length" ? head.framing.length : undefined,
       signal: abort.signal,
       clientIp: this.clientIp,
-      upgrade: head.upgrade,
+      // A read still pending on the socket (an upgrade pipelined behind a
+      // request) could take the new protocol's first bytes: the offer is
+      // then ignored, as RFC 9110 §7.8 allows.
+      upgrade: this.#watching ? undefined : head.upgrade,
     };
-    this.#replying = false;
     this.#bodyFailure = undefined;
     this.#enter(Phase.Busy);
+    // The body (if any) is all here and no protocol switch is asked for: watch for the client leaving.
+    if (body.done && head.upgrade === undefined && !this.#watching) this.#watchClient(abort);
     const exchange = await this.ctx.core().handle(req);
     if (this.#closed) {
       exchange.finish(0);
@@ -216,14 +230,50 @@ export class ClientConnection {
       // The client's own body broke the protocol: that, not the backend's answer, is what it gets.
       cancel(reply);
       reply = errorReply(this.#bodyFailure, 0);
+      this.ctx.metrics.badRequest(reply.status);
     }
     if (reply.status === 101 && reply.upgrade) return await this.#tunnel(reply, exchange);
     const keep = head.keepAlive && !reply.close && !this.ctx.draining();
     this.#replying = true;
     const sent = await writeReply(this, head.method, head.minor, reply, !keep);
+    this.#replying = false;
     exchange.finish(sent.bytes);
     // A body nobody read to its end leaves the stream out of step: close rather than guess.
     return keep && sent.reusable && body.done && !this.#closed;
+  }
+
+  /**
+   * The authority the request is for: an absolute-form target's (RFC 9112
+   * §3.2.2: it wins over Host), else Host; an HTTP/1.0 request may lack
+   * both, and then it is the address the client connected to.
+   */
+  #authority(head: RequestHead): string | null {
+    if (head.form === "absolute") {
+      const start = head.target.indexOf("://") + 3;
+      let end = start;
+      while (end < head.target.length && head.target[end] !== "/" && head.target[end] !== "?") {
+        end++;
+      }
+      return head.target.slice(start, end);
+    }
+    if (head.host !== null || head.minor === 1) return head.host;
+    const local = this.c.conn.localAddr as Deno.NetAddr;
+    return local.hostname.includes(":")
+      ? `[${local.hostname}]:${local.port}`
+      : `${local.hostname}:${local.port}`;
+  }
+
+  /** Keeps a read pending on the client; its end (or a reset) aborts the request in flight. */
+  #watchClient(abort: AbortController): void {
+    const watching = this.c.fill();
+    this.#watching = watching;
+    // Once it settles untaken its bytes are in the buffer: nothing is pending any more.
+    const settled = (more: boolean) => {
+      if (this.#watching !== watching) return;
+      this.#watching = undefined;
+      if (!more) abort.abort(new ClientAbortError());
+    };
+    watching.then(settled, () => settled(false));
   }
 
   /** Splices the client's socket with the backend's after a 101. Resolves false: the connection is done. */
@@ -241,7 +291,7 @@ export class ClientConnection {
     const buffered = c.buf.slice(c.start, c.end);
     c.start = c.end;
     const conn = c.detach();
-    const tunnel = new Tunnel(
+    const tunnel = this.#tunnelOpen = new Tunnel(
       { conn, buffered },
       upstream,
       this.ctx.tunnelIdle,
@@ -287,6 +337,17 @@ export class ClientConnection {
   }
 
   // --- BodySource, for request_body.ts -------------------------------------
+
+  /**
+   * The client read left pending by the watch, if any, now the caller's:
+   * every read of the socket goes through it first, so two reads are never
+   * pending at once (a pipelined request's body may follow a watched one).
+   */
+  takePendingRead(): Promise<boolean> | undefined {
+    const watching = this.#watching;
+    this.#watching = undefined;
+    return watching;
+  }
 
   reading(active: boolean): void {
     if (active) this.#enter(Phase.Body);

@@ -22,6 +22,8 @@ export interface BodySource {
   readonly c: Connection;
   /** Called before each socket read of the body (arms the body timeout) and after it (disarms). */
   reading(active: boolean): void;
+  /** A read of the socket already pending (see ClientConnection); await it before reading. */
+  takePendingRead(): Promise<boolean> | undefined;
   /** Sends `100 Continue`; called at most once, before the first read. */
   sendContinue(): Promise<void>;
   /** The body failed the protocol: the client gets 400 and the connection closes. */
@@ -84,6 +86,8 @@ export function requestBody(
 async function fill(src: BodySource): Promise<boolean> {
   src.reading(true);
   try {
+    const pending = src.takePendingRead();
+    if (pending) return await pending;
     // Bodies are read in large reads, not in head-sized ones.
     src.c.reserve(READ_BUFFER);
     return await src.c.fill();
@@ -97,6 +101,8 @@ async function readChunk(src: BodySource, max: number): Promise<Uint8Array | nul
   if (src.c.buffered > 0) return await src.c.readChunk(max);
   src.reading(true);
   try {
+    const pending = src.takePendingRead();
+    if (pending && !(await pending)) return null;
     return await src.c.readChunk(max);
   } finally {
     src.reading(false);
