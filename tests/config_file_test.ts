@@ -74,6 +74,22 @@ Deno.test("the file layer: values, backends with weights and metadata", () => {
   assert.equal(c.outlier.on5xx, true);
 });
 
+Deno.test("the file layer: metadata of https:// backends is kept (the scheme is part of the origin)", () => {
+  const c = run([], {}, {
+    backends: [
+      { url: "https://api.internal:8443", metadata: { zone: "a" } },
+      { url: "https://api.internal:443", metadata: { zone: "b" } },
+      { url: "http://api.internal:8443", metadata: { zone: "c" } },
+    ],
+  });
+  assert.deepEqual(c.backends.map((b) => [b.origin, b.tls, b.metadata]), [
+    ["https://api.internal:8443", true, { zone: "a" }],
+    // The default port is dropped from the origin, as --backends does.
+    ["https://api.internal", true, { zone: "b" }],
+    ["http://api.internal:8443", false, { zone: "c" }],
+  ]);
+});
+
 Deno.test("precedence: flags > environment > file > defaults", () => {
   const json = { strategy: "random", port: 7000, "admin-port": 7001, "health-fall": 5 };
   const c = run(["--strategy", "p2c-ewma"], { PROXY_PORT: "7100" }, json);
