@@ -22,14 +22,18 @@ export function concat(parts: Uint8Array[]): Uint8Array {
  * with `extra` bytes to spare, else of a fresh array; returns that array
  * (the head is its first `text.length` bytes). A typed array over 64 bytes
  * is an allocation outside V8's heap that costs more than encoding the head,
- * so reusing a connection's buffer is the point, and a JS loop beats
- * `TextEncoder.encodeInto` at head sizes. Header bytes are octets: every
- * character is one already (from the parsers, or ASCII); one that isn't
- * can't be sent and throws.
+ * so reusing a connection's buffer is the point. Header bytes are octets:
+ * every character is one already (from the parsers, or ASCII), and an
+ * obs-text one (0x80-0xFF) must go out as that byte, not as UTF-8; a
+ * character above 0xFF can't be sent and throws.
  */
 export function encodeLatin1(text: string, scratch: Uint8Array, extra = 0): Uint8Array {
   const n = text.length;
   const out = n + extra <= scratch.length ? scratch : new Uint8Array(n + extra);
+  // Native encoding is twice as fast as a JS loop; it only differs from
+  // latin1 when a character is not ASCII, which then takes more than a byte.
+  const { read, written } = ENCODER.encodeInto(text, out);
+  if (read === n && written === n) return out;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c > 0xff) throw new TypeError("head character outside latin1");
@@ -37,3 +41,4 @@ export function encodeLatin1(text: string, scratch: Uint8Array, extra = 0): Uint
   }
   return out;
 }
+const ENCODER = new TextEncoder();

@@ -40,7 +40,7 @@ export class H1Transport implements Transport {
     this.#deadlines = new Deadlines(options.responseTimeoutMs);
     const configured = options.maxConnectionsPerBackend ?? DEFAULT_MAX_CONNECTIONS_PER_BACKEND;
     const cap = configured === 0 ? Number.MAX_SAFE_INTEGER : configured;
-    this.#slots = new Slots<Connection>(cap);
+    this.#slots = new Slots<Connection>(cap, options.connectTimeoutMs);
     this.#pool = new ConnectionPool({
       maxIdlePerKey: Math.min(cap, 1024),
       idleTimeoutMs: options.idleTimeoutMs,
@@ -76,7 +76,7 @@ export class H1Transport implements Transport {
   ): Promise<{ c: Connection; reused: boolean }> {
     const key = target.origin;
     if (!this.#slots.tryTake(key)) {
-      const grant = await this.#slots.wait(key, signal, this.#options.connectTimeoutMs);
+      const grant = await this.#slots.wait(key, signal);
       if ("conn" in grant) return { c: grant.conn, reused: true };
     }
     try {
@@ -90,6 +90,7 @@ export class H1Transport implements Transport {
   close(): Promise<void> {
     this.#pool.close();
     this.#deadlines.stop();
+    this.#slots.stop();
     return Promise.resolve();
   }
 

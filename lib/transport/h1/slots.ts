@@ -9,12 +9,13 @@
  * @module
  */
 
+import { Deadlines, type Expiring } from "../../http1/deadlines.ts";
 import { ClientAbortError, UpstreamError } from "../types.ts";
 
 /** What a waiter receives: a free connection, or the right to dial one. */
 export type Grant<C> = { readonly conn: C } | { readonly slot: true };
 
-interface Waiter<C> {
+interface Waiter<C> extends Expiring {
   grant(g: Grant<C>): void;
 }
 
@@ -24,8 +25,13 @@ export class Slots<C> {
   readonly #open = new Map<string, number>();
   readonly #waiters = new Map<string, Waiter<C>[]>();
 
-  constructor(maxPerKey: number) {
+  /** One coarse timer for every waiter's deadline, not a setTimeout each. */
+  readonly #deadlines: Deadlines;
+
+  /** At most `maxPerKey` connections per key; a waiter gives up after `waitMs`. */
+  constructor(maxPerKey: number, waitMs: number) {
     this.#max = maxPerKey;
+    this.#deadlines = new Deadlines(waitMs);
   }
 
   /** Open connections for `key` (idle ones included). */
@@ -42,16 +48,18 @@ export class Slots<C> {
   }
 
   /**
-   * Waits for a connection or a slot, at most `timeoutMs` (then a
+   * Waits for a connection or a slot, at most the `waitMs` given at
+   * construction (then a
    * `connect_timeout`, which is retried elsewhere since nothing was sent).
    */
-  wait(key: string, signal: AbortSignal, timeoutMs: number): Promise<Grant<C>> {
+  wait(key: string, signal: AbortSignal): Promise<Grant<C>> {
+    const deadlines = this.#deadlines;
     return new Promise((resolve, reject) => {
       let list = this.#waiters.get(key);
       if (!list) this.#waiters.set(key, list = []);
       const queue = list;
       const done = () => {
-        clearTimeout(timer);
+        deadlines.disarm(waiter);
         signal.removeEventListener("abort", onAbort);
         const i = queue.indexOf(waiter);
         if (i !== -1) queue.splice(i, 1);
@@ -61,18 +69,24 @@ export class Slots<C> {
           done();
           resolve(g);
         },
+        expire: () => {
+          done();
+          reject(new UpstreamError("connect_timeout", "no connection to the backend became free"));
+        },
       };
       const onAbort = () => {
         done();
         reject(new ClientAbortError());
       };
-      const timer = setTimeout(() => {
-        done();
-        reject(new UpstreamError("connect_timeout", "no connection to the backend became free"));
-      }, timeoutMs);
+      deadlines.arm(waiter);
       signal.addEventListener("abort", onAbort);
       queue.push(waiter);
     });
+  }
+
+  /** Stops the deadline timer (it restarts when someone waits again). */
+  stop(): void {
+    this.#deadlines.stop();
   }
 
   /** Offers a free connection to the first waiter; false when nobody waits. */
