@@ -80,7 +80,8 @@ export async function sendWithRetries(deps: AttemptDeps, out: Outgoing): Promise
     if (waiting) await queued(deps, backend, waiting);
     backend.inFlight++;
     backend.requests++;
-    const sentAt = now();
+    // A bodiless first attempt goes out as the request arrives: no second clock read.
+    const sentAt = attempt === 0 && !waiting && out.request.body === null ? out.start : now();
     try {
       const upstream = await transport.request(backend.spec, out.request);
       const answeredAt = now();

@@ -36,6 +36,22 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
   "trailer",
 ]);
 
+/** {@link HOP_BY_HOP} by name length, for {@link isHopByHop}. */
+const HOP_BY_HOP_BY_LENGTH: string[][] = [];
+for (const name of HOP_BY_HOP) (HOP_BY_HOP_BY_LENGTH[name.length] ??= []).push(name);
+
+/**
+ * Whether `name` is one of {@link HOP_BY_HOP}: by length first, then by
+ * value. This runs for every field of every request and response, and
+ * hashing each fresh name string for a `Set` lookup showed in profiles.
+ */
+function isHopByHop(name: string): boolean {
+  const candidates = HOP_BY_HOP_BY_LENGTH[name.length];
+  if (candidates === undefined) return false;
+  for (let i = 0; i < candidates.length; i++) if (candidates[i] === name) return true;
+  return false;
+}
+
 /**
  * Fields describing earlier hops that this proxy rewrites, taking what a
  * trusted peer sent as the start of the chain.
@@ -91,7 +107,7 @@ export function stripHopByHop(fields: HeaderPairs): HeaderPairs {
     const name = pair[0];
     if (name === "connection") connection = connection ? `${connection}, ${pair[1]}` : pair[1];
     else if (name === "te") te = te ? `${te}, ${pair[1]}` : pair[1];
-    if (!HOP_BY_HOP.has(name)) out.push(pair);
+    if (!isHopByHop(name)) out.push(pair);
   }
   // Fields that `Connection` names are removed too; the usual values name none.
   const named = connectionOptions(connection);
@@ -165,7 +181,7 @@ export function upstreamRequestHeaders(
     const pair = headers[i];
     const name = pair[0];
     if (name === "host" || name === "content-length") continue;
-    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    if (isHopByHop(name) || named?.has(name)) continue;
     if (name === "via") {
       via = via ? `${via}, ${pair[1]}` : pair[1];
       continue;
@@ -213,7 +229,12 @@ export function clientResponseHeaders(fields: HeaderPairs): HeaderPairs {
  * bracketed and quoted (§6); values that are not tokens are quoted (§4).
  */
 export function forwardedElement(client: ClientInfo): string {
-  // Keep-alive clients send the same address and Host request after request.
+  // Keep-alive clients send the same address and Host request after request:
+  // comparing with the last one is cheaper than building and hashing a key.
+  const last = LAST_FORWARDED;
+  if (last.ip === client.ip && last.host === client.host && last.proto === client.proto) {
+    return last.element;
+  }
   const key = `${client.ip} ${client.host} ${client.proto}`;
   let element = FORWARDED_CACHE.get(key);
   if (element === undefined) {
@@ -222,9 +243,11 @@ export function forwardedElement(client: ClientInfo): string {
     if (FORWARDED_CACHE.size >= 1024) FORWARDED_CACHE.clear();
     FORWARDED_CACHE.set(key, element);
   }
+  LAST_FORWARDED = { ip: client.ip, host: client.host, proto: client.proto, element };
   return element;
 }
 const FORWARDED_CACHE = new Map<string, string>();
+let LAST_FORWARDED = { ip: "", host: "", proto: "", element: "" };
 
 function quoteIfNeeded(value: string): string {
   if (TOKEN.test(value.toLowerCase())) return value;
