@@ -263,27 +263,30 @@ export function statusClass(status: number): string {
  */
 export class RequestMetrics {
   readonly #metrics: LbMetrics;
-  readonly #byBackend = new Map<string, BackendSeries>();
+  /** Keyed by an object standing for the backend: identity hashing, no string hashing. */
+  readonly #bySource = new Map<object, BackendSeries>();
 
   constructor(metrics: LbMetrics) {
     this.#metrics = metrics;
   }
 
-  /** One response from `backend` (`none` when no backend answered). */
-  record(backend: string, method: string, status: number, seconds: number): void {
-    let series = this.#byBackend.get(backend);
+  /**
+   * One response from the backend `source` stands for, labelled `backend`
+   * (`none` when no backend answered: pass one object for all of those).
+   */
+  record(source: object, backend: string, method: string, status: number, seconds: number): void {
+    let series = this.#bySource.get(source);
     if (!series) {
-      series = { duration: this.#metrics.duration.labels(backend), counters: new Map() };
-      this.#byBackend.set(backend, series);
+      series = { duration: this.#metrics.duration.labels(backend), counters: [] };
+      this.#bySource.set(source, series);
     }
     series.duration.observe(seconds);
-    // Method and class in one small integer key: no string building per request.
-    const m = METHOD_INDEX.get(method) ?? OTHER_INDEX;
-    const key = m * 10 + Math.floor(status / 100);
-    let counter = series.counters.get(key);
+    // Method and class in one small integer index: no string building per request.
+    const key = methodIndex(method) * 10 + Math.floor(status / 100);
+    let counter = series.counters[key];
     if (!counter) {
       counter = this.#metrics.requests.labels(backend, methodLabel(method), statusClass(status));
-      series.counters.set(key, counter);
+      series.counters[key] = counter;
     }
     counter.inc();
   }
@@ -291,8 +294,16 @@ export class RequestMetrics {
 
 interface BackendSeries {
   readonly duration: HistogramChild;
-  readonly counters: Map<number, CounterChild>;
+  readonly counters: CounterChild[];
 }
 
-const METHOD_INDEX = new Map([...KNOWN_METHODS].map((m, i) => [m, i]));
-const OTHER_INDEX = KNOWN_METHODS.size;
+/** The index of a method in {@link KNOWN_METHODS}, or past them for `OTHER`; GET first. */
+function methodIndex(method: string): number {
+  if (method === "GET") return 0;
+  let i = 0;
+  for (const known of KNOWN_METHODS) {
+    if (known === method) return i;
+    i++;
+  }
+  return i;
+}

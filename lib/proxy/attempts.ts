@@ -56,6 +56,8 @@ export interface Outgoing {
 export interface Answer {
   readonly backend: Backend;
   readonly upstream: UpstreamResponse;
+  /** When its response headers arrived (monotonic ms). */
+  readonly at: number;
 }
 
 /** Sends `out` to the pool, retrying when safe. Throws the last failure. */
@@ -88,7 +90,7 @@ export async function sendWithRetries(deps: AttemptDeps, out: Outgoing): Promise
       backend.ewma.observe(answeredAt - sentAt, answeredAt);
       const failed = deps.outlier.on5xx && upstream.status >= 500;
       outlierResult(deps, backend, !failed);
-      return { backend, upstream };
+      return { backend, upstream, at: answeredAt };
     } catch (err) {
       backend.inFlight--;
       deps.limiter(backend).release();

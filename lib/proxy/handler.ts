@@ -198,9 +198,16 @@ export function createProxy(options: ProxyOptions): ProxyCore {
       reply = failure(err, req, options.retryAfterSeconds, log);
     }
     const backend = answer?.backend;
-    const elapsed = now() - start;
+    // The response headers' arrival is the end of what the duration measures.
+    const elapsed = (answer?.at ?? now()) - start;
     backend?.latency.add(elapsed);
-    recorder.record(backend?.id ?? "none", req.method, reply.status, elapsed / 1000);
+    recorder.record(
+      backend ?? NO_BACKEND,
+      backend?.id ?? "none",
+      req.method,
+      reply.status,
+      elapsed / 1000,
+    );
     return new Exchange(reply, req, backend, start);
   }
 
@@ -276,6 +283,9 @@ function clientReply(
   if (extra) headers.push(...extra);
   return { status, headers, body: upstream.body };
 }
+
+/** Stands for "no backend answered" in the request metrics. */
+const NO_BACKEND = {};
 
 function failure(err: unknown, req: ProxyRequest, retryAfter: number, log: Logger): ProxyReply {
   const status = statusFor(err);
