@@ -9,7 +9,8 @@
  * `--client-header-timeout` (else 408), the gap between requests within
  * `--client-idle-timeout`, and each read of the body or write of the reply
  * within `--client-body-timeout`. A connection is in one phase at a time,
- * so one coarse timer wheel per timeout covers them all.
+ * so it keeps one deadline, as the server's tick number it expires at, and
+ * the server's one coarse clock checks them all.
  *
  * @module
  */

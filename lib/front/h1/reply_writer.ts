@@ -62,7 +62,13 @@ export async function writeReply(
     const framing: ReplyFraming = none ? "none" : "length";
     // HEAD and 304 announce the length a GET would have had.
     const announced = none ? declaredLength(reply.headers) : length;
-    const head = responseHead(reply.status, reply.headers, framing, announced, close);
+    const head = responseHead(
+      reply.status,
+      reply.headers,
+      framing,
+      announced,
+      connection(minor, close),
+    );
     const out = encodeLatin1(head, sink.scratch, none ? 0 : length);
     if (!none && body) out.set(body, head.length);
     try {
@@ -79,9 +85,14 @@ export async function writeReply(
     reply.headers,
     framing,
     length,
-    close || framing === "close",
+    connection(minor, close || framing === "close"),
   );
   return await writeStream(sink, head, body, framing, length);
+}
+
+/** The `Connection` value for a reply: `close`, `keep-alive` for HTTP/1.0, or none. */
+function connection(minor: 0 | 1, close: boolean): "close" | "keep-alive" | undefined {
+  return close ? "close" : minor === 0 ? "keep-alive" : undefined;
 }
 
 async function writeStream(

@@ -80,14 +80,17 @@ export function bodiless(method: string, status: number): boolean {
 /**
  * The head as a string (one char per byte; values may hold latin1 obs-text).
  * `length` is the body's length for `"length"` framing, or for `"none"` the
- * length a HEAD or 304 answer announces (undefined: none).
+ * length a HEAD or 304 answer announces (undefined: none). `connection` is
+ * the `Connection` value to send, if any: `close`, or `keep-alive` for an
+ * HTTP/1.0 client whose connection stays open (RFC 9112 §9.3: without it
+ * such a client assumes the server closes).
  */
 export function responseHead(
   status: number,
   fields: HeaderPairs,
   framing: ReplyFraming,
   length: number | undefined,
-  close: boolean,
+  connection: "close" | "keep-alive" | undefined,
 ): string {
   let head = statusLine(status);
   for (let i = 0; i < fields.length; i++) {
@@ -101,7 +104,7 @@ export function responseHead(
   } else if (framing === "chunked") {
     head += "transfer-encoding: chunked\r\n";
   }
-  if (close) head += "connection: close\r\n";
+  if (connection !== undefined) head += "connection: " + connection + "\r\n";
   return head + "\r\n";
 }
 

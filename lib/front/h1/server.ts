@@ -94,14 +94,15 @@ export class H1Front {
 
   #context(): FrontContext {
     const m = this.#options.metrics;
+    // Tunnel bytes are counted per relayed chunk: look the two series up once.
+    const toBackend = m.tunnelBytes.labels("client_to_backend");
+    const toClient = m.tunnelBytes.labels("backend_to_client");
     const metrics: FrontMetrics = {
       timeout: (phase) => m.clientTimeouts.labels(PHASE_NAMES[phase]).inc(),
       rejected: (reason) => m.clientRejected.labels(reason).inc(),
       badRequest: (status) => m.clientRefused.labels(String(status)).inc(),
       tunnelBytes: (direction, n) =>
-        m.tunnelBytes.labels(
-          direction === "clientToBackend" ? "client_to_backend" : "backend_to_client",
-        ).inc(n),
+        (direction === "clientToBackend" ? toBackend : toClient).inc(n),
       tunnels: (delta) => m.tunnelsOpen.inc(delta),
     };
     return {
