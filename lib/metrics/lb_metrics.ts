@@ -263,8 +263,8 @@ export function statusClass(status: number): string {
  */
 export class RequestMetrics {
   readonly #metrics: LbMetrics;
-  /** Keyed by an object standing for the backend: identity hashing, no string hashing. */
-  readonly #bySource = new Map<object, BackendSeries>();
+  /** Keyed by an object standing for the backend: identity hashing, and a backend gone is forgotten. */
+  readonly #bySource = new WeakMap<object, BackendSeries>();
 
   constructor(metrics: LbMetrics) {
     this.#metrics = metrics;
