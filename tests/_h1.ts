@@ -388,3 +388,31 @@ export function deadPort(): number {
   l.close();
   return port;
 }
+
+/**
+ * Content-Length fields that must be refused, as a request's (400) or a
+ * response's (502) alike: lists that disagree, non-digits, signs, OWS other
+ * than SP and HTAB (String#trim would strip a no-break space, obs-text
+ * 0xA0), empty elements, and values past 15 digits.
+ */
+export const BAD_CONTENT_LENGTHS: readonly string[][] = [
+  ["Content-Length: 5", "Content-Length: 6"],
+  ["Content-Length: 5, 6"],
+  ["Content-Length: 5", "Content-Length: 5, 6"],
+  ["Content-Length: -1"],
+  ["Content-Length: abc"],
+  ["Content-Length: 1e3"],
+  ["Content-Length: 0x10"],
+  ["Content-Length: +5"],
+  ["Content-Length: 5.0"],
+  ["Content-Length: 5 5"],
+  ["Content-Length: 5,"],
+  ["Content-Length: ,5"],
+  ["Content-Length:"],
+  ["Content-Length: 9999999999999999"],
+  ["Content-Length: 99999999999999999999999999"],
+  ["Content-Length: \xb5"],
+  ["Content-Length: \xa05"],
+  ["Content-Length: 5\xa0"],
+  ["Content-Length: 5,\xa05"],
+];

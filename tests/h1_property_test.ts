@@ -18,6 +18,7 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { fractionArb, mutate, mutationArb as mutationArbOf } from "./_mutate.ts";
 import { ChunkedDecoder } from "../lib/http1/chunked.ts";
 import { findHeadEnd, parseResponseHead, responseFraming } from "../lib/transport/h1/head.ts";
 import { latin1, ParseError } from "../lib/http1/syntax.ts";
@@ -72,7 +73,6 @@ const SCALE = Number(Deno.env.get("H1_PROPERTY_SCALE") ?? "1") || 1;
 const runs = (n: number) => Math.round(n * SCALE);
 
 /** A position as a fraction of a length, spread evenly (fast-check biases doubles toward 0). */
-const fractionArb = fc.noBias(fc.integer({ min: 0, max: 999_999 })).map((n) => n / 1e6);
 
 const TCHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const FRAMING_NAMES = new Set(["content-length", "transfer-encoding"]);
@@ -326,62 +326,7 @@ Deno.test({
   },
 });
 
-/** One random edit of a byte string. */
-type Mutation =
-  | { readonly op: "flip"; readonly at: number; readonly bit: number }
-  | { readonly op: "insert" | "replace"; readonly at: number; readonly byte: number }
-  | { readonly op: "delete" | "truncate"; readonly at: number };
-
-const interestingByte = fc.oneof(
-  fc.integer({ min: 0, max: 255 }),
-  fc.constantFrom(0x0d, 0x0a, 0x20, 0x09, 0x3a, 0x00, 0x7f, 0x30, 0x2c),
-);
-const atArb = fractionArb;
-const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      op: fc.constant("flip" as const),
-      at: atArb,
-      bit: fc.integer({ min: 0, max: 7 }),
-    }),
-  },
-  {
-    weight: 6,
-    arbitrary: fc.record({
-      op: fc.constantFrom("insert" as const, "replace" as const),
-      at: atArb,
-      byte: interestingByte,
-    }),
-  },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant("delete" as const), at: atArb }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant("truncate" as const), at: atArb }) },
-);
-
-function mutate(bytes: Uint8Array, mutations: readonly Mutation[]): Uint8Array {
-  let b = Array.from(bytes);
-  for (const m of mutations) {
-    const at = Math.min(Math.floor(m.at * b.length), Math.max(0, b.length - 1));
-    switch (m.op) {
-      case "flip":
-        if (b.length) b[at] ^= 1 << m.bit;
-        break;
-      case "replace":
-        if (b.length) b[at] = m.byte;
-        break;
-      case "insert":
-        b.splice(at, 0, m.byte);
-        break;
-      case "delete":
-        b.splice(at, 1);
-        break;
-      case "truncate":
-        b = b.slice(0, at);
-        break;
-    }
-  }
-  return Uint8Array.from(b);
-}
+const mutationArb = mutationArbOf([0x0d, 0x0a, 0x20, 0x09, 0x3a, 0x00, 0x7f, 0x30, 0x2c]);
 
 /**
  * What reading the head of `bytes` purely says: "protocol" when the heads
