@@ -416,3 +416,33 @@ export const BAD_CONTENT_LENGTHS: readonly string[][] = [
   ["Content-Length: 5\xa0"],
   ["Content-Length: 5,\xa05"],
 ];
+
+/**
+ * Field lines both parsers must refuse (RFC 9112 §5, RFC 9110 §5.5):
+ * obs-fold, whitespace before the colon, names that are not tokens, and
+ * control characters in values. Bare CR, LF and NUL are checked apart, as
+ * the request side refuses them while finding the head's end.
+ */
+export const BAD_FIELD_LINES: readonly [string, string][] = [
+  ["obs-fold with a space", " folded"],
+  ["obs-fold with a tab", "\tfolded"],
+  ["space before the colon", "A : b"],
+  ["tab before the colon", "A\t: b"],
+  ["no colon", "Just text"],
+  ["empty name", ": v"],
+  ["space inside the name", "A b: c"],
+  ["parenthesis in the name", "A(b: c"],
+  ["at sign in the name", "A@: b"],
+  ["slash in the name", "A/b: c"],
+  ["quote in the name", 'A"b: c'],
+  ["brace in the name", "A{: b"],
+  ["obs-text in the name", "\xc4: b"],
+  ["control in the name", "A\x01: b"],
+  ["SOH in the value", "A: \x01b"],
+  ["BS in the value", "A: b\x08c"],
+  ["VT in the value", "A: b\x0bc"],
+  ["FF in the value", "A: b\x0cc"],
+  ["ESC in the value", "A: b\x1bc"],
+  ["US in the value", "A: b\x1fc"],
+  ["DEL in the value", "A: b\x7fc"],
+];

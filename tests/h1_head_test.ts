@@ -17,7 +17,7 @@ import {
   type ResponseHead,
 } from "../lib/transport/h1/head.ts";
 import { latin1, ParseError, parseFieldLine } from "../lib/http1/syntax.ts";
-import { BAD_CONTENT_LENGTHS, latin1Bytes } from "./_h1.ts";
+import { BAD_CONTENT_LENGTHS, BAD_FIELD_LINES, latin1Bytes } from "./_h1.ts";
 
 /** Status line and field lines joined with CRLF, terminator added. */
 function headText(statusLine: string, ...fields: string[]): string {
@@ -197,32 +197,13 @@ Deno.test("parseResponseHead: malformed status lines are ParseErrors", () => {
 
 Deno.test("parseResponseHead: field line malformations are ParseErrors", () => {
   const bad: [string, string][] = [
-    ["obs-fold with a space", " folded"],
-    ["obs-fold with a tab", "\tfolded"],
-    ["space before the colon", "A : b"],
-    ["tab before the colon", "A\t: b"],
-    ["no colon", "Just text"],
-    ["empty name", ": v"],
-    ["space inside the name", "A b: c"],
-    ["parenthesis in the name", "A(b: c"],
-    ["at sign in the name", "A@: b"],
-    ["slash in the name", "A/b: c"],
-    ["quote in the name", 'A"b: c'],
-    ["brace in the name", "A{: b"],
-    ["obs-text in the name", "\xc4: b"],
+    ...BAD_FIELD_LINES,
     ["NUL in the name", "A\x00: b"],
     ["bare CR in the name", "A\r: b"],
     ["bare CR in the value", "A: b\rc"],
     ["bare CR ending the line", "A: b\r"],
     ["bare LF in the value", "A: b\nC: d"],
     ["NUL in the value", "A: b\x00"],
-    ["SOH in the value", "A: \x01b"],
-    ["BS in the value", "A: b\x08c"],
-    ["VT in the value", "A: b\x0bc"],
-    ["FF in the value", "A: b\x0cc"],
-    ["ESC in the value", "A: b\x1bc"],
-    ["US in the value", "A: b\x1fc"],
-    ["DEL in the value", "A: b\x7fc"],
   ];
   for (const [what, line] of bad) {
     assert.throws(() => parse("HTTP/1.1 200 OK", "Ok: 1", line), ParseError, what);
