@@ -17,6 +17,7 @@ const STATUSES: [string, unknown, number][] = [
   ["protocol", new UpstreamError("protocol", INTERNAL), 502],
   ["connect_timeout", new UpstreamError("connect_timeout", INTERNAL), 504],
   ["response_timeout", new UpstreamError("response_timeout", INTERNAL), 504],
+  ["pool_timeout", new UpstreamError("pool_timeout", INTERNAL), 503],
   ["NoBackendError", new NoBackendError(), 503],
   ["BadRequestError", new BadRequestError("missing Host header"), 400],
   ["ClientAbortError", new ClientAbortError(), 499],

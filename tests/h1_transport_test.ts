@@ -781,9 +781,33 @@ Deno.test("at most 128 connections per backend: the next request waits for a fre
   assert.equal(arrived(), 129);
 });
 
+Deno.test("no free connection within the connect timeout is pool_timeout, not an unreachable backend", async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  await using server = wireServer(async (peer) => {
+    for (let req = await peer.readRequest(); req; req = await peer.readRequest()) {
+      await gate;
+      await peer.write(OK);
+    }
+  });
+  await using t = h1({ maxConnectionsPerBackend: 1, connectTimeoutMs: 300 });
+  const first = t.request(server.target, upstreamRequest());
+  const err = await t.request(server.target, upstreamRequest()).then(
+    () => assert.fail("the second request got a connection"),
+    (e) => e,
+  );
+  assert.ok(err instanceof UpstreamError);
+  assert.equal(err.kind, "pool_timeout");
+  // Nothing was sent, so it may go elsewhere; but the backend is not to be marked down.
+  assert.equal(err.mayHaveReached, false);
+  assert.equal(err.unreachable, false);
+  release();
+  assert.equal(await bodyText((await first).body), "ok");
+});
+
 Deno.test("every way a connection ends gives its slot back", async () => {
   // A leaked slot per exchange would exhaust the 128 after 128 rounds: the
-  // next request would then wait connectTimeoutMs and fail connect_timeout.
+  // next request would then wait connectTimeoutMs and fail pool_timeout.
   let aborts = 0;
   await using server = wireServer(async (peer) => {
     for (let req = await peer.readRequest(); req; req = await peer.readRequest()) {

@@ -11,6 +11,7 @@ const RULES: Record<UpstreamErrorKind, (method: string, hasBody: boolean) => boo
   connect_refused: () => true,
   connect_timeout: () => true,
   connect_error: () => true,
+  pool_timeout: () => true,
   // May have reached it: only requests that are safe to repeat.
   reset: (method, hasBody) => SAFE.has(method) && !hasBody,
   protocol: (method, hasBody) => SAFE.has(method) && !hasBody,

@@ -98,8 +98,9 @@ export async function sendWithRetries(deps: AttemptDeps, out: Outgoing): Promise
       lastError = err;
       backend.failures++;
       metrics.upstreamErrors.labels(backend.id, err.kind).inc();
-      if (!err.mayHaveReached) pool.markDown(backend, err.message, Date.now());
-      else outlierResult(deps, backend, false);
+      // Only what the backend did counts against it: not the lb's own congestion.
+      if (err.unreachable) pool.markDown(backend, err.message, Date.now());
+      else if (err.mayHaveReached) outlierResult(deps, backend, false);
       const retry = attempt < deps.retries && mayRetry(err, out.facts);
       deps.log.debug("{backend}: {kind} ({error}){retrying}", {
         backend: backend.id,

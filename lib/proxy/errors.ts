@@ -39,6 +39,8 @@ export const CLIENT_CLOSED_STATUS = 499;
 /** The status a failure maps to. */
 export function statusFor(err: unknown): number {
   if (err instanceof UpstreamError) {
+    // No free connection in time: the lb is overloaded, like a full queue.
+    if (err.kind === "pool_timeout") return 503;
     return err.kind === "connect_timeout" || err.kind === "response_timeout" ? 504 : 502;
   }
   if (err instanceof NoBackendError || err instanceof QueueRejected) return 503;

@@ -182,7 +182,7 @@ async function connectWithRetries(
       lastError = err;
       backend.failures++;
       deps.metrics.upstreamErrors.labels(backend.id, err.kind).inc();
-      if (!err.mayHaveReached) deps.pool.markDown(backend, err.message, Date.now());
+      if (err.unreachable) deps.pool.markDown(backend, err.message, Date.now());
       if (err.kind === "protocol") break;
     }
   }

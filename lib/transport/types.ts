@@ -109,13 +109,15 @@ export interface Transport {
 }
 
 /**
- * Kinds of upstream failure. `connect_*` never reached the backend; the rest
- * may have.
+ * Kinds of upstream failure. `connect_*` never reached the backend, and
+ * `pool_timeout` (no connection to it became free in time: the lb's own
+ * congestion, not the backend's fault) never left the lb; the rest may have.
  */
 export type UpstreamErrorKind =
   | "connect_refused"
   | "connect_timeout"
   | "connect_error"
+  | "pool_timeout"
   | "reset"
   | "response_timeout"
   | "protocol";
@@ -124,17 +126,21 @@ const NOT_SENT: ReadonlySet<UpstreamErrorKind> = new Set([
   "connect_refused",
   "connect_timeout",
   "connect_error",
+  "pool_timeout",
 ]);
 
 /** A failed upstream exchange. */
 export class UpstreamError extends Error {
   /** Whether any byte of the request may have reached the backend. */
   readonly mayHaveReached: boolean;
+  /** Whether the failure says the backend can't be reached (a `connect_*` kind): it is then marked down. */
+  readonly unreachable: boolean;
 
   constructor(readonly kind: UpstreamErrorKind, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "UpstreamError";
     this.mayHaveReached = !NOT_SENT.has(kind);
+    this.unreachable = kind.startsWith("connect_");
   }
 }
 

@@ -50,7 +50,8 @@ export class Slots<C> {
   /**
    * Waits for a connection or a slot, at most the `waitMs` given at
    * construction (then a
-   * `connect_timeout`, which is retried elsewhere since nothing was sent).
+   * `pool_timeout`, which is retried elsewhere since nothing was sent, and
+   * doesn't mark the backend down: the wait says the lb is congested).
    */
   wait(key: string, signal: AbortSignal): Promise<Grant<C>> {
     const deadlines = this.#deadlines;
@@ -71,7 +72,7 @@ export class Slots<C> {
         },
         expire: () => {
           done();
-          reject(new UpstreamError("connect_timeout", "no connection to the backend became free"));
+          reject(new UpstreamError("pool_timeout", "no connection to the backend became free"));
         },
       };
       const onAbort = () => {
