@@ -8,10 +8,10 @@
  * @module
  */
 
-import { runCli } from "./lib/cli.ts";
-import { closeLogging, log, setupLogging } from "./lib/logging.ts";
-import { onTerminate, shutdownWithin } from "./lib/signals.ts";
-import { formatDuration } from "./lib/duration.ts";
+import { runCli } from "./lib/config/cli.ts";
+import { closeLogging, log, setupLogging } from "./lib/core/logging.ts";
+import { onTerminate, shutdownWithin } from "./lib/server/signals.ts";
+import { formatDuration } from "./lib/core/duration.ts";
 import { backendName, parseBackendConfig } from "./lib/backend/config.ts";
 import { type BackendApp, createBackendHandler } from "./lib/backend/app.ts";
 

@@ -6,15 +6,15 @@
  * @module
  */
 
-import { runCli } from "./lib/cli.ts";
-import { loadConfigFile } from "./lib/config_file.ts";
-import { configPath, LB_ENV_VARS, parseLbArgs } from "./lib/config.ts";
-import { LB_USAGE } from "./lib/config_usage.ts";
-import { Reloader } from "./lib/reloader.ts";
-import { startLoadBalancer } from "./lib/lb.ts";
-import { closeLogging, log, setupLogging } from "./lib/logging.ts";
-import { onTerminate } from "./lib/signals.ts";
-import { VERSION } from "./lib/version.ts";
+import { runCli } from "./lib/config/cli.ts";
+import { loadConfigFile } from "./lib/config/file.ts";
+import { configPath, LB_ENV_VARS, parseLbArgs } from "./lib/config/parse.ts";
+import { LB_USAGE } from "./lib/config/usage.ts";
+import { Reloader } from "./lib/server/reloader.ts";
+import { startLoadBalancer } from "./lib/server/lb.ts";
+import { closeLogging, log, setupLogging } from "./lib/core/logging.ts";
+import { onTerminate } from "./lib/server/signals.ts";
+import { VERSION } from "./lib/core/version.ts";
 
 /** Runs `lb` with the given arguments and environment. */
 export async function main(

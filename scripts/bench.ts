@@ -16,7 +16,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { parseFlags, Problems, runCli } from "../lib/cli.ts";
+import { parseFlags, Problems, runCli } from "../lib/config/cli.ts";
 import { type BackendKind, type Backends, type BenchEnv, startBackends } from "./bench/backends.ts";
 import { CASE_NAMES, type CaseName, CASES } from "./bench/cases.ts";
 import { LARGE_BODY_BYTES } from "./bench/configs.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { LB_ENV_VARS } from "../lib/config.ts";
+import { LB_ENV_VARS } from "../lib/config/parse.ts";
 import { BACKEND_ENV_VARS } from "../lib/backend/config.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;

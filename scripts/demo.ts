@@ -9,7 +9,7 @@
  * @module
  */
 
-import { parseFlags, Problems, runCli } from "../lib/cli.ts";
+import { parseFlags, Problems, runCli } from "../lib/config/cli.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 

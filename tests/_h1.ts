@@ -14,7 +14,7 @@ import type {
   UpstreamRequest,
   UpstreamResponse,
   UpstreamTarget,
-} from "../lib/transport/types.ts";
+} from "../lib/core/transport.ts";
 import { concat } from "./_http.ts";
 
 /** Timeouts generous enough never to fire on a loaded machine unless a test wants them to. */

@@ -6,8 +6,7 @@
  */
 
 import { type RunningProcess, startDeno } from "./_process.ts";
-import { FRONT_NAMES } from "../lib/config_front.ts";
-import { TRANSPORT_NAMES } from "../lib/transport/mod.ts";
+import { FRONT_NAMES, TRANSPORT_NAMES } from "../lib/config/names.ts";
 
 /** A front and a transport: the proxy suites run against every pair. */
 export interface Variant {

@@ -1,7 +1,8 @@
 /** Helpers shared by the strategy tests: backends, a seeded PRNG, counting. */
 
-import { Backend } from "../lib/pool.ts";
-import { createStrategy, type Strategy, type StrategyName } from "../lib/strategy/mod.ts";
+import { Backend } from "../lib/pool/pool.ts";
+import { createStrategy, type Strategy } from "../lib/balancing/mod.ts";
+import type { StrategyName } from "../lib/config/names.ts";
 
 /** mulberry32: a tiny seeded PRNG, uniform in [0, 1), so every run picks the same. */
 export function mulberry32(seed: number): () => number {

@@ -6,12 +6,12 @@
 
 import assert from "node:assert/strict";
 import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
-import { createAdminHandler } from "../lib/admin.ts";
-import { READ_ONLY_MESSAGE } from "../lib/admin_api.ts";
-import { Problems } from "../lib/cli.ts";
-import { parseBackends } from "../lib/config.ts";
+import { createAdminHandler } from "../lib/admin/handler.ts";
+import { READ_ONLY_MESSAGE } from "../lib/admin/api.ts";
+import { Problems } from "../lib/config/cli.ts";
+import { parseBackends } from "../lib/config/parse.ts";
 import { createLbMetrics } from "../lib/metrics/lb_metrics.ts";
-import { Pool } from "../lib/pool.ts";
+import { Pool } from "../lib/pool/pool.ts";
 import { httpServer } from "./_http.ts";
 import { startLb, status, waitFor } from "./_lb.ts";
 

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { UsageError } from "../lib/cli.ts";
+import { UsageError } from "../lib/config/cli.ts";
 import { type BackendConfig, backendName, parseBackendConfig } from "../lib/backend/config.ts";
 import {
   type BackendApp,

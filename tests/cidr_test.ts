@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ipInRanges, parseCidr, parseIp } from "../lib/cidr.ts";
+import { ipInRanges, parseCidr, parseIp } from "../lib/core/cidr.ts";
 
 const V4_MAPPED = 0xffffn << 32n;
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseFlags, pick, Problems, USAGE_EXIT_CODE, UsageError } from "../lib/cli.ts";
+import { parseFlags, pick, Problems, USAGE_EXIT_CODE, UsageError } from "../lib/config/cli.ts";
 
 const OPTIONS = {
   port: { type: "string" },

@@ -5,11 +5,11 @@
  */
 
 import assert from "node:assert/strict";
-import { UsageError } from "../lib/cli.ts";
-import { parseConfigFile } from "../lib/config_file.ts";
-import { type LbConfig, parseLbArgs } from "../lib/config.ts";
-import { validate } from "../lib/json_schema.ts";
-import { needsRestart } from "../lib/lb.ts";
+import { UsageError } from "../lib/config/cli.ts";
+import { parseConfigFile } from "../lib/config/file.ts";
+import { type LbConfig, parseLbArgs } from "../lib/config/parse.ts";
+import { validate } from "../lib/config/json_schema.ts";
+import { needsRestart } from "../lib/server/lb.ts";
 
 function run(args: string[], env: Record<string, string>, json: unknown): LbConfig {
   const file = parseConfigFile("lb.json", JSON.stringify(json));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { type LbConfig, parseLbArgs } from "../lib/config.ts";
-import { UsageError } from "../lib/cli.ts";
-import { parseSize } from "../lib/config_policy.ts";
+import { type LbConfig, parseLbArgs } from "../lib/config/parse.ts";
+import { UsageError } from "../lib/config/cli.ts";
+import { parseSize } from "../lib/config/policy.ts";
 
 const GENERATED = "generated-secret";
 const randomSecret = () => GENERATED;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { DEFAULT_BACKENDS, type LbConfig, parseLbArgs } from "../lib/config.ts";
-import { UsageError } from "../lib/cli.ts";
+import { DEFAULT_BACKENDS, type LbConfig, parseLbArgs } from "../lib/config/parse.ts";
+import { UsageError } from "../lib/config/cli.ts";
 
 /** Parses a command line that must be valid and returns its config. */
 function config(args: string[], env: Record<string, string> = {}): LbConfig {

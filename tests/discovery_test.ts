@@ -8,8 +8,8 @@
 
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import type { BackendSpec } from "../lib/config.ts";
-import type { DiscoverTarget } from "../lib/config_ops.ts";
+import type { BackendSpec } from "../lib/config/parse.ts";
+import type { DiscoverTarget } from "../lib/config/ops.ts";
 import {
   createResolver,
   type DiscoveryLog,
@@ -30,7 +30,7 @@ import {
   type SrvRecord,
   srvWeight,
 } from "../lib/discovery/specs.ts";
-import { log as lbLog } from "../lib/logging.ts";
+import { log as lbLog } from "../lib/core/logging.ts";
 import { startLb } from "./_lb.ts";
 
 // A LogTape logger is a DiscoveryLog (checked by `deno check`).

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { formatDuration, parseDuration } from "../lib/duration.ts";
+import { formatDuration, parseDuration } from "../lib/core/duration.ts";
 
 const VALID: [string, number][] = [
   ["0", 0],

@@ -6,7 +6,7 @@ import {
   NoBackendError,
   statusFor,
 } from "../lib/proxy/errors.ts";
-import { ClientAbortError, UpstreamError } from "../lib/transport/types.ts";
+import { ClientAbortError, UpstreamError } from "../lib/core/transport.ts";
 
 const INTERNAL = "connect ECONNREFUSED 127.0.0.1:8081";
 

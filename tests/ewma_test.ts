@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { PeakEwma } from "../lib/ewma.ts";
+import { PeakEwma } from "../lib/pool/ewma.ts";
 
 const TAU = 1_000;
 

@@ -25,7 +25,7 @@ import {
   type RequestFraming,
   type RequestHead,
 } from "../lib/front/h1/request_head.ts";
-import type { HeaderPairs } from "../lib/transport/types.ts";
+import type { HeaderPairs } from "../lib/core/transport.ts";
 import { latin1Bytes, latin1Text } from "./_h1.ts";
 
 /** What reading the first head of some bytes gave. */

@@ -12,8 +12,8 @@
  */
 
 import assert from "node:assert/strict";
-import { parseLbArgs } from "../lib/config.ts";
-import { startLoadBalancer } from "../lib/lb.ts";
+import { parseLbArgs } from "../lib/config/parse.ts";
+import { startLoadBalancer } from "../lib/server/lb.ts";
 import { delay, latin1Bytes, latin1Text, type Peer, within } from "./_h1.ts";
 import { httpServer, rawServer } from "./_http.ts";
 import { FAST_FLAGS, startLb, waitFor } from "./_lb.ts";

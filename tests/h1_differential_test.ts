@@ -18,7 +18,7 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import { NodeHttpTransport } from "../lib/transport/node_http.ts";
-import type { HeaderPairs, Transport, UpstreamTarget } from "../lib/transport/types.ts";
+import type { HeaderPairs, Transport, UpstreamTarget } from "../lib/core/transport.ts";
 import { startDeno } from "./_process.ts";
 import {
   bodyBytes,

@@ -22,7 +22,7 @@ import { fractionArb, mutate, mutationArb as mutationArbOf } from "./_mutate.ts"
 import { ChunkedDecoder } from "../lib/http1/chunked.ts";
 import { findHeadEnd, parseResponseHead, responseFraming } from "../lib/transport/h1/head.ts";
 import { latin1, ParseError } from "../lib/http1/syntax.ts";
-import { type HeaderPairs, UpstreamError } from "../lib/transport/types.ts";
+import { type HeaderPairs, UpstreamError } from "../lib/core/transport.ts";
 import { concat } from "./_http.ts";
 import {
   bodyBytes,

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ClientAbortError, UpstreamError } from "../lib/transport/types.ts";
+import { ClientAbortError, UpstreamError } from "../lib/core/transport.ts";
 import {
   answerEach,
   bodyBytes,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { parseCidr } from "../lib/cidr.ts";
-import type { Cidr } from "../lib/cidr.ts";
+import { parseCidr } from "../lib/core/cidr.ts";
+import type { Cidr } from "../lib/core/cidr.ts";
 import {
   type ClientInfo,
   clientResponseHeaders,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { DOWN_NOW, type HealthState, INITIAL_HEALTH, observe } from "../lib/health/state.ts";
+import { DOWN_NOW, type HealthState, INITIAL_HEALTH, observe } from "../lib/pool/health_state.ts";
 
 /** Feeds `results` through observe, returning every step. */
 function run(start: HealthState, results: boolean[], rise: number, fall: number) {

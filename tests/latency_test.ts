@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { LatencyWindow } from "../lib/latency.ts";
+import { LatencyWindow } from "../lib/pool/latency.ts";
 
 function windowOf(samples: number[], capacity?: number): LatencyWindow {
   const w = new LatencyWindow(capacity);

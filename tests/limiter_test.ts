@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { BackendLimiter, QueueRejected } from "../lib/resilience/limiter.ts";
-import { ClientAbortError } from "../lib/transport/types.ts";
+import { ClientAbortError } from "../lib/core/transport.ts";
 
 /** Long enough never to fire in a test; every waiter here leaves before it does. */
 const NEVER_MS = 60_000;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { BackendSpec, HealthConfig } from "../lib/config.ts";
-import { type HealthFlip, Pool } from "../lib/pool.ts";
+import type { BackendSpec, HealthConfig } from "../lib/config/parse.ts";
+import { type HealthFlip, Pool } from "../lib/pool/pool.ts";
 
 const HEALTH: HealthConfig = {
   intervalMs: 1000,

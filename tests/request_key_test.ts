@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { HashKey } from "../lib/config_policy.ts";
+import type { HashKey } from "../lib/config/policy.ts";
 import { cookieValue, type KeySource, requestKey } from "../lib/proxy/request_key.ts";
 
 /** A key source; headers given as `Headers` become the pairs a front hands the core. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { mayRetry } from "../lib/proxy/retry.ts";
-import { UpstreamError, type UpstreamErrorKind } from "../lib/transport/types.ts";
+import { UpstreamError, type UpstreamErrorKind } from "../lib/core/transport.ts";
 
 const METHODS = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE", "TRACE", "CONNECT"];
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { MIN_SHARE, rampedWeight } from "../lib/resilience/slow_start.ts";
+import { MIN_SHARE, rampedWeight } from "../lib/pool/slow_start.ts";
 
 Deno.test("MIN_SHARE is a tenth", () => {
   assert.equal(MIN_SHARE, 0.1);

@@ -1,11 +1,11 @@
 /** What each balancing policy does beyond the shared conformance suite. */
 
 import assert from "node:assert/strict";
-import type { Backend } from "../lib/pool.ts";
-import { createStrategy } from "../lib/strategy/mod.ts";
-import { drawTwo } from "../lib/strategy/p2c_ewma.ts";
-import { hash32, maglevTable } from "../lib/strategy/maglev.ts";
-import { cookieValue, stickyValue } from "../lib/strategy/sticky_cookie.ts";
+import type { Backend } from "../lib/pool/pool.ts";
+import { createStrategy } from "../lib/balancing/mod.ts";
+import { drawTwo } from "../lib/balancing/p2c_ewma.ts";
+import { hash32, maglevTable } from "../lib/balancing/maglev.ts";
+import { cookieValue, stickyValue } from "../lib/balancing/sticky_cookie.ts";
 import { backend, backends, mulberry32, ports, seeded, shares } from "./_strategy.ts";
 
 const NOW = { now: 0 };

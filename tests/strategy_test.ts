@@ -5,13 +5,9 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { Backend } from "../lib/pool.ts";
-import {
-  type PickContext,
-  type Strategy,
-  STRATEGY_NAMES,
-  type StrategyName,
-} from "../lib/strategy/mod.ts";
+import type { Backend } from "../lib/pool/pool.ts";
+import type { PickContext, Strategy } from "../lib/balancing/mod.ts";
+import { STRATEGY_NAMES, type StrategyName } from "../lib/config/names.ts";
 import { backends, mulberry32, ports, seeded, shares } from "./_strategy.ts";
 
 /** A request context: a fresh random hash key (ignored but by consistent-hash), no cookie. */

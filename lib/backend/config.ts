@@ -7,9 +7,9 @@
  * @module
  */
 
-import { parseFlags, pick, Problems } from "../cli.ts";
-import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from "../logging.ts";
-import { VERSION } from "../version.ts";
+import { parseFlags, pick, Problems } from "../config/cli.ts";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from "../core/logging.ts";
+import { VERSION } from "../core/version.ts";
 
 /** The backend's version, printed by `--version`. */
 

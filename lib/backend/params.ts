@@ -7,7 +7,7 @@
  * @module
  */
 
-import { parseDuration } from "../duration.ts";
+import { parseDuration } from "../core/duration.ts";
 
 /**
  * `?name=` as a whole number in [0, max]: `fallback` when absent, or a

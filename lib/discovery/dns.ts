@@ -14,8 +14,8 @@
  * @module
  */
 
-import type { BackendSpec } from "../config.ts";
-import type { DiscoverTarget } from "../config_ops.ts";
+import type { BackendSpec } from "../config/parse.ts";
+import type { DiscoverTarget } from "../config/ops.ts";
 import {
   createResolver,
   type DnsResolver,

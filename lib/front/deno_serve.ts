@@ -12,11 +12,11 @@
  * @module
  */
 
-import type { WebSocketConfig } from "../config_ops.ts";
+import type { WebSocketConfig } from "../config/ops.ts";
 import type { ProxyCore } from "../proxy/handler.ts";
-import type { ProxyRequest } from "../proxy/message.ts";
+import type { ProxyRequest } from "../core/message.ts";
 import { createWebSocketHandler, isWebSocketUpgrade, type TunnelSet } from "../proxy/websocket.ts";
-import type { HeaderPairs } from "../transport/types.ts";
+import type { HeaderPairs } from "../core/transport.ts";
 import { headerPairs } from "../proxy/headers.ts";
 
 /** What the `Deno.serve` front needs besides the core. */

@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { HealthConfig } from "../config.ts";
-import type { Backend, Pool } from "../pool.ts";
+import type { HealthConfig } from "../config/parse.ts";
+import type { Backend, Pool } from "../pool/pool.ts";
 import { describeProbeError, type Prober } from "./tcp_probe.ts";
 
 /** Dependencies of {@link HealthChecker}, injectable for tests. */

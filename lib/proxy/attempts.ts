@@ -7,20 +7,20 @@
  * @module
  */
 
-import type { LimitsConfig, OutlierConfig } from "../config_policy.ts";
-import type { Logger } from "../logging.ts";
+import type { LimitsConfig, OutlierConfig } from "../config/policy.ts";
+import type { Logger } from "../core/logging.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
-import type { Backend, Pool } from "../pool.ts";
+import type { Backend, Pool } from "../pool/pool.ts";
 import { type BackendLimiter, QueueRejected } from "../resilience/limiter.ts";
 import { recordResult } from "../resilience/outlier.ts";
 import type { RetryBudget } from "../resilience/retry_budget.ts";
-import type { PickContext, Strategy } from "../strategy/mod.ts";
+import type { PickContext, Strategy } from "../balancing/mod.ts";
 import {
   type Transport,
   UpstreamError,
   type UpstreamRequest,
   type UpstreamResponse,
-} from "../transport/types.ts";
+} from "../core/transport.ts";
 import { NoBackendError } from "./errors.ts";
 import { mayRetry, type RetryFacts } from "./retry.ts";
 

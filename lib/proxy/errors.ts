@@ -6,8 +6,8 @@
  */
 
 import { QueueRejected } from "../resilience/limiter.ts";
-import { ClientAbortError, type HeaderPairs, UpstreamError } from "../transport/types.ts";
-import type { ProxyReply } from "./message.ts";
+import { ClientAbortError, type HeaderPairs, UpstreamError } from "../core/transport.ts";
+import type { ProxyReply } from "../core/message.ts";
 
 /** No healthy backend was available. */
 export class NoBackendError extends Error {

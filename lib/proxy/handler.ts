@@ -9,24 +9,19 @@
  * @module
  */
 
-import type { Cidr } from "../cidr.ts";
-import type { HashKey, LimitsConfig, OutlierConfig, RetryConfig } from "../config_policy.ts";
-import type { Logger } from "../logging.ts";
+import type { Cidr } from "../core/cidr.ts";
+import type { HashKey, LimitsConfig, OutlierConfig, RetryConfig } from "../config/policy.ts";
+import type { Logger } from "../core/logging.ts";
 import { type LbMetrics, RequestMetrics } from "../metrics/lb_metrics.ts";
-import type { Backend, Pool } from "../pool.ts";
+import type { Backend, Pool } from "../pool/pool.ts";
 import { BackendLimiter } from "../resilience/limiter.ts";
 import { RetryBudget } from "../resilience/retry_budget.ts";
-import type { PickContext, Strategy } from "../strategy/mod.ts";
-import {
-  ClientAbortError,
-  headerValue,
-  type Transport,
-  UpstreamError,
-} from "../transport/types.ts";
+import type { PickContext, Strategy } from "../balancing/mod.ts";
+import { ClientAbortError, headerValue, type Transport, UpstreamError } from "../core/transport.ts";
 import { type Answer, sendWithRetries } from "./attempts.ts";
 import { BadRequestError, errorReply, statusFor } from "./errors.ts";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
-import type { ProxyReply, ProxyRequest } from "./message.ts";
+import type { ProxyReply, ProxyRequest } from "../core/message.ts";
 import { cookieHeader, requestKey } from "./request_key.ts";
 
 /** Dependencies of the proxy handler. */

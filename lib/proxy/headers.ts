@@ -7,11 +7,11 @@
  * @module
  */
 
-import { type Cidr, ipInRanges } from "../cidr.ts";
-import type { HeaderPairs } from "../transport/types.ts";
+import { type Cidr, ipInRanges } from "../core/cidr.ts";
+import type { HeaderPairs } from "../core/transport.ts";
 
 export type { HeaderPairs };
-export { headerValue } from "../transport/types.ts";
+export { headerValue } from "../core/transport.ts";
 
 /**
  * Hop-by-hop fields (RFC 9110 §7.6.1): they describe one connection, so a

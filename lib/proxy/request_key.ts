@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { HashKey } from "../config_policy.ts";
-import { type HeaderPairs, headerValue } from "../transport/types.ts";
+import type { HashKey } from "../config/policy.ts";
+import { type HeaderPairs, headerValue } from "../core/transport.ts";
 
 /** What a key can be taken from. */
 export interface KeySource {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { UpstreamError } from "../transport/types.ts";
+import type { UpstreamError } from "../core/transport.ts";
 
 /** Methods whose repetition is harmless (RFC 9110 §9.2.2) and that we re-send. */
 const RETRYABLE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);

@@ -31,13 +31,13 @@
  * @module
  */
 
-import type { WebSocketConfig } from "../config_ops.ts";
-import type { Cidr } from "../cidr.ts";
-import type { Logger } from "../logging.ts";
+import type { WebSocketConfig } from "../config/ops.ts";
+import type { Cidr } from "../core/cidr.ts";
+import type { Logger } from "../core/logging.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
-import type { Backend, Pool } from "../pool.ts";
-import type { PickContext, Strategy } from "../strategy/mod.ts";
-import { UpstreamError } from "../transport/types.ts";
+import type { Backend, Pool } from "../pool/pool.ts";
+import type { PickContext, Strategy } from "../balancing/mod.ts";
+import { UpstreamError } from "../core/transport.ts";
 import { BadRequestError, errorResponse, NoBackendError, statusFor } from "./errors.ts";
 import { type HeaderPairs, headerPairs, upstreamRequestHeaders } from "./headers.ts";
 import { Tunnel, type TunnelSet } from "./websocket_tunnel.ts";

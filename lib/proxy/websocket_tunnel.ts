@@ -7,10 +7,10 @@
  * @module
  */
 
-import type { WebSocketConfig } from "../config_ops.ts";
-import type { Logger } from "../logging.ts";
+import type { WebSocketConfig } from "../config/ops.ts";
+import type { Logger } from "../core/logging.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
-import type { Backend } from "../pool.ts";
+import type { Backend } from "../pool/pool.ts";
 
 /** Why a tunnel ended; the `reason` label of `lb_websocket_tunnels_closed_total`. */
 export type TunnelEnd =

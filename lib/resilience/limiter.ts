@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ClientAbortError } from "../transport/types.ts";
+import { ClientAbortError } from "../core/transport.ts";
 
 /** Why a request could not get a slot. */
 export class QueueRejected extends Error {

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { OutlierConfig } from "../config_policy.ts";
+import type { OutlierConfig } from "../config/policy.ts";
 
 /** Per-backend outlier state. */
 export interface OutlierState {

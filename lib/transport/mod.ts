@@ -6,12 +6,8 @@
 
 import { H1Transport } from "./h1/client.ts";
 import { NodeHttpTransport } from "./node_http.ts";
-import type { Transport, TransportOptions } from "./types.ts";
-
-/** Names accepted by `--transport`; the first is the default. */
-export const TRANSPORT_NAMES = ["h1", "node-http"] as const;
-/** A transport name. */
-export type TransportName = (typeof TRANSPORT_NAMES)[number];
+import type { Transport, TransportOptions } from "../core/transport.ts";
+import type { TransportName } from "../config/names.ts";
 
 /** Creates the transport for a configured name. */
 export function createTransport(name: TransportName, options: TransportOptions): Transport {
@@ -23,4 +19,4 @@ export function createTransport(name: TransportName, options: TransportOptions):
   }
 }
 
-export * from "./types.ts";
+export * from "../core/transport.ts";

@@ -21,7 +21,7 @@ import {
   type UpstreamRequest,
   type UpstreamResponse,
   type UpstreamTarget,
-} from "./types.ts";
+} from "../core/transport.ts";
 
 /** Most idle connections kept per backend. */
 const MAX_IDLE_PER_BACKEND = 128;

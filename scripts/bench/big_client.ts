@@ -18,7 +18,7 @@
  * @module
  */
 
-import { parseFlags, Problems, runCli } from "../../lib/cli.ts";
+import { parseFlags, Problems, runCli } from "../../lib/config/cli.ts";
 import { median } from "./report.ts";
 import { ascii, bodyChunks, BufReader, latin1, parseHead, writeAll } from "./relay_http.ts";
 

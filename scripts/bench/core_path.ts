@@ -12,10 +12,10 @@
 
 import { createProxy } from "../../lib/proxy/handler.ts";
 import { createLbMetrics } from "../../lib/metrics/lb_metrics.ts";
-import { Pool } from "../../lib/pool.ts";
-import { createStrategy } from "../../lib/strategy/mod.ts";
-import { parseLbArgs } from "../../lib/config.ts";
-import { log } from "../../lib/logging.ts";
+import { Pool } from "../../lib/pool/pool.ts";
+import { createStrategy } from "../../lib/balancing/mod.ts";
+import { parseLbArgs } from "../../lib/config/parse.ts";
+import { log } from "../../lib/core/logging.ts";
 import { findRequestHeadEnd, parseRequestHead } from "../../lib/front/h1/request_head.ts";
 import { writeReply } from "../../lib/front/h1/reply_writer.ts";
 import {
@@ -26,7 +26,7 @@ import {
 } from "../../lib/transport/h1/head.ts";
 import { latin1 } from "../../lib/http1/syntax.ts";
 import { encodeRequestHead } from "../../lib/transport/h1/request.ts";
-import type { Transport } from "../../lib/transport/types.ts";
+import type { Transport } from "../../lib/core/transport.ts";
 
 const cmd = parseLbArgs(
   ["--backends", "http://127.0.0.1:1,http://127.0.0.1:2,http://127.0.0.1:3"],

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { parseFlags, Problems, runCli } from "../../lib/cli.ts";
+import { parseFlags, Problems, runCli } from "../../lib/config/cli.ts";
 import { HUGE_BODY_BYTES, LARGE_BODY_BYTES, smallBody } from "./configs.ts";
 
 const SMALL = new TextEncoder().encode(smallBody());

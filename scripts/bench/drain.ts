@@ -11,7 +11,7 @@
  * @module
  */
 
-import { parseFlags, Problems, runCli } from "../../lib/cli.ts";
+import { parseFlags, Problems, runCli } from "../../lib/config/cli.ts";
 import { ascii, bodyChunks, BufReader, latin1, parseHead, writeAll } from "./relay_http.ts";
 
 const OK = ascii("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 3\r\n\r\nok\n");

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { parseFlags, Problems, runCli } from "../../lib/cli.ts";
+import { parseFlags, Problems, runCli } from "../../lib/config/cli.ts";
 
 /** Hop-by-hop fields (RFC 9110 §7.6.1) that must not be forwarded. */
 const HOP_BY_HOP = [

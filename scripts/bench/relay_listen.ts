@@ -19,7 +19,7 @@
  * @module
  */
 
-import { parseFlags, Problems, runCli } from "../../lib/cli.ts";
+import { parseFlags, Problems, runCli } from "../../lib/config/cli.ts";
 import {
   ascii,
   bodyChunks,

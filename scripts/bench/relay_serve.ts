@@ -16,7 +16,7 @@
  * @module
  */
 
-import { parseFlags, Problems, runCli } from "../../lib/cli.ts";
+import { parseFlags, Problems, runCli } from "../../lib/config/cli.ts";
 import { bodyChunks, fieldPairs, latin1 } from "./relay_http.ts";
 import { exchange, RelayPool, type Upstream, type UpstreamResponse } from "./relay_pool.ts";
 

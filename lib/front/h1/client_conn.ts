@@ -18,8 +18,8 @@
 import { Connection, type Socket } from "../../http1/connection.ts";
 import { BadRequestError, ClientTimeoutError, errorReply } from "../../proxy/errors.ts";
 import type { ProxyExchange } from "../../proxy/handler.ts";
-import type { ProxyReply, ProxyRequest } from "../../proxy/message.ts";
-import { ClientAbortError } from "../../transport/types.ts";
+import type { ProxyReply, ProxyRequest } from "../../core/message.ts";
+import { ClientAbortError } from "../../core/transport.ts";
 import { parseProxyHeader, ProxyProtocolError } from "../proxy_protocol.ts";
 import { type FrontContext, Phase } from "./context.ts";
 import { BodyState, requestBody } from "./request_body.ts";

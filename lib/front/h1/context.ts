@@ -7,7 +7,7 @@
  */
 
 import type { Deadlines } from "../../http1/deadlines.ts";
-import type { Logger } from "../../logging.ts";
+import type { Logger } from "../../core/logging.ts";
 import type { ProxyCore } from "../../proxy/handler.ts";
 
 /** Which wait a connection is in; each has its own timeout. */

@@ -10,7 +10,7 @@
 
 import { giveBackBodyBuffer } from "../../http1/body_buffers.ts";
 import { ChunkFramer, LAST_CHUNK } from "../../http1/chunk_framer.ts";
-import type { ProxyReply } from "../../proxy/message.ts";
+import type { ProxyReply } from "../../core/message.ts";
 import { bodiless, declaredLength, type ReplyFraming, responseHead } from "./response_head.ts";
 import { encodeLatin1 } from "../../http1/bytes.ts";
 

@@ -13,8 +13,8 @@ import { concat } from "../../http1/bytes.ts";
 import { ChunkedDecoder } from "../../http1/chunked.ts";
 import { type Connection, READ_BUFFER } from "../../http1/connection.ts";
 import { BadRequestError } from "../../proxy/errors.ts";
-import type { Body } from "../../proxy/message.ts";
-import { ClientAbortError } from "../../transport/types.ts";
+import type { Body } from "../../core/message.ts";
+import { ClientAbortError } from "../../core/transport.ts";
 import type { RequestFraming } from "./request_head.ts";
 
 /** What reading a body needs from its connection. */

@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { HeaderPairs } from "../../transport/types.ts";
+import type { HeaderPairs } from "../../core/transport.ts";
 import { latin1, parseContentLength, ParseError, parseFieldAt, TCHAR } from "../../http1/syntax.ts";
 
 /** A request the front must refuse; `status` is what the client gets before the connection closes. */

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { HeaderPairs } from "../../transport/types.ts";
+import type { HeaderPairs } from "../../core/transport.ts";
 
 /** How the body goes out. */
 export type ReplyFraming =

@@ -12,9 +12,9 @@
  * @module
  */
 
-import { type Cidr, ipInRanges } from "../../cidr.ts";
+import { type Cidr, ipInRanges } from "../../core/cidr.ts";
 import { Deadlines } from "../../http1/deadlines.ts";
-import type { Logger } from "../../logging.ts";
+import type { Logger } from "../../core/logging.ts";
 import type { LbMetrics } from "../../metrics/lb_metrics.ts";
 import type { ProxyCore } from "../../proxy/handler.ts";
 import { ClientConnection } from "./client_conn.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { UpstreamError } from "../types.ts";
+import { UpstreamError } from "../../core/transport.ts";
 import { ChunkedDecoder } from "../../http1/chunked.ts";
 import { type Connection, READ_BUFFER } from "../../http1/connection.ts";
 import type { Framing } from "./head.ts";

@@ -17,7 +17,7 @@ import {
   type UpstreamRequest,
   type UpstreamResponse,
   type UpstreamTarget,
-} from "../types.ts";
+} from "../../core/transport.ts";
 import { Connection } from "../../http1/connection.ts";
 import { Deadlines } from "../../http1/deadlines.ts";
 import { Exchange, StaleConnection } from "./exchange.ts";

@@ -15,7 +15,7 @@ import {
   UpstreamError,
   type UpstreamRequest,
   type UpstreamResponse,
-} from "../types.ts";
+} from "../../core/transport.ts";
 import { bodyReader } from "./body.ts";
 import { concat } from "../../http1/bytes.ts";
 import { giveBackBodyBuffer } from "../../http1/body_buffers.ts";

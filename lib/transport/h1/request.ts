@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { HeaderPairs } from "../types.ts";
+import type { HeaderPairs } from "../../core/transport.ts";
 
 import { encodeLatin1 } from "../../http1/bytes.ts";
 

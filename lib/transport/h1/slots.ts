@@ -10,7 +10,7 @@
  */
 
 import { Deadlines, type Expiring } from "../../http1/deadlines.ts";
-import { ClientAbortError, UpstreamError } from "../types.ts";
+import { ClientAbortError, UpstreamError } from "../../core/transport.ts";
 
 /** What a waiter receives: a free connection, or the right to dial one. */
 export type Grant<C> = { readonly conn: C } | { readonly slot: true };

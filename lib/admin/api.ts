@@ -10,13 +10,13 @@
  * @module
  */
 
-import { Problems } from "./cli.ts";
-import { type BackendSpec, parseBackends } from "./config.ts";
-import { log, type Logger } from "./logging.ts";
-import type { Backend, Pool } from "./pool.ts";
-import { ApiError, bearerAuth, readObject, show } from "./admin_request.ts";
+import { Problems } from "../config/cli.ts";
+import { type BackendSpec, parseBackends } from "../config/parse.ts";
+import { log, type Logger } from "../core/logging.ts";
+import type { Backend, Pool } from "../pool/pool.ts";
+import { ApiError, bearerAuth, readObject, show } from "./request.ts";
 
-export { MAX_BODY_BYTES, READ_ONLY_MESSAGE } from "./admin_request.ts";
+export { MAX_BODY_BYTES, READ_ONLY_MESSAGE } from "./request.ts";
 
 /** What the admin API reads and changes. */
 export interface AdminApiOptions {

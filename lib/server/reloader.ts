@@ -9,11 +9,11 @@
  */
 
 import { basename, dirname, resolve } from "node:path";
-import { UsageError } from "./cli.ts";
-import { loadConfigFile } from "./config_file.ts";
-import { parseLbArgs } from "./config.ts";
+import { UsageError } from "../config/cli.ts";
+import { loadConfigFile } from "../config/file.ts";
+import { parseLbArgs } from "../config/parse.ts";
 import type { LoadBalancer } from "./lb.ts";
-import type { Logger } from "./logging.ts";
+import type { Logger } from "../core/logging.ts";
 
 /** Editors save in bursts; one reload per burst. */
 const DEBOUNCE_MS = 250;

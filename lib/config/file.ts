@@ -8,7 +8,7 @@
 
 import { UsageError } from "./cli.ts";
 import { type Schema, validate } from "./json_schema.ts";
-import schema from "../schema/lb.schema.json" with { type: "json" };
+import schema from "../../schema/lb.schema.json" with { type: "json" };
 
 /** A checked config file: each setting as the string its flag would take. */
 export interface ConfigFile {

@@ -7,7 +7,7 @@
  */
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { parseDuration } from "./duration.ts";
+import { parseDuration } from "../core/duration.ts";
 
 /** One problem with the command line, naming the flag and the bad value. */
 export class UsageError extends Error {

@@ -7,12 +7,8 @@
  */
 
 import type { Problems } from "./cli.ts";
-import { positiveDuration } from "./config_policy.ts";
-
-/** Names accepted by `--front`; the first is the default. */
-export const FRONT_NAMES = ["h1", "deno-serve"] as const;
-/** A front name. */
-export type FrontName = (typeof FRONT_NAMES)[number];
+import { positiveDuration } from "./policy.ts";
+import { FRONT_NAMES, type FrontName } from "./names.ts";
 
 /** The front's settings. */
 export interface FrontConfig {

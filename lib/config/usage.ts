@@ -4,10 +4,9 @@
  * @module
  */
 
-import { DEFAULT_BACKENDS } from "./config.ts";
-import { LOG_LEVELS } from "./logging.ts";
-import { STRATEGY_NAMES } from "./strategy/mod.ts";
-import { TRANSPORT_NAMES } from "./transport/mod.ts";
+import { DEFAULT_BACKENDS } from "./parse.ts";
+import { LOG_LEVELS } from "../core/logging.ts";
+import { STRATEGY_NAMES, TRANSPORT_NAMES } from "./names.ts";
 
 /** Usage text for `lb --help`. */
 export const LB_USAGE = `lb — an HTTP load balancer

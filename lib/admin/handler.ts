@@ -7,10 +7,10 @@
  * @module
  */
 
-import { backendState, createAdminApi } from "./admin_api.ts";
-import type { LbMetrics } from "./metrics/lb_metrics.ts";
-import { PROMETHEUS_CONTENT_TYPE } from "./metrics/registry.ts";
-import type { Pool } from "./pool.ts";
+import { backendState, createAdminApi } from "./api.ts";
+import type { LbMetrics } from "../metrics/lb_metrics.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "../metrics/registry.ts";
+import type { Pool } from "../pool/pool.ts";
 
 // One definition of the state word, shared with the API; re-exported for existing importers.
 export { backendState };

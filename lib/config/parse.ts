@@ -8,8 +8,8 @@
  */
 
 import { parseFlags, pick, Problems } from "./cli.ts";
-import { type Cidr, parseCidr } from "./cidr.ts";
-import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from "./logging.ts";
+import { type Cidr, parseCidr } from "../core/cidr.ts";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from "../core/logging.ts";
 import {
   type BalancingConfig,
   type HttpCheckConfig,
@@ -23,12 +23,11 @@ import {
   POLICY_FLAGS,
   positiveDuration,
   type RetryConfig,
-} from "./config_policy.ts";
-import type { ConfigFile } from "./config_file.ts";
-import { OPS_FLAGS, type OpsConfig, parseOps } from "./config_ops.ts";
-import { FRONT_FLAGS, type FrontConfig, parseFront } from "./config_front.ts";
-import { STRATEGY_NAMES, type StrategyName } from "./strategy/mod.ts";
-import { TRANSPORT_NAMES, type TransportName } from "./transport/mod.ts";
+} from "./policy.ts";
+import type { ConfigFile } from "./file.ts";
+import { OPS_FLAGS, type OpsConfig, parseOps } from "./ops.ts";
+import { FRONT_FLAGS, type FrontConfig, parseFront } from "./front.ts";
+import { STRATEGY_NAMES, type StrategyName, TRANSPORT_NAMES, type TransportName } from "./names.ts";
 
 /** One upstream server, as configured. */
 export interface BackendSpec {

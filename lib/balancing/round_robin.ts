@@ -8,9 +8,9 @@
  * @module
  */
 
-import type { Backend } from "../pool.ts";
+import type { Backend } from "../pool/pool.ts";
 import { eligible } from "./eligible.ts";
-import type { PickContext, Strategy } from "./mod.ts";
+import type { PickContext, Strategy } from "./types.ts";
 
 /** Picks backends in smooth weighted rotation, skipping excluded ones. */
 export class RoundRobin implements Strategy {

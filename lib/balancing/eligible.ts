@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Backend } from "../pool.ts";
+import type { Backend } from "../pool/pool.ts";
 
 /** The backends eligible for one pick, in snapshot order, with their weights. */
 export interface Eligible {

@@ -6,30 +6,30 @@
  * @module
  */
 
-import { createAdminHandler } from "./admin.ts";
-import type { BackendSpec, LbConfig } from "./config.ts";
-import { DnsDiscovery } from "./discovery/dns.ts";
-import { HealthChecker } from "./health/checker.ts";
-import { httpProbe } from "./health/http_probe.ts";
-import { type Prober, tcpProbe } from "./health/tcp_probe.ts";
-import { log } from "./logging.ts";
-import { createLbMetrics, type LbMetrics } from "./metrics/lb_metrics.ts";
-import { Pool } from "./pool.ts";
-import { createProxy } from "./proxy/handler.ts";
-import { denoServeHandler } from "./front/deno_serve.ts";
-import { H1Front } from "./front/h1/server.ts";
-import { defaultMaxClientConnections, openFileLimit } from "./config_front.ts";
-import { TunnelSet } from "./proxy/websocket.ts";
+import { createAdminHandler } from "../admin/handler.ts";
+import type { BackendSpec, LbConfig } from "../config/parse.ts";
+import { DnsDiscovery } from "../discovery/dns.ts";
+import { HealthChecker } from "../health/checker.ts";
+import { httpProbe } from "../health/http_probe.ts";
+import { type Prober, tcpProbe } from "../health/tcp_probe.ts";
+import { log } from "../core/logging.ts";
+import { createLbMetrics, type LbMetrics } from "../metrics/lb_metrics.ts";
+import { Pool } from "../pool/pool.ts";
+import { createProxy } from "../proxy/handler.ts";
+import { denoServeHandler } from "../front/deno_serve.ts";
+import { H1Front } from "../front/h1/server.ts";
+import { defaultMaxClientConnections, openFileLimit } from "../config/front.ts";
+import { TunnelSet } from "../proxy/websocket.ts";
 import { shutdownWithin } from "./signals.ts";
-import { createStrategy } from "./strategy/mod.ts";
+import { createStrategy } from "../balancing/mod.ts";
 import {
   type ListenerPem,
   readBackendCaSync,
   readListenerPem,
   readListenerPemSync,
 } from "./tls_files.ts";
-import { createTransport } from "./transport/mod.ts";
-import { VERSION } from "./version.ts";
+import { createTransport } from "../transport/mod.ts";
+import { VERSION } from "../core/version.ts";
 
 /** Overrides for tests. */
 export interface LbDeps {

@@ -12,10 +12,10 @@
  * @module
  */
 
-import type { BackendSpec, HealthConfig } from "./config.ts";
-import { DOWN_NOW, observe } from "./health/state.ts";
-import { Backend } from "./backend_state.ts";
-import { SlowStartRamp } from "./resilience/slow_start.ts";
+import type { BackendSpec, HealthConfig } from "../config/parse.ts";
+import { DOWN_NOW, observe } from "./health_state.ts";
+import { Backend } from "./backend.ts";
+import { SlowStartRamp } from "./slow_start.ts";
 
 export { Backend };
 

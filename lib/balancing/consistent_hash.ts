@@ -10,10 +10,10 @@
  * @module
  */
 
-import type { Backend } from "../pool.ts";
+import type { Backend } from "../pool/pool.ts";
 import { eligible } from "./eligible.ts";
 import { hash32, maglevTable } from "./maglev.ts";
-import type { PickContext, Strategy } from "./mod.ts";
+import type { PickContext, Strategy } from "./types.ts";
 import { pickWeighted } from "./random.ts";
 
 /** Picks a backend by the request's hash key. */

@@ -10,9 +10,9 @@
  * @module
  */
 
-import type { Backend } from "../pool.ts";
+import type { Backend } from "../pool/pool.ts";
 import { eligible } from "./eligible.ts";
-import type { PickContext, Strategy } from "./mod.ts";
+import type { PickContext, Strategy } from "./types.ts";
 
 /**
  * Two distinct indices in `0..n-1` (`n >= 2`), every unordered pair equally

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { HeaderPairs, UpgradedConnection } from "../transport/types.ts";
+import type { HeaderPairs, UpgradedConnection } from "./transport.ts";
 
 /** A request body: bytes in hand, a stream read on demand, or none. */
 export type Body = ReadableStream<Uint8Array> | Uint8Array | null;

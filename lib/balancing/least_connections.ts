@@ -11,9 +11,9 @@
  * @module
  */
 
-import type { Backend } from "../pool.ts";
+import type { Backend } from "../pool/pool.ts";
 import { eligible } from "./eligible.ts";
-import type { PickContext, Strategy } from "./mod.ts";
+import type { PickContext, Strategy } from "./types.ts";
 
 /** Picks the backend with the fewest in-flight requests per unit of weight. */
 export class LeastConnections implements Strategy {

@@ -7,11 +7,11 @@
  * @module
  */
 
-import type { BackendSpec } from "./config.ts";
-import { type HealthState, INITIAL_HEALTH } from "./health/state.ts";
+import type { BackendSpec } from "../config/parse.ts";
+import { type HealthState, INITIAL_HEALTH } from "./health_state.ts";
 import { PeakEwma } from "./ewma.ts";
 import { LatencyWindow } from "./latency.ts";
-import { newOutlierState, type OutlierState } from "./resilience/outlier.ts";
+import { newOutlierState, type OutlierState } from "../resilience/outlier.ts";
 
 /** A configured backend plus its runtime state. */
 export class Backend {

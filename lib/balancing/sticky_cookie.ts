@@ -11,9 +11,9 @@
  */
 
 import { createHmac } from "node:crypto";
-import type { HeaderPairs } from "../transport/types.ts";
-import type { Backend } from "../pool.ts";
-import type { PickContext, Strategy } from "./mod.ts";
+import type { HeaderPairs } from "../core/transport.ts";
+import type { Backend } from "../pool/pool.ts";
+import type { PickContext, Strategy } from "./types.ts";
 import { RoundRobin } from "./round_robin.ts";
 
 /** Characters of base64url HMAC kept in the cookie: 132 bits, beyond guessing. */

@@ -7,7 +7,7 @@
  */
 
 import type { Problems } from "./cli.ts";
-import { parseSize, positiveDuration } from "./config_policy.ts";
+import { parseSize, positiveDuration } from "./policy.ts";
 
 /** One discovery source. */
 export type DiscoverTarget =

@@ -6,9 +6,9 @@
  * @module
  */
 
-import type { Backend } from "../pool.ts";
+import type { Backend } from "../pool/pool.ts";
 import { eligible } from "./eligible.ts";
-import type { PickContext, Strategy } from "./mod.ts";
+import type { PickContext, Strategy } from "./types.ts";
 
 /**
  * One backend of `snapshot` not in `exclude`, chosen with probability

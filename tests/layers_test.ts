@@ -1,0 +1,25 @@
+import assert from "node:assert/strict";
+import { checkLayers, importsOf, readGraph } from "../scripts/layers.ts";
+
+Deno.test("lib/ imports only downwards and has no import cycle", async () => {
+  const graph = await readGraph(new URL("../lib", import.meta.url).pathname);
+  assert.ok(graph.size > 50, `read ${graph.size} modules`);
+  assert.deepEqual(checkLayers(graph).map((p) => p.message), []);
+});
+
+Deno.test("the layer check finds an upward import and a cycle, type-only ones too", () => {
+  const graph = new Map([
+    ["core/a.ts", ["pool/b.ts"]],
+    ["pool/b.ts", ["pool/c.ts"]],
+    ["pool/c.ts", ["pool/b.ts"]],
+  ]);
+  const messages = checkLayers(graph).map((p) => p.message);
+  assert.deepEqual(messages, [
+    "core/a.ts imports pool/b.ts: core is below pool",
+    "import cycle among 2 modules: pool/b.ts, pool/c.ts",
+  ]);
+  assert.deepEqual(
+    importsOf("pool/b.ts", 'import type { X } from "../core/x.ts";\nexport { y } from "./y.ts";'),
+    ["core/x.ts", "pool/y.ts"],
+  );
+});
