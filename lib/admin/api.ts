@@ -11,7 +11,8 @@
  */
 
 import { Problems } from "../config/cli.ts";
-import { type BackendSpec, parseBackends } from "../config/parse.ts";
+import type { BackendSpec } from "../core/backend_spec.ts";
+import { parseBackends } from "../config/parse.ts";
 import { log, type Logger } from "../core/logging.ts";
 import type { Backend, Pool } from "../pool/pool.ts";
 import { ApiError, bearerAuth, readObject, show } from "./request.ts";

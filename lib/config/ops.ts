@@ -7,44 +7,14 @@
  */
 
 import type { Problems } from "./cli.ts";
+import type { DiscoverTarget, DiscoveryConfig, TlsConfig, WebSocketConfig } from "./types.ts";
 import { parseSize, positiveDuration } from "./policy.ts";
-
-/** One discovery source. */
-export type DiscoverTarget =
-  /** A/AAAA records of `name`; every address becomes `http://address:port`. */
-  | { readonly kind: "dns"; readonly name: string; readonly port: number }
-  /** SRV records of `name` (e.g. `_http._tcp.web.example`): their targets, ports and weights. */
-  | { readonly kind: "srv"; readonly name: string };
-
-/** DNS service discovery; no targets means off. */
-export interface DiscoveryConfig {
-  readonly targets: readonly DiscoverTarget[];
-  /** Re-resolve this often, or at the records' TTL when that is sooner (min 1 s). */
-  readonly intervalMs: number;
-  /** Resolver to ask instead of the system's. */
-  readonly dnsServer?: { readonly host: string; readonly port: number };
-}
-
-/** TLS for clients (termination) and for backends. */
-export interface TlsConfig {
-  /** PEM certificate chain and key files for the traffic listener; HTTPS (and HTTP/2) when set. */
-  readonly certFile?: string;
-  readonly keyFile?: string;
-  /** PEM file of CA certificates that `https://` backends are verified against (besides the system's). */
-  readonly backendCaFile?: string;
-}
-
-/** WebSocket tunnelling limits. */
-export interface WebSocketConfig {
-  /** A tunnel with no message either way for this long is closed (1001). */
-  readonly idleTimeoutMs: number;
-  /** Most bytes queued toward a slow peer before the tunnel is closed (1008). */
-  readonly maxBufferedBytes: number;
-}
 
 /** Operations settings. */
 export interface OpsConfig {
   readonly tls: TlsConfig;
+  /** PEM file of CA certificates that `https://` backends are verified against. */
+  readonly backendCaFile?: string;
   readonly websocket: WebSocketConfig;
   /** Path of the JSON config file (`--config`), if any. */
   readonly configFile?: string;
@@ -120,7 +90,8 @@ export function parseOps(p: Problems, get: Get): OpsConfig {
   const intervalText = get("discover-interval", undefined, "10s");
   const intervalMs = p.duration("discover-interval", intervalText);
   return {
-    tls: { certFile, keyFile, backendCaFile: get("backend-ca", undefined, "") || undefined },
+    tls: { certFile, keyFile },
+    backendCaFile: get("backend-ca", undefined, "") || undefined,
     websocket: {
       idleTimeoutMs: positiveDuration(
         p,

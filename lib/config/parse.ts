@@ -10,11 +10,16 @@
 import { parseFlags, pick, Problems } from "./cli.ts";
 import { type Cidr, parseCidr } from "../core/cidr.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from "../core/logging.ts";
+import type {
+  BackendSpec,
+  BalancingConfig,
+  HealthConfig,
+  LbConfig,
+  LimitsConfig,
+  OutlierConfig,
+  RetryConfig,
+} from "./types.ts";
 import {
-  type BalancingConfig,
-  type HttpCheckConfig,
-  type LimitsConfig,
-  type OutlierConfig,
   parseBalancing,
   parseHttpCheck,
   parseLimits,
@@ -22,48 +27,15 @@ import {
   parseRetry,
   POLICY_FLAGS,
   positiveDuration,
-  type RetryConfig,
 } from "./policy.ts";
 import type { ConfigFile } from "./file.ts";
 import { OPS_FLAGS, type OpsConfig, parseOps } from "./ops.ts";
-import { FRONT_FLAGS, type FrontConfig, parseFront } from "./front.ts";
+import { FRONT_FLAGS, parseFront } from "./front.ts";
+import type { FrontConfig } from "./types.ts";
 import { STRATEGY_NAMES, type StrategyName, TRANSPORT_NAMES, type TransportName } from "./names.ts";
 
-/** One upstream server, as configured. */
-export interface BackendSpec {
-  /** Canonical origin, e.g. `http://127.0.0.1:8081`; also the backend's id and metric label. */
-  readonly origin: string;
-  /**
-   * HTTPS backend (`https://` origin): TLS with certificate verification,
-   * SNI from `hostname`. Absent means false (specs built outside
-   * {@link parseBackends}, e.g. by discovery, are plain HTTP).
-   */
-  readonly tls?: boolean;
-  /** Host name or IP literal (IPv6 without brackets), for connecting. */
-  readonly hostname: string;
-  readonly port: number;
-  /** Relative share of traffic, 1-1000 (`http://host:port=3`); 1 by default. */
-  readonly weight: number;
-  /** Free-form labels from the config file, shown in `/status`. */
-  readonly metadata?: Readonly<Record<string, string>>;
-}
-
-/** Active health checking. */
-export interface HealthConfig {
-  readonly intervalMs: number;
-  readonly timeoutMs: number;
-  /** Consecutive successful probes that bring a down backend up. */
-  readonly rise: number;
-  /** Consecutive failed probes that take an up backend down. */
-  readonly fall: number;
-  /** Probe interval while a backend is down, so it returns sooner. */
-  readonly downIntervalMs: number;
-  /** HTTP checks; TCP connect checks when absent. */
-  readonly http?: HttpCheckConfig;
-}
-
-/** Everything `lb` needs to run, validated. */
-export interface LbConfig {
+/** The single-pool settings, before they become a pool and a route. */
+interface FlatConfig {
   readonly host: string;
   readonly port: number;
   readonly backends: readonly BackendSpec[];
@@ -205,7 +177,7 @@ export function parseLbArgs(
   );
   const ops = parseOps(p, str);
   const discovering = ops.discovery.targets.length > 0;
-  const config: LbConfig = {
+  const config: FlatConfig = {
     port: p.port("port", str("port", "PROXY_PORT", "8080")),
     host: str("host", "PROXY_HOST", "0.0.0.0"),
     // With discovery, static backends are optional and the seed's defaults don't apply.
@@ -269,9 +241,51 @@ export function parseLbArgs(
     const withMeta = config.backends.map((b) =>
       file.metadata[b.origin] ? { ...b, metadata: file.metadata[b.origin] } : b
     );
-    return { kind, config: { ...config, backends: withMeta } };
+    return { kind, config: lbConfig({ ...config, backends: withMeta }) };
   }
-  return { kind, config };
+  return { kind, config: lbConfig(config) };
+}
+
+/** One pool called `default` and one route that matches everything. */
+function lbConfig(flat: FlatConfig): LbConfig {
+  return {
+    host: flat.host,
+    port: flat.port,
+    adminHost: flat.adminHost,
+    adminPort: flat.adminPort,
+    trustProxy: flat.trustProxy,
+    logLevel: flat.logLevel,
+    logFormat: flat.logFormat,
+    accessLog: flat.accessLog,
+    shutdownDelayMs: flat.shutdownDelayMs,
+    shutdownTimeoutMs: flat.shutdownTimeoutMs,
+    front: flat.front,
+    tls: { certFile: flat.ops.tls.certFile, keyFile: flat.ops.tls.keyFile },
+    websocket: flat.ops.websocket,
+    configFile: flat.ops.configFile,
+    adminToken: flat.ops.adminToken,
+    noRouteStatus: 404,
+    mirrorMaxInFlight: 100,
+    pools: [{
+      name: "default",
+      backends: flat.backends,
+      strategy: flat.strategy,
+      transport: flat.transport,
+      health: flat.health,
+      connectTimeoutMs: flat.connectTimeoutMs,
+      responseTimeoutMs: flat.responseTimeoutMs,
+      idleTimeoutMs: flat.idleTimeoutMs,
+      retries: flat.retries,
+      balancing: flat.balancing,
+      outlier: flat.outlier,
+      retry: flat.retry,
+      limits: flat.limits,
+      discovery: flat.ops.discovery,
+      backendCaFile: flat.ops.backendCaFile,
+    }],
+    routes: [{ name: "default", match: {}, target: { kind: "pool", pool: "default" } }],
+    settings: {},
+  };
 }
 
 const WILDCARDS = new Set(["0.0.0.0", "::", "[::]"]);

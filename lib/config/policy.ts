@@ -8,72 +8,14 @@
  */
 
 import type { Problems } from "./cli.ts";
-
-/** Where `consistent-hash` takes its key from. */
-export type HashKey =
-  | { readonly kind: "client-ip" }
-  | { readonly kind: "path" }
-  | { readonly kind: "header"; readonly name: string }
-  | { readonly kind: "cookie"; readonly name: string };
-
-/** Strategy settings beyond the name. */
-export interface BalancingConfig {
-  readonly hashKey: HashKey;
-  readonly stickyCookieName: string;
-  /** HMAC secret for sticky cookies; replicas must share it to agree. */
-  readonly stickySecret: string;
-  /** Whether the secret was generated because none was configured. */
-  readonly stickySecretGenerated: boolean;
-  readonly ewmaDecayMs: number;
-  /** A backend back from down ramps its weight up over this long (0: off). */
-  readonly slowStartMs: number;
-}
-
-/** HTTP health checks; absent means TCP connect checks. */
-export interface HttpCheckConfig {
-  readonly path: string;
-  /** `Host` to send; the backend's host:port when absent. */
-  readonly host?: string;
-  readonly statusMin: number;
-  readonly statusMax: number;
-}
-
-/** Passive outlier detection on live traffic. */
-export interface OutlierConfig {
-  /** Consecutive upstream errors that eject a backend (0: off). */
-  readonly consecutiveErrors: number;
-  /** Count 5xx answers as errors too. */
-  readonly on5xx: boolean;
-  /** First ejection lasts this long; each repeat adds as much again. */
-  readonly baseEjectionMs: number;
-  /** Never eject more than this share of the pool (a panic floor). */
-  readonly maxEjectionPercent: number;
-}
-
-/** Retry limits beyond `--retries`. */
-export interface RetryConfig {
-  /** Retries may be at most this percentage of recent requests. */
-  readonly budgetPercent: number;
-  /** Retries always allowed per second, whatever the budget says (so a quiet lb can still retry). */
-  readonly budgetMinPerSecond: number;
-  /** Time one attempt may take to response headers (the overall limit is --response-timeout). */
-  readonly tryTimeoutMs: number;
-  /** Request bodies up to this size are kept so they can be replayed. */
-  readonly bufferBytes: number;
-}
-
-/** Per-backend concurrency limits. */
-export interface LimitsConfig {
-  /** Requests in flight per backend before new ones queue (0: unlimited). */
-  readonly maxPerBackend: number;
-  /** How long a request may wait in that queue before a 503. */
-  readonly queueTimeoutMs: number;
-  /**
-   * Connections the upstream transport opens per backend (0: no limit).
-   * Long-lived streams (SSE, long polls) each hold one, so raise it for them.
-   */
-  readonly upstreamConnections: number;
-}
+import type {
+  BalancingConfig,
+  HashKey,
+  HttpCheckConfig,
+  LimitsConfig,
+  OutlierConfig,
+  RetryConfig,
+} from "./types.ts";
 
 /** The flags this module reads, for `parseArgs`. */
 export const POLICY_FLAGS = {

@@ -14,8 +14,8 @@
  * @module
  */
 
-import type { BackendSpec } from "../config/parse.ts";
-import type { DiscoverTarget } from "../config/ops.ts";
+import type { BackendSpec } from "../core/backend_spec.ts";
+import type { DiscoverTarget } from "../config/types.ts";
 import {
   createResolver,
   type DnsResolver,

@@ -15,8 +15,8 @@
  */
 
 import { Resolver } from "node:dns/promises";
-import type { BackendSpec } from "../config/parse.ts";
-import type { DiscoverTarget, DiscoveryConfig } from "../config/ops.ts";
+import type { BackendSpec } from "../core/backend_spec.ts";
+import type { DiscoverTarget, DiscoveryConfig } from "../config/types.ts";
 import { addressSpec, lowestPriority, mergeSpecs, type SrvRecord, srvWeight } from "./specs.ts";
 
 /** An A or AAAA record with its remaining TTL in seconds, as `resolve4(name, { ttl: true })` gives it. */

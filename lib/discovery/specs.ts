@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { BackendSpec } from "../config/parse.ts";
+import type { BackendSpec } from "../core/backend_spec.ts";
 
 /** One SRV record as `node:dns` returns it (RFC 2782 fields; `name` is the target host). */
 export interface SrvRecord {

@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { WebSocketConfig } from "../config/ops.ts";
+import type { WebSocketConfig } from "../config/types.ts";
 import type { ProxyCore } from "../proxy/handler.ts";
 import type { ProxyRequest } from "../core/message.ts";
 import { createWebSocketHandler, isWebSocketUpgrade, type TunnelSet } from "../proxy/websocket.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { HealthConfig } from "../config/parse.ts";
+import type { HealthConfig } from "../config/types.ts";
 import type { Backend, Pool } from "../pool/pool.ts";
 import { describeProbeError, type Prober } from "./tcp_probe.ts";
 

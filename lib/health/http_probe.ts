@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { HttpCheckConfig } from "../config/policy.ts";
+import type { HttpCheckConfig } from "../config/types.ts";
 import type { Prober, ProbeTarget } from "./tcp_probe.ts";
 
 const encoder = new TextEncoder();

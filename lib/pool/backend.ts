@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { BackendSpec } from "../config/parse.ts";
+import type { BackendSpec } from "../core/backend_spec.ts";
 import { type HealthState, INITIAL_HEALTH } from "./health_state.ts";
 import { PeakEwma } from "./ewma.ts";
 import { LatencyWindow } from "./latency.ts";

@@ -12,7 +12,8 @@
  * @module
  */
 
-import type { BackendSpec, HealthConfig } from "../config/parse.ts";
+import type { BackendSpec } from "../core/backend_spec.ts";
+import type { HealthConfig } from "../config/types.ts";
 import { DOWN_NOW, observe } from "./health_state.ts";
 import { Backend } from "./backend.ts";
 import { SlowStartRamp } from "./slow_start.ts";

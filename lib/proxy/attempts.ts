@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { LimitsConfig, OutlierConfig } from "../config/policy.ts";
+import type { LimitsConfig, OutlierConfig } from "../config/types.ts";
 import type { Logger } from "../core/logging.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
 import type { Backend, Pool } from "../pool/pool.ts";

@@ -10,7 +10,7 @@
  */
 
 import type { Cidr } from "../core/cidr.ts";
-import type { HashKey, LimitsConfig, OutlierConfig, RetryConfig } from "../config/policy.ts";
+import type { HashKey, LimitsConfig, OutlierConfig, RetryConfig } from "../config/types.ts";
 import type { Logger } from "../core/logging.ts";
 import { type LbMetrics, RequestMetrics } from "../metrics/lb_metrics.ts";
 import type { Backend, Pool } from "../pool/pool.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { HashKey } from "../config/policy.ts";
+import type { HashKey } from "../config/types.ts";
 import { type HeaderPairs, headerValue } from "../core/transport.ts";
 
 /** What a key can be taken from. */

@@ -31,7 +31,7 @@
  * @module
  */
 
-import type { WebSocketConfig } from "../config/ops.ts";
+import type { WebSocketConfig } from "../config/types.ts";
 import type { Cidr } from "../core/cidr.ts";
 import type { Logger } from "../core/logging.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { WebSocketConfig } from "../config/ops.ts";
+import type { WebSocketConfig } from "../config/types.ts";
 import type { Logger } from "../core/logging.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
 import type { Backend } from "../pool/pool.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { OutlierConfig } from "../config/policy.ts";
+import type { OutlierConfig } from "../config/types.ts";
 
 /** Per-backend outlier state. */
 export interface OutlierState {

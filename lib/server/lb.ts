@@ -7,7 +7,8 @@
  */
 
 import { createAdminHandler } from "../admin/handler.ts";
-import type { BackendSpec, LbConfig } from "../config/parse.ts";
+import type { BackendSpec } from "../core/backend_spec.ts";
+import type { LbConfig } from "../config/types.ts";
 import { DnsDiscovery } from "../discovery/dns.ts";
 import { HealthChecker } from "../health/checker.ts";
 import { httpProbe } from "../health/http_probe.ts";
@@ -18,7 +19,7 @@ import { Pool } from "../pool/pool.ts";
 import { createProxy } from "../proxy/handler.ts";
 import { denoServeHandler } from "../front/deno_serve.ts";
 import { H1Front } from "../front/h1/server.ts";
-import { defaultMaxClientConnections, openFileLimit } from "../config/front.ts";
+import { defaultMaxClientConnections, openFileLimit } from "../front/file_limit.ts";
 import { TunnelSet } from "../proxy/websocket.ts";
 import { shutdownWithin } from "./signals.ts";
 import { createStrategy } from "../balancing/mod.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { TlsConfig } from "../config/ops.ts";
+import type { TlsConfig } from "../config/types.ts";
 
 /** The traffic listener's certificate chain and key, as PEM text. */
 export interface ListenerPem {
