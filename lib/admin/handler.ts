@@ -1,28 +1,45 @@
 /**
  * The admin listener's routes: Kubernetes-style probes, Prometheus metrics,
- * a JSON status page, and the JSON admin API under `/api/` (`admin_api.ts`).
- * Kept off the traffic port so probes, scrapes and admin calls never compete
- * with, or get proxied as, client traffic.
+ * a JSON status page of every pool and route, and the JSON admin API under
+ * `/api/` (`api.ts`). Kept off the traffic port so probes, scrapes and admin
+ * calls never compete with, or get proxied as, client traffic.
  *
  * @module
  */
 
-import { backendState, createAdminApi } from "./api.ts";
+import type { RouteConfig } from "../config/types.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../metrics/registry.ts";
-import type { Pool } from "../pool/pool.ts";
+import { createAdminApi } from "./api.ts";
+import type { AdminPool, AdminPools } from "./types.ts";
+import {
+  backendState,
+  type PoolView,
+  type RouteView,
+  routeView,
+  type StatusBackend,
+  statusBackend,
+} from "./views.ts";
 
+export type { AdminPool, AdminPools };
 // One definition of the state word, shared with the API; re-exported for existing importers.
 export { backendState };
 
 /** What the admin routes read. */
 export interface AdminOptions {
-  readonly pool: Pool;
+  /** The pools of the current generation, in config order; read on every request, so a reload shows at once. */
+  readonly pools: AdminPools;
+  /** The routes of the current generation, in match order, for `/status`. */
+  readonly routes: () => readonly RouteConfig[];
+  /** The registry `/metrics` renders. */
   readonly metrics: LbMetrics;
   /** Whether shutdown has begun (readiness then fails). */
   readonly shuttingDown: () => boolean;
+  /** When the process started (epoch ms), for `uptimeSeconds`. */
   readonly startedAt: number;
+  /** The lb's version, shown in `/status`. */
   readonly version: string;
+  /** Wall clock (epoch ms); `Date.now` by default. */
   readonly now?: () => number;
   /** Bearer token of the admin API's mutating routes; without one the API is read-only. */
   readonly token?: string;
@@ -32,9 +49,9 @@ export interface AdminOptions {
 export function createAdminHandler(
   options: AdminOptions,
 ): (req: Request) => Response | Promise<Response> {
-  const { pool, metrics, shuttingDown } = options;
+  const { metrics } = options;
   const now = options.now ?? Date.now;
-  const api = createAdminApi({ pool, token: options.token });
+  const api = createAdminApi({ pools: options.pools, token: options.token });
   return function admin(req) {
     const path = new URL(req.url).pathname;
     const answer = api(req, path);
@@ -47,9 +64,8 @@ export function createAdminHandler(
       case "/healthz":
         return text(200, "ok\n");
       case "/readyz": {
-        if (shuttingDown()) return text(503, "shutting down\n");
-        if (pool.healthy.length === 0) return text(503, "no healthy backend\n");
-        return text(200, "ready\n");
+        const why = notReady(options.shuttingDown(), options.pools());
+        return why ? text(503, `${why}\n`) : text(200, "ready\n");
       }
       case "/metrics":
         return new Response(metrics.registry.render(), {
@@ -62,38 +78,79 @@ export function createAdminHandler(
       default:
         return text(
           404,
-          "not found (try /livez, /readyz, /healthz, /metrics, /status, /api/backends)\n",
+          "not found (try /livez, /readyz, /healthz, /metrics, /status, /api/pools, /api/backends)\n",
         );
     }
   };
 }
 
-/** The `/status` document. */
-export function statusReport(options: AdminOptions, now: number) {
-  const { pool } = options;
+/**
+ * Why the lb is not ready, or undefined when it is. Ready means not
+ * shutting down and at least one pool with a healthy backend: an lb fronts
+ * several services, and one of them down must not take the lb out of the
+ * Kubernetes Service (or cloud load balancer) that sends it the traffic of
+ * the others. That service's requests still fail fast with 503 from the
+ * proxy, and `/status` shows which pool has nothing healthy.
+ */
+function notReady(shuttingDown: boolean, pools: readonly AdminPool[]): string | undefined {
+  if (shuttingDown) return "shutting down";
+  if (pools.length === 0) return "no pools configured";
+  if (!pools.some((p) => p.pool.healthy.length > 0)) return "no healthy backend in any pool";
+  return undefined;
+}
+
+/** One backend in `/status`'s flat list: its pool's entry plus the pool's name. */
+export interface StatusListedBackend extends StatusBackend {
+  /** The name of the pool it is a member of (a backend may be in several). */
+  readonly pool: string;
+}
+
+/** The `/status` document; see {@link statusReport}. */
+export interface StatusReport {
+  /** The lb's version. */
+  readonly version: string;
+  /** Seconds since the process started. */
+  readonly uptimeSeconds: number;
+  /** What `/readyz` answers: not shutting down, and some pool has a healthy backend. */
+  readonly ready: boolean;
+  /** Whether shutdown has begun. */
+  readonly shuttingDown: boolean;
+  /** `Deno.memoryUsage()` in MiB, to one decimal. */
+  readonly memoryMiB: Readonly<Record<string, number>>;
+  /** Every pool in config order, each with its backends. */
+  readonly pools: readonly PoolView<StatusBackend>[];
+  /** Every route in match order. */
+  readonly routes: readonly RouteView[];
+  /** Every backend of every pool, in pool then member order, each with its pool's name. */
+  readonly backends: readonly StatusListedBackend[];
+}
+
+/**
+ * The `/status` document: process facts, each pool with its backends, the
+ * routes as configured, and `backends`, every backend of every pool in one
+ * list with its pool's name (what tools written for a single pool read).
+ * `ready` is `/readyz`'s answer: not shutting down and at least one pool
+ * with a healthy backend.
+ */
+export function statusReport(options: AdminOptions, now: number): StatusReport {
+  const monotonic = performance.now();
+  const current = options.pools();
+  const shuttingDown = options.shuttingDown();
+  const pools = current.map(({ pool, config }): PoolView<StatusBackend> => ({
+    name: pool.name,
+    strategy: config.strategy,
+    healthy: pool.healthy.length,
+    backends: pool.backends.map((b) => statusBackend(b, monotonic)),
+  }));
   return {
     version: options.version,
     uptimeSeconds: Math.round((now - options.startedAt) / 1000),
-    ready: !options.shuttingDown() && pool.healthy.length > 0,
-    shuttingDown: options.shuttingDown(),
+    ready: notReady(shuttingDown, current) === undefined,
+    shuttingDown,
     memoryMiB: mib(Deno.memoryUsage()),
-    backends: pool.backends.map((b) => {
-      const [p50, p90, p99] = b.latency.percentiles([0.5, 0.9, 0.99]).map(round2);
-      return {
-        url: b.id,
-        state: backendState(b),
-        lastChange: new Date(b.lastChange).toISOString(),
-        reason: b.reason,
-        weight: b.weight,
-        metadata: b.spec.metadata ?? {},
-        effectiveWeight: round2(b.effectiveWeight),
-        inFlight: b.inFlight,
-        requests: b.requests,
-        failures: b.failures,
-        ejections: b.outlier.ejections,
-        latencyMs: { p50, p90, p99, ewma: round2(b.ewma.value(performance.now())) },
-      };
-    }),
+    pools,
+    routes: options.routes().map(routeView),
+    backends: pools.flatMap((p) => p.backends.map((b) => ({ pool: p.name, ...b }))),
   };
 }
 
@@ -108,8 +165,4 @@ function mib(usage: Deno.MemoryUsage): Record<string, number> {
   return Object.fromEntries(
     Object.entries(usage).map(([k, v]) => [k, Math.round(v / 1024 / 102.4) / 10]),
   );
-}
-
-function round2(ms: number | null): number | null {
-  return ms === null ? null : Math.round(ms * 100) / 100;
 }

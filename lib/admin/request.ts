@@ -2,7 +2,7 @@
  * The request side of the admin API: reading a JSON body within a size
  * limit, and checking the bearer token of mutating routes in constant time.
  * Every refusal is an {@link ApiError}, which `createAdminApi` in
- * `admin_api.ts` maps to a JSON `{error}` answer.
+ * `api.ts` maps to a JSON `{error}` answer.
  *
  * @module
  */
@@ -16,6 +16,7 @@ export const READ_ONLY_MESSAGE =
 
 /** A refusal, mapped to a JSON `{error}` answer in one place (`createAdminApi`). */
 export class ApiError extends Error {
+  /** `status` is the HTTP status; `headers` go on the answer (`Allow`, `WWW-Authenticate`). */
   constructor(
     readonly status: number,
     message: string,

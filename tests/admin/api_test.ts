@@ -1,97 +1,18 @@
 /**
- * The admin API (`lib/admin_api.ts`) through `createAdminHandler` with a real
- * pool: every route, every refusal, and that a refused request changes
- * nothing. The last test drives a real lb process.
+ * The admin API (`lib/admin/api.ts`) through `createAdminHandler` with one
+ * real pool, addressed by the single-pool `/api/backends` paths: every
+ * route, every refusal, and that a refused request changes nothing. The
+ * pool-addressed paths and several pools are in `pools_test.ts`.
  */
 
 import assert from "node:assert/strict";
 import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
-import { createAdminHandler } from "../lib/admin/handler.ts";
-import { READ_ONLY_MESSAGE } from "../lib/admin/api.ts";
-import { Problems } from "../lib/config/cli.ts";
-import { parseBackends } from "../lib/config/parse.ts";
-import { createLbMetrics } from "../lib/metrics/lb_metrics.ts";
-import { Pool } from "../lib/pool/pool.ts";
-import { httpServer } from "./_http.ts";
-import { startLb, status, waitFor } from "./_lb.ts";
-
-const TOKEN = "s3cret-token-for-tests-0123456789";
-const A = "http://127.0.0.1:9001";
-const B = "http://127.0.0.1:9002";
-const C = "http://127.0.0.1:9003";
-const HEALTH = { intervalMs: 1000, timeoutMs: 100, rise: 1, fall: 1, downIntervalMs: 1000 };
-
-type Handler = ReturnType<typeof createAdminHandler>;
-
-/** A pool of A and B (both up) behind an admin handler; `using` closes the pool. */
-function setup(token: string | null = TOKEN) {
-  const pool = new Pool(parseBackends(new Problems(), `${A},${B}`), HEALTH, Date.now());
-  const handler = createAdminHandler({
-    pool,
-    metrics: createLbMetrics(),
-    shuttingDown: () => false,
-    startedAt: Date.now(),
-    version: "test",
-    token: token ?? undefined,
-  });
-  return { pool, handler, [Symbol.dispose]: () => pool.close() };
-}
-
-interface CallOptions {
-  readonly method?: string;
-  /** A string is sent as is; anything else as JSON. */
-  readonly body?: unknown;
-  /** The whole `Authorization` header; `Bearer TOKEN` by default, null for none. */
-  readonly auth?: string | null;
-  /** `application/json` when there is a body, by default; null for none. */
-  readonly contentType?: string | null;
-}
-
-interface Answer {
-  readonly status: number;
-  readonly headers: Headers;
-  // deno-lint-ignore no-explicit-any
-  readonly json: any;
-}
-
-async function call(handler: Handler, path: string, options: CallOptions = {}): Promise<Answer> {
-  const { method = "GET", body } = options;
-  const headers = new Headers();
-  const auth = options.auth === undefined ? `Bearer ${TOKEN}` : options.auth;
-  if (auth !== null) headers.set("authorization", auth);
-  const type = options.contentType === undefined && body !== undefined
-    ? "application/json"
-    : options.contentType;
-  if (type) headers.set("content-type", type);
-  const raw = body === undefined || typeof body === "string" || body instanceof ReadableStream ||
-    body instanceof Uint8Array;
-  const payload = raw ? body : JSON.stringify(body);
-  const res = await handler(
-    new Request(`http://admin.test${path}`, { method, headers, body: payload as BodyInit }),
-  );
-  const text = await res.text();
-  const isJson = res.headers.get("content-type")?.startsWith("application/json");
-  return {
-    status: res.status,
-    headers: res.headers,
-    json: isJson && text ? JSON.parse(text) : text,
-  };
-}
-
-const enc = encodeURIComponent;
-
-/** Everything the API shows about the pool, to check that a refusal changed nothing. */
-async function snapshot(handler: Handler): Promise<string> {
-  const pool = (await call(handler, "/api/backends")).json;
-  const report = (await call(handler, "/status")).json;
-  return JSON.stringify([
-    pool,
-    report.backends.map((b: { latencyMs: unknown }) => ({ ...b, latencyMs: 0 })),
-  ]);
-}
+import { READ_ONLY_MESSAGE } from "../../lib/admin/api.ts";
+import { waitFor } from "../_lb.ts";
+import { A, B, C, call, enc, setup, snapshot, TOKEN } from "./_admin.ts";
 
 Deno.test("GET /api/backends lists every backend, without a token", async () => {
-  using t = setup(null);
+  using t = setup({ token: null });
   const res = await call(t.handler, "/api/backends", { auth: null });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("cache-control"), "no-store");
@@ -116,6 +37,18 @@ Deno.test("GET /api/backends lists every backend, without a token", async () => 
   assert.equal(a.ejections, 0);
   assert.equal(new Date(a.lastChange).toISOString(), a.lastChange);
   assert.equal((await call(t.handler, "/api/backends", { method: "HEAD" })).status, 200);
+  assert.equal(res.json.pool, "default");
+
+  // One backend, as listed; also in the forms --backends accepts.
+  for (
+    const path of [`/api/backends/${enc(B)}`, `/api/backends/${B}`, "/api/backends/127.0.0.1:9002"]
+  ) {
+    const one = await call(t.handler, path, { auth: null });
+    assert.equal(one.status, 200, path);
+    assert.deepEqual(one.json, res.json.backends[1]);
+  }
+  const head = await call(t.handler, `/api/backends/${enc(B)}`, { method: "HEAD", auth: null });
+  assert.equal(head.status, 200);
 });
 
 Deno.test("POST /api/backends adds a backend that waits for a health check", async () => {
@@ -156,7 +89,10 @@ Deno.test("POST /api/backends of a backend already present is 409 and changes no
       body: { url, weight: 9 },
     });
     assert.equal(res.status, 409, url);
-    assert.match(res.json.error, /http:\/\/127\.0\.0\.1:9001 is already in the pool \(state up\)/);
+    assert.match(
+      res.json.error,
+      /http:\/\/127\.0\.0\.1:9001 is already in pool "default" \(state up\)/,
+    );
   }
   assert.equal(await snapshot(t.handler), before);
 });
@@ -164,7 +100,7 @@ Deno.test("POST /api/backends of a backend already present is 409 and changes no
 Deno.test("DELETE /api/backends/{origin} drains, then the backend leaves", async () => {
   using t = setup();
   const a = t.pool.find(A)!;
-  a.inFlight = 1;
+  a.begin(); // One request in flight.
   const res = await call(t.handler, `/api/backends/${enc(A)}`, { method: "DELETE" });
   assert.equal(res.status, 202);
   assert.deepEqual(res.json, { url: A, draining: true });
@@ -187,7 +123,7 @@ Deno.test("DELETE /api/backends/{origin} drains, then the backend leaves", async
   await new Promise((r) => setTimeout(r, 250));
   assert.ok(t.pool.find(A), "still there with a request in flight");
   // …and leaves once the last one finishes.
-  a.inFlight = 0;
+  a.settle();
   await waitFor(() => t.pool.find(A) === undefined, 2000, "the drained backend to leave");
   const after = (await call(t.handler, "/api/backends")).json.backends;
   assert.deepEqual(after.map((b: { url: string }) => b.url), [B]);
@@ -420,7 +356,7 @@ Deno.test("mutations without the right bearer token are 401 and change nothing",
 });
 
 Deno.test("without a configured token, mutations are 403 and reads stay open", async () => {
-  using t = setup(null);
+  using t = setup({ token: null });
   const before = await snapshot(t.handler);
   for (const m of MUTATIONS) {
     const res = await call(t.handler, m.path, m);
@@ -449,14 +385,17 @@ Deno.test("unknown backends and paths are 404", async () => {
   ) {
     const res = await call(t.handler, path, { method, body });
     assert.equal(res.status, 404, `${method} ${path}`);
-    assert.match(res.json.error, /^no backend ".*" \(GET \/api\/backends lists them\)$/);
+    assert.match(
+      res.json.error,
+      /^no backend ".*" in pool "default" \(GET \/api\/backends lists them\)$/,
+    );
   }
   for (
     const path of ["/api", "/api/", "/api/nope", "/api/backends/", `/api/backends/${enc(A)}/x`]
   ) {
     const res = await call(t.handler, path);
     assert.equal(res.status, 404, path);
-    assert.match(res.json.error, /^no route .* \(try GET \/api\/backends\)$/);
+    assert.match(res.json.error, /^no route .* \(try GET \/api\/pools\)$/);
   }
   assert.equal(t.pool.backends.length, 2);
 });
@@ -466,8 +405,8 @@ Deno.test("wrong methods on known paths are 405 with Allow", async () => {
   const cases: [string, string, string][] = [
     ["PATCH", "/api/backends", "GET, HEAD, POST"],
     ["DELETE", "/api/backends", "GET, HEAD, POST"],
-    ["GET", `/api/backends/${enc(A)}`, "DELETE"],
-    ["PUT", `/api/backends/${enc(A)}`, "DELETE"],
+    ["PUT", `/api/backends/${enc(A)}`, "GET, HEAD, DELETE"],
+    ["POST", `/api/backends/${enc(A)}`, "GET, HEAD, DELETE"],
     ["GET", `/api/backends/${enc(A)}/weight`, "PUT"],
     ["POST", `/api/backends/${enc(A)}/weight`, "PUT"],
     ["PUT", `/api/backends/${enc(A)}/maintenance`, "POST, DELETE"],
@@ -508,56 +447,14 @@ Deno.test("each change is logged once; refusals are not", async () => {
     await call(t.handler, `/api/backends/${enc(A)}/maintenance`, { method: "DELETE" });
     await call(t.handler, `/api/backends/${enc(C)}`, { method: "DELETE" });
     assert.deepEqual(lines(), [
-      `added ${C} with weight 2; it takes traffic after a health check`,
-      `weight of ${B} changed from 1 to 3`,
-      `${A} taken out for maintenance`,
-      `${A} back from maintenance`,
-      `draining ${C}: no new requests; it leaves once 0 in flight finish`,
+      `pool default: added ${C} with weight 2; it takes traffic after a health check`,
+      `pool default: weight of ${B} changed from 1 to 3`,
+      `pool default: ${A} taken out for maintenance`,
+      `pool default: ${A} back from maintenance`,
+      `pool default: draining ${C}: no new requests; it leaves once 0 in flight finish`,
     ]);
     assert.ok(records.every((r) => r.level === "info" && r.category.join(".") === "lb.admin"));
   } finally {
     resetSync();
   }
-});
-
-Deno.test({
-  name: "through a real lb: an added backend gets traffic, a removed one stops getting it",
-  async fn() {
-    await using one = httpServer(() => new Response("one"));
-    await using two = httpServer(() => new Response("two"));
-    await using lb = await startLb([one.origin], ["--admin-token", TOKEN]);
-    const api = (method: string, path: string, body?: unknown) =>
-      fetch(`${lb.adminUrl}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    const hit = async () => await (await fetch(lb.url)).text();
-
-    const added = await api("POST", "/api/backends", { url: two.origin });
-    assert.equal(added.status, 201);
-    assert.equal((await added.json()).url, two.origin);
-    await waitFor(async () => (await hit()) === "two", 5000, "traffic on the added backend");
-    await lb.proc.waitForLine(/added http:\/\/127\.0\.0\.1:\d+ with weight 1/);
-    const metrics = await (await fetch(`${lb.adminUrl}/metrics`)).text();
-    assert.match(metrics, new RegExp(`lb_backend_up\\{backend="${two.origin}"\\} 1`));
-
-    const removed = await api("DELETE", `/api/backends/${encodeURIComponent(one.origin)}`);
-    assert.equal(removed.status, 202);
-    assert.deepEqual(await removed.json(), { url: one.origin, draining: true });
-    await waitFor(
-      async () => !(await status(lb)).backends.some((b) => b.url === one.origin),
-      5000,
-      "the removed backend to leave",
-    );
-    for (let i = 0; i < 10; i++) assert.equal(await hit(), "two");
-
-    const denied = await fetch(`${lb.adminUrl}/api/backends`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ url: one.origin }),
-    });
-    assert.equal(denied.status, 401);
-    await denied.body?.cancel();
-  },
 });
