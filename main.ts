@@ -10,6 +10,7 @@ import { runCli } from "./lib/config/cli.ts";
 import { loadConfigFile } from "./lib/config/file.ts";
 import { configPath, LB_ENV_VARS, parseLbArgs } from "./lib/config/parse.ts";
 import { LB_USAGE } from "./lib/config/usage.ts";
+import { describeConfig } from "./lib/config/describe.ts";
 import { Reloader } from "./lib/server/reloader.ts";
 import { startLoadBalancer } from "./lib/server/lb.ts";
 import { closeLogging, log, setupLogging } from "./lib/core/logging.ts";
@@ -27,7 +28,9 @@ export async function main(
   if (command.kind === "help") return void console.log(LB_USAGE);
   if (command.kind === "version") return void console.log(`lb ${VERSION}`);
   if (command.kind === "check") {
-    return void console.log(`${path ?? "command line"}: configuration is valid`);
+    return void console.log(
+      `${path ?? "command line"}: configuration is valid: ${describeConfig(command.config)}`,
+    );
   }
   const { config } = command;
   await setupLogging({
@@ -42,12 +45,9 @@ export async function main(
     `${scheme}://${a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname}:${a.port}`;
   // Values go into the text itself so the line reads the same in text and
   // JSON formats (JSON renders placeholders quoted); tests and scripts match it.
-  const scheme = config.ops.tls.certFile ? "https" : "http";
-  const listening = `lb listening on ${url(lb.addr, scheme)}, admin on ${url(lb.adminAddr)}`;
-  logger.info(`${listening} ({count} backends, {strategy})`, {
-    count: config.backends.length,
-    strategy: config.strategy,
-  });
+  const scheme = config.tls.certFile ? "https" : "http";
+  const listening = `lb listening on ${url(lb.addr!, scheme)}, admin on ${url(lb.adminAddr)}`;
+  logger.info(`${listening}: {summary}`, { summary: describeConfig(config) });
   const reloader = new Reloader({ lb, path, args, env, log: log("lb", "config") });
   reloader.start();
   const stopSignals = onTerminate((signal) => {

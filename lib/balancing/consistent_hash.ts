@@ -10,7 +10,9 @@
  * @module
  */
 
+import type { HashKey } from "../config/types.ts";
 import type { Backend } from "../pool/pool.ts";
+import { requestKey } from "./request_key.ts";
 import { eligible } from "./eligible.ts";
 import { hash32, maglevTable } from "./maglev.ts";
 import type { PickContext, Strategy } from "./types.ts";
@@ -26,13 +28,17 @@ export class ConsistentHash implements Strategy {
   #members: readonly Backend[] = [];
   #table: Int32Array = new Int32Array(0);
 
-  /** `random`: uniform in [0, 1), for requests without a key. */
-  constructor(random: () => number) {
+  readonly #key: HashKey;
+
+  /** `key`: where the key comes from (`--hash-key`); `random`: uniform in [0, 1), for requests without one. */
+  constructor(key: HashKey, random: () => number) {
+    this.#key = key;
     this.#random = random;
   }
 
   pick(snapshot: readonly Backend[], ctx: PickContext): Backend | undefined {
-    const { hashKey, exclude } = ctx;
+    const exclude = ctx.exclude;
+    const hashKey = requestKey(this.#key, ctx.request);
     if (hashKey === undefined) return pickWeighted(snapshot, exclude, this.#random);
     this.#rebuildIfChanged(snapshot);
     const members = this.#members;

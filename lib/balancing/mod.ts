@@ -30,8 +30,8 @@ export function createStrategy(name: StrategyName, options: StrategyOptions): St
     case "random":
       return new WeightedRandom(options.random);
     case "consistent-hash":
-      return new ConsistentHash(options.random);
+      return new ConsistentHash(options.balancing.hashKey, options.random);
     case "sticky-cookie":
-      return new StickyCookie(options.stickyCookieName, options.stickySecret);
+      return new StickyCookie(options.balancing.stickyCookieName, options.balancing.stickySecret);
   }
 }

@@ -15,6 +15,7 @@ import type { HeaderPairs } from "../core/transport.ts";
 import type { Backend } from "../pool/pool.ts";
 import type { PickContext, Strategy } from "./types.ts";
 import { RoundRobin } from "./round_robin.ts";
+import { cookieHeader, cookieValue } from "./request_key.ts";
 
 /** Characters of base64url HMAC kept in the cookie: 132 bits, beyond guessing. */
 const VALUE_LENGTH = 22;
@@ -22,24 +23,6 @@ const VALUE_LENGTH = 22;
 /** The cookie value naming backend `id`: base64url(HMAC-SHA256(secret, id)), truncated. */
 export function stickyValue(secret: string, id: string): string {
   return createHmac("sha256", secret).update(id).digest("base64url").slice(0, VALUE_LENGTH);
-}
-
-/**
- * The value of cookie `name` in a `Cookie` header (`a=1; name=value`), with
- * RFC 6265 §4.1.1's optional double quotes removed; the first one wins when
- * the name repeats. Undefined when absent.
- */
-export function cookieValue(header: string | null | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const pair of header.split(";")) {
-    const eq = pair.indexOf("=");
-    if (eq === -1 || pair.slice(0, eq).trim() !== name) continue;
-    const value = pair.slice(eq + 1).trim();
-    return value.length >= 2 && value.startsWith('"') && value.endsWith('"')
-      ? value.slice(1, -1)
-      : value;
-  }
-  return undefined;
 }
 
 /** Sends a client back to the backend its cookie names. */
@@ -57,7 +40,7 @@ export class StickyCookie implements Strategy {
   }
 
   pick(snapshot: readonly Backend[], ctx: PickContext): Backend | undefined {
-    const wanted = cookieValue(ctx.cookie, this.#name);
+    const wanted = cookieValue(cookieHeader(ctx.request.headers), this.#name);
     if (wanted !== undefined) {
       for (const b of snapshot) {
         if (this.#value(b) === wanted && !ctx.exclude?.has(b)) return b;
@@ -70,7 +53,7 @@ export class StickyCookie implements Strategy {
   /** A `Set-Cookie` naming `backend`, unless the request's cookie already did. */
   responseHeaders(backend: Backend, ctx: PickContext): HeaderPairs | undefined {
     const value = this.#value(backend);
-    if (cookieValue(ctx.cookie, this.#name) === value) return undefined;
+    if (cookieValue(cookieHeader(ctx.request.headers), this.#name) === value) return undefined;
     return [["set-cookie", `${this.#name}=${value}; Path=/; HttpOnly; SameSite=Lax`]];
   }
 

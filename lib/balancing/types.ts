@@ -5,19 +5,27 @@
  * @module
  */
 
+import type { BalancingConfig } from "../config/types.ts";
 import type { HeaderPairs } from "../core/transport.ts";
 import type { Backend } from "../pool/pool.ts";
 
-/** What a strategy may know about the request it is picking for. */
+/** What of the request a strategy may read; each strategy takes what it needs itself. */
+export interface PickRequest {
+  /** Fields as received, lower-case names. */
+  readonly headers: HeaderPairs;
+  /** The client's address (after PROXY protocol, when used). */
+  readonly clientIp: string;
+  /** Origin-form target (path and query), before any route rewrite. */
+  readonly path: string;
+}
+
+/** One pick: the request, the time, and the backends already tried. */
 export interface PickContext {
   /** Backends already tried for this request (retries go elsewhere). */
   readonly exclude?: ReadonlySet<Backend>;
   /** Monotonic milliseconds (for EWMA decay). */
   readonly now: number;
-  /** The request's key for `consistent-hash` (from `--hash-key`); undefined when the request has none. */
-  readonly hashKey?: string;
-  /** The request's `Cookie` header, for `sticky-cookie`. */
-  readonly cookie?: string | null;
+  readonly request: PickRequest;
 }
 
 /** Picks a backend from a snapshot; `undefined` when none is eligible. */
@@ -34,7 +42,6 @@ export interface Strategy {
 export interface StrategyOptions {
   /** Uniform in [0, 1); `Math.random` in production, seeded in tests. */
   readonly random: () => number;
-  /** `sticky-cookie`: cookie name and HMAC secret. */
-  readonly stickyCookieName: string;
-  readonly stickySecret: string;
+  /** The pool's balancing settings (hash key, sticky cookie). */
+  readonly balancing: BalancingConfig;
 }

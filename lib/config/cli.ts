@@ -7,7 +7,7 @@
  */
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { parseDuration } from "../core/duration.ts";
+import { readChoice, readDuration, readInteger, readPort } from "./kinds.ts";
 
 /** One problem with the command line, naming the flag and the bad value. */
 export class UsageError extends Error {
@@ -63,52 +63,44 @@ function describeParseError(err: unknown): string {
 
 /**
  * Collects problems while decoding flag values, so a user sees every mistake
- * at once instead of fixing them one run at a time.
+ * at once instead of fixing them one run at a time. Each names where the
+ * value came from: `--flag`, or a config-file location.
  */
 export class Problems {
   readonly list: string[] = [];
 
+  /** A problem with the flag `flag` (or the environment variable standing for it). */
   add(flag: string, message: string): void {
-    this.list.push(`--${flag}: ${message}`);
+    this.at(`--${flag}`, message);
+  }
+
+  /**
+   * A problem at `where` (`--port`, `--config: lb.yaml: pools.api.retries`).
+   * Said once: an inherited value shared by several pools is one mistake.
+   */
+  at(where: string, message: string): void {
+    const line = `${where}: ${message}`;
+    if (!this.list.includes(line)) this.list.push(line);
   }
 
   /** A TCP port, 0 (any free port) to 65535. */
   port(flag: string, raw: string): number {
-    const n = Number(raw);
-    if (!/^\d+$/.test(raw.trim()) || n > 65535) {
-      this.add(flag, `"${raw}" is not a port (expected 0-65535)`);
-      return 0;
-    }
-    return n;
+    return readPort(raw, (m) => this.add(flag, m));
   }
 
   /** A duration such as `500ms`, `5s`, `1m`. */
   duration(flag: string, raw: string): number {
-    const ms = parseDuration(raw);
-    if (ms === undefined) {
-      this.add(flag, `"${raw}" is not a duration (expected e.g. 500ms, 5s, 1m)`);
-      return 0;
-    }
-    return ms;
+    return readDuration(raw, (m) => this.add(flag, m));
   }
 
   /** A whole number within [min, max]. */
   integer(flag: string, raw: string, min: number, max: number): number {
-    const n = Number(raw);
-    if (!/^\d+$/.test(raw.trim()) || n < min || n > max) {
-      this.add(flag, `"${raw}" is not a whole number from ${min} to ${max}`);
-      return min;
-    }
-    return n;
+    return readInteger(raw, min, max, (m) => this.add(flag, m));
   }
 
   /** One of a fixed set of words. */
   choice<T extends string>(flag: string, raw: string, allowed: readonly T[]): T {
-    if (!(allowed as readonly string[]).includes(raw)) {
-      this.add(flag, `"${raw}" is not one of ${allowed.join(", ")}`);
-      return allowed[0];
-    }
-    return raw as T;
+    return readChoice(raw, allowed, (m) => this.add(flag, m));
   }
 
   /** Throws a {@link UsageError} if anything was wrong. */

@@ -1,53 +1,104 @@
 /**
- * The JSON config file (`--config lb.json`): read, checked against
- * `schema/lb.schema.json`, and turned into the layer that sits between
- * environment variables and defaults (flags > env > file > defaults).
+ * The config file (`--config lb.yaml`): JSON or YAML by extension, checked
+ * against the generated schema (`schema.ts`), and turned into layers of
+ * flag-like text: the top level (between environment variables and
+ * defaults) and, when there are `pools`, one layer per pool. Routes are
+ * kept as checked objects; `routes.ts` gives them meaning.
  *
  * @module
  */
 
+import { parse as parseYaml } from "yaml";
+import { normalizeOrigin } from "./backends.ts";
 import { UsageError } from "./cli.ts";
-import { type Schema, validate } from "./json_schema.ts";
-import schema from "../../schema/lb.schema.json" with { type: "json" };
+import { validate } from "./json_schema.ts";
+import { fileOptions, type OptionName } from "./options.ts";
+import { generateSchema } from "./schema.ts";
 
-/** A checked config file: each setting as the string its flag would take. */
-export interface ConfigFile {
-  readonly path: string;
-  /** Flag name → value, as a command-line string (`"5s"`, `"3"`, `"true"`). */
+/** Option values from one level of the file, as the flag would take them. */
+export interface FileLayer {
+  /** Option name → value as command-line text (`"5s"`, `"3"`), or a switch's boolean. */
   readonly values: Readonly<Record<string, string | boolean>>;
-  /** Per-backend metadata by origin, shown in `/status`. */
+  /** Per-backend metadata of this level's `backends`, by origin, shown in `/status`. */
   readonly metadata: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
+/** One entry of the file's `pools`. */
+export interface FilePool extends FileLayer {
+  readonly name: string;
+}
+
+/** One entry of the file's `routes`, as the schema admits it. */
+export interface FileRoute {
+  readonly name?: string;
+  readonly match: Readonly<Record<string, string | string[] | Record<string, string | string[]>>>;
+  readonly pool?: string;
+  readonly split?: Readonly<Record<string, number>>;
+  readonly mirror?: string;
+  readonly "strip-prefix"?: string;
+  readonly "replace-prefix"?: string;
+}
+
+/** A checked config file. */
+export interface ConfigFile extends FileLayer {
+  readonly path: string;
+  /** The `pools`, in file order; absent when the file has none (one pool, `default`). */
+  readonly pools?: readonly FilePool[];
+  /** The `routes`, in file order; absent when the file has none. */
+  readonly routes?: readonly FileRoute[];
+}
+
 type BackendEntry = string | { url: string; weight?: number; metadata?: Record<string, string> };
+type Json = Record<string, unknown>;
+
+/** Extensions read, and how. */
+const FORMATS: Record<string, (text: string) => unknown> = {
+  ".json": (text) => JSON.parse(text),
+  // YAML 1.2 (so `on` and `no` stay strings); `<<` merges let pools share a block.
+  ".yaml": (text) => parseYaml(text, { merge: true }),
+  ".yml": (text) => parseYaml(text, { merge: true }),
+};
+
+/**
+ * Environment variables the YAML parser reads (for its own debug output):
+ * a binary given `--allow-env` for `lb`'s variables must allow these too.
+ */
+export const YAML_ENV_VARS = ["LOG_TOKENS", "LOG_STREAM"] as const;
 
 /** Parses and checks file contents. Throws a UsageError listing every problem. */
 export function parseConfigFile(path: string, text: string): ConfigFile {
-  let json: unknown;
+  const ext = /\.[^./\\]+$/.exec(path.toLowerCase())?.[0] ?? "";
+  const read = FORMATS[ext];
+  if (!read) {
+    throw new UsageError([
+      `--config: ${path}: can't tell its format (expected .json, .yaml or .yml)`,
+    ]);
+  }
+  let data: unknown;
   try {
-    json = JSON.parse(text);
+    data = read(text);
   } catch (err) {
-    throw new UsageError([`--config: ${path} is not valid JSON (${(err as Error).message})`]);
+    const kind = ext === ".json" ? "JSON" : "YAML";
+    const first = ((err as Error).message ?? String(err)).split("\n")[0];
+    throw new UsageError([`--config: ${path} is not valid ${kind} (${first})`]);
   }
-  const problems = validate(schema as Schema, json);
+  const problems = validate(generateSchema(), data);
   if (problems.length > 0) {
-    throw new UsageError(problems.map((p) => `--config: ${path}: ${p.replace(/^\$\.?/, "")}`));
+    // `$.pools.api.retries: …` → `--config: lb.yaml: pools.api.retries: …`
+    throw new UsageError(problems.map((p) => `--config: ${path}${p.replace(/^\$\.?/, ": ")}`));
   }
-  const values: Record<string, string | boolean> = {};
-  const metadata: Record<string, Record<string, string>> = {};
-  for (const [key, value] of Object.entries(json as Record<string, unknown>)) {
-    if (key === "$schema") continue;
-    if (key === "backends" && Array.isArray(value)) {
-      values.backends = (value as BackendEntry[]).map((entry) => {
-        if (typeof entry === "string") return entry;
-        if (entry.metadata) metadata[normalizeOrigin(entry.url)] = entry.metadata;
-        return entry.weight === undefined ? entry.url : `${entry.url}=${entry.weight}`;
-      }).join(",");
-    } else {
-      values[key] = typeof value === "boolean" ? value : String(value);
-    }
-  }
-  return { path, values, metadata };
+  const json = data as Json;
+  const pools = json.pools as Record<string, Json> | undefined;
+  return {
+    path,
+    ...layer(json, [...fileOptions("global"), ...fileOptions("pool")]),
+    pools: pools &&
+      Object.entries(pools).map(([name, values]) => ({
+        name,
+        ...layer(values, fileOptions("pool")),
+      })),
+    routes: json.routes as FileRoute[] | undefined,
+  };
 }
 
 /** Reads and checks a config file. */
@@ -61,15 +112,24 @@ export async function loadConfigFile(path: string): Promise<ConfigFile> {
   return parseConfigFile(path, text);
 }
 
-/**
- * The origin a backend URL normalises to (as `--backends` does: scheme kept,
- * default port dropped), for metadata lookup.
- */
-function normalizeOrigin(url: string): string {
-  try {
-    const u = new URL(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(url) ? url : `http://${url}`);
-    return `${u.protocol}//${u.host}`;
-  } catch {
-    return url;
+/** The options `names` found in `json` as flag text, and the metadata of its backends. */
+function layer(json: Json, names: readonly OptionName[]): FileLayer {
+  const values: Record<string, string | boolean> = {};
+  const metadata: Record<string, Record<string, string>> = {};
+  for (const name of names) {
+    const value = json[name];
+    if (value === undefined) continue;
+    if (name === "backends" && Array.isArray(value)) {
+      values.backends = (value as BackendEntry[]).map((entry) => {
+        if (typeof entry === "string") return entry;
+        if (entry.metadata) metadata[normalizeOrigin(entry.url)] = entry.metadata;
+        return entry.weight === undefined ? entry.url : `${entry.url}=${entry.weight}`;
+      }).join(",");
+    } else if (Array.isArray(value)) {
+      values[name] = value.join(",");
+    } else {
+      values[name] = typeof value === "boolean" ? value : String(value);
+    }
   }
+  return { values, metadata };
 }

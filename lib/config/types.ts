@@ -227,6 +227,12 @@ export interface LbConfig {
   readonly noRouteStatus: number;
   /** Mirror requests in flight at once, over all routes; more are skipped. */
   readonly mirrorMaxInFlight: number;
+  /**
+   * The sticky-cookie secret of every pool that has none configured: one
+   * per process, from `parseLbArgs`'s `randomSecret`. A reload passes it
+   * back (`() => running.generatedStickySecret`) so cookies stay valid.
+   */
+  readonly generatedStickySecret: string;
   /** In config order; names are unique. */
   readonly pools: readonly PoolConfig[];
   /** In match order. */

@@ -12,10 +12,9 @@
  * @module
  */
 
-import type { WebSocketConfig } from "../config/types.ts";
 import type { ProxyCore } from "../proxy/handler.ts";
 import type { ProxyRequest } from "../core/message.ts";
-import { createWebSocketHandler, isWebSocketUpgrade, type TunnelSet } from "../proxy/websocket.ts";
+import { isWebSocketUpgrade, proxyWebSocket, type WebSocketDeps } from "../proxy/websocket.ts";
 import type { HeaderPairs } from "../core/transport.ts";
 import { headerPairs } from "../proxy/headers.ts";
 
@@ -24,9 +23,8 @@ export interface DenoServeFrontOptions {
   /** The core in force; a reload swaps it, requests in flight keep theirs. */
   readonly core: () => ProxyCore;
   readonly proto: "http" | "https";
-  readonly websocket: WebSocketConfig;
-  readonly connectTimeoutMs: number;
-  readonly tunnels: TunnelSet;
+  /** WebSocket tunnelling: its limits, the handshake timeout, the open tunnels. */
+  readonly websocket: WebSocketDeps;
 }
 
 /** A `Deno.serve` handler that proxies through the core. */
@@ -35,32 +33,10 @@ export type ServeHandler = (req: Request, info: Deno.ServeHandlerInfo) => Promis
 /** Creates the handler. */
 export function denoServeHandler(options: DenoServeFrontOptions): ServeHandler {
   const { proto } = options;
-  /** WebSocket handlers per core, so each generation's settings apply to its tunnels. */
-  const sockets = new WeakMap<ProxyCore, ServeHandler>();
-  const webSocket = (core: ProxyCore): ServeHandler => {
-    let handler = sockets.get(core);
-    if (!handler) {
-      handler = createWebSocketHandler({
-        ...core.options,
-        proto,
-        config: options.websocket,
-        connectTimeoutMs: options.connectTimeoutMs,
-        tunnels: options.tunnels,
-        pickContext: (headers, clientIp, path) =>
-          core.pickContext(handshake(headers, clientIp, path), performance.now()),
-      });
-      sockets.set(core, handler);
-    }
-    return handler;
-  };
-
   return async function serve(req, info) {
     const core = options.core();
-    // Upgrades bypass the HTTP path: a tunnel is not a request/response exchange.
-    if (isWebSocketUpgrade(req)) return webSocket(core)(req, info);
     const headers = headerPairs(req.headers);
-    const clientIp = (info.remoteAddr as Deno.NetAddr).hostname;
-    const exchange = await core.handle({
+    const request: ProxyRequest = {
       method: req.method,
       path: originForm(req.url),
       host: requestHost(req, headers, proto),
@@ -68,8 +44,11 @@ export function denoServeHandler(options: DenoServeFrontOptions): ServeHandler {
       body: req.body,
       contentLength: contentLength(headers),
       signal: req.signal,
-      clientIp,
-    });
+      clientIp: (info.remoteAddr as Deno.NetAddr).hostname,
+    };
+    // Upgrades bypass the HTTP path: a tunnel is not a request/response exchange.
+    if (isWebSocketUpgrade(req)) return proxyWebSocket(core, options.websocket, req, request);
+    const exchange = await core.handle(request);
     const reply = exchange.reply;
     let body = reply.body;
     if (body === null || body instanceof Uint8Array) {
@@ -78,7 +57,7 @@ export function denoServeHandler(options: DenoServeFrontOptions): ServeHandler {
     } else {
       // A streamed body keeps the request (and its backend) busy until the client has it all.
       let bytes = 0;
-      if (core.options.accessLog) body = body.pipeThrough(counter((n) => bytes += n));
+      if (core.countsBytes) body = body.pipeThrough(counter((n) => bytes += n));
       info.completed.finally(() => exchange.finish(bytes)).catch(() => {});
     }
     return new Response(body as BodyInit | null, { status: reply.status, headers: reply.headers });
@@ -92,21 +71,6 @@ function contentLength(headers: HeaderPairs): number | undefined {
   }
   return undefined;
 }
-
-/** The neutral request of a WebSocket handshake, for balancing it like any other. */
-function handshake(headers: HeaderPairs, clientIp: string, path: string): ProxyRequest {
-  return {
-    method: "GET",
-    path,
-    host: null,
-    headers,
-    body: null,
-    contentLength: undefined,
-    signal: NEVER,
-    clientIp,
-  };
-}
-const NEVER = new AbortController().signal;
 
 /**
  * The request's authority: the authority `Deno.serve` put in `req.url`,

@@ -91,6 +91,10 @@ export interface LbMetrics {
   readonly tunnelsOpen: GaugeChild;
   /** Bytes relayed through upgrade tunnels, by direction. */
   readonly tunnelBytes: Counter;
+  /** Mirrored copies of requests, by route, mirror pool and result. */
+  readonly mirrorRequests: Counter;
+  /** Mirrored requests in flight now. */
+  readonly mirrorInFlight: GaugeChild;
 }
 
 /** Creates the families in a fresh registry. */
@@ -99,13 +103,13 @@ export function createLbMetrics(registry = new Registry()): LbMetrics {
     registry,
     requests: registry.counter(
       "lb_requests_total",
-      "Responses sent to clients, by backend, method and status class.",
-      ["backend", "method", "code"],
+      "Responses sent to clients, by route, pool, backend, method and status class.",
+      ["route", "pool", "backend", "method", "code"],
     ),
     duration: registry.histogram(
       "lb_request_duration_seconds",
       "Time from receiving a request to sending its response headers.",
-      ["backend"],
+      ["route", "pool", "backend"],
       DURATION_BUCKETS,
     ),
     inFlight: registry.gauge("lb_requests_in_flight", "Client requests being handled now.")
@@ -113,29 +117,31 @@ export function createLbMetrics(registry = new Registry()): LbMetrics {
     backendInFlight: registry.gauge(
       "lb_backend_requests_in_flight",
       "Requests sent to a backend whose responses are not yet fully delivered.",
-      ["backend"],
+      ["pool", "backend"],
     ),
     backendUp: registry.gauge("lb_backend_up", "1 when the backend is healthy, else 0.", [
+      "pool",
       "backend",
     ]),
     healthTransitions: registry.counter(
       "lb_health_transitions_total",
       "Backend health changes, by the state entered.",
-      ["backend", "to"],
+      ["pool", "backend", "to"],
     ),
     healthProbes: registry.counter("lb_health_probes_total", "Active health probes by result.", [
+      "pool",
       "backend",
       "result",
     ]),
     retries: registry.counter(
       "lb_retries_total",
-      "Requests re-sent to another backend, by the error that caused it.",
-      ["reason"],
+      "Requests re-sent to another backend, by pool and the error that caused it.",
+      ["pool", "reason"],
     ),
     upstreamErrors: registry.counter(
       "lb_upstream_errors_total",
-      "Failed upstream attempts, by backend and kind.",
-      ["backend", "kind"],
+      "Failed upstream attempts, by pool, backend and kind.",
+      ["pool", "backend", "kind"],
     ),
     retryBudgetExhausted: registry.counter(
       "lb_retry_budget_exhausted_total",
@@ -144,25 +150,26 @@ export function createLbMetrics(registry = new Registry()): LbMetrics {
     ejections: registry.counter(
       "lb_outlier_ejections_total",
       "Backends ejected by passive outlier detection.",
-      ["backend"],
+      ["pool", "backend"],
     ),
     backendEjected: registry.gauge("lb_backend_ejected", "1 while the backend is ejected.", [
+      "pool",
       "backend",
     ]),
     backendWeight: registry.gauge(
       "lb_backend_effective_weight",
       "The weight balancing uses now (lower during slow start).",
-      ["backend"],
+      ["pool", "backend"],
     ),
     queueDepth: registry.gauge(
       "lb_backend_queue_depth",
       "Requests waiting for a slot under --max-connections-per-backend.",
-      ["backend"],
+      ["pool", "backend"],
     ),
     queueRejected: registry.counter(
       "lb_backend_queue_rejected_total",
       "Requests answered 503 by a full queue or a queue timeout.",
-      ["backend", "reason"],
+      ["pool", "backend", "reason"],
     ),
     queueWait: registry.histogram(
       "lb_backend_queue_wait_seconds",
@@ -230,80 +237,14 @@ export function createLbMetrics(registry = new Registry()): LbMetrics {
       "Bytes relayed through upgraded connections, by direction.",
       ["direction"],
     ),
+    mirrorRequests: registry.counter(
+      "lb_mirror_requests_total",
+      "Copies of requests sent to a mirror pool (answers discarded), by route, pool and result.",
+      ["route", "pool", "result"],
+    ),
+    mirrorInFlight: registry.gauge(
+      "lb_mirror_requests_in_flight",
+      "Mirrored requests in flight now (at most --mirror-max-in-flight).",
+    ).labels(),
   };
-}
-
-const KNOWN_METHODS = new Set([
-  "GET",
-  "HEAD",
-  "POST",
-  "PUT",
-  "DELETE",
-  "PATCH",
-  "OPTIONS",
-  "CONNECT",
-  "TRACE",
-]);
-
-/** Bounds label cardinality: unknown methods count as `OTHER`. */
-export function methodLabel(method: string): string {
-  return KNOWN_METHODS.has(method) ? method : "OTHER";
-}
-
-/** `2xx`, `5xx`, … */
-export function statusClass(status: number): string {
-  return `${Math.floor(status / 100)}xx`;
-}
-
-/**
- * Counts responses and their durations with the label children cached per
- * backend, method and status class: looking a child up by its label values
- * joins strings and hashes them, which showed in profiles at tens of
- * thousands of requests a second.
- */
-export class RequestMetrics {
-  readonly #metrics: LbMetrics;
-  /** Keyed by an object standing for the backend: identity hashing, and a backend gone is forgotten. */
-  readonly #bySource = new WeakMap<object, BackendSeries>();
-
-  constructor(metrics: LbMetrics) {
-    this.#metrics = metrics;
-  }
-
-  /**
-   * One response from the backend `source` stands for, labelled `backend`
-   * (`none` when no backend answered: pass one object for all of those).
-   */
-  record(source: object, backend: string, method: string, status: number, seconds: number): void {
-    let series = this.#bySource.get(source);
-    if (!series) {
-      series = { duration: this.#metrics.duration.labels(backend), counters: [] };
-      this.#bySource.set(source, series);
-    }
-    series.duration.observe(seconds);
-    // Method and class in one small integer index: no string building per request.
-    const key = methodIndex(method) * 10 + Math.floor(status / 100);
-    let counter = series.counters[key];
-    if (!counter) {
-      counter = this.#metrics.requests.labels(backend, methodLabel(method), statusClass(status));
-      series.counters[key] = counter;
-    }
-    counter.inc();
-  }
-}
-
-interface BackendSeries {
-  readonly duration: HistogramChild;
-  readonly counters: CounterChild[];
-}
-
-/** The index of a method in {@link KNOWN_METHODS}, or past them for `OTHER`; GET first. */
-function methodIndex(method: string): number {
-  if (method === "GET") return 0;
-  let i = 0;
-  for (const known of KNOWN_METHODS) {
-    if (known === method) return i;
-    i++;
-  }
-  return i;
 }

@@ -20,11 +20,10 @@ export class Backend {
   /** When `health.up` last changed (epoch ms), and why. */
   lastChange: number;
   reason = "starting";
-  /** Requests picked for this backend whose responses are not yet fully delivered. */
-  inFlight = 0;
-  /** Requests sent, and those that failed before a response. */
-  requests = 0;
-  failures = 0;
+  #inFlight = 0;
+  #requests = 0;
+  #failures = 0;
+  /** Response-header latency of recent attempts, for `/status`. */
   readonly latency = new LatencyWindow();
   /** Peak-EWMA of response-header latency, for `p2c-ewma`. */
   readonly ewma: PeakEwma;
@@ -43,10 +42,52 @@ export class Backend {
   /** Taken out by hand (admin API) until put back. */
   maintenance = false;
 
-  constructor(public spec: BackendSpec, now: number, ewmaDecayMs = 10_000) {
+  /** `ewmaDecayMs` comes from the pool's `--ewma-decay`. */
+  constructor(public spec: BackendSpec, now: number, ewmaDecayMs: number) {
     this.lastChange = now;
     this.ewma = new PeakEwma(ewmaDecayMs);
     this.effectiveWeight = spec.weight;
+  }
+
+  /** Requests sent to this backend whose responses are not yet fully delivered. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Requests sent to it. */
+  get requests(): number {
+    return this.#requests;
+  }
+
+  /** Attempts that failed before a response. */
+  get failures(): number {
+    return this.#failures;
+  }
+
+  // The three counters change only here, in pairs a caller can't get wrong:
+  // every begin() ends in exactly one fail() or settle().
+
+  /** An attempt is being sent to this backend. */
+  begin(): void {
+    this.#inFlight++;
+    this.#requests++;
+  }
+
+  /** The attempt got response headers after `ms` (at monotonic `at`): feeds the EWMA and latency window. */
+  answered(ms: number, at: number): void {
+    this.ewma.observe(ms, at);
+    this.latency.add(ms);
+  }
+
+  /** The attempt failed before a response; it is no longer in flight. */
+  fail(): void {
+    this.#inFlight--;
+    this.#failures++;
+  }
+
+  /** The answered request is over (delivered or abandoned). */
+  settle(): void {
+    this.#inFlight--;
   }
 
   /** Configured weight (1 unless set with `URL=weight`). */

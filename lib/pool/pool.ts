@@ -13,41 +13,27 @@
  */
 
 import type { BackendSpec } from "../core/backend_spec.ts";
-import type { HealthConfig } from "../config/types.ts";
+import type { HealthConfig, OutlierConfig } from "../config/types.ts";
 import { DOWN_NOW, observe } from "./health_state.ts";
 import { Backend } from "./backend.ts";
 import { SlowStartRamp } from "./slow_start.ts";
+import { recordResult } from "../resilience/outlier.ts";
+import { type EjectionEvent, type HealthFlip, Listeners, type MembershipEvent } from "./events.ts";
+
+export type { EjectionEvent, HealthFlip, MembershipEvent };
 
 export { Backend };
 
-/** A change of a backend's health, reported once per flip. */
-export interface HealthFlip {
-  readonly backend: Backend;
-  readonly up: boolean;
-  readonly reason: string;
-}
-
 /** Runtime options of a {@link Pool}. */
 export interface PoolOptions {
-  /** Time constant of each backend's latency EWMA. */
-  readonly ewmaDecayMs?: number;
-  /** Weight ramp after returning to health (0: off). */
-  readonly slowStartMs?: number;
+  /** The pool's name, for logs, metrics and the admin API. */
+  readonly name: string;
+  /** Time constant of each backend's latency EWMA (`--ewma-decay`). */
+  readonly ewmaDecayMs: number;
+  /** Weight ramp after returning to health (`--slow-start`; 0: off). */
+  readonly slowStartMs: number;
   /** Clock for ejection ends and ramps (ms); `Date.now` by default. */
   readonly now?: () => number;
-}
-
-/** A backend joining, starting to drain, or leaving the pool. */
-export interface MembershipEvent {
-  readonly backend: Backend;
-  readonly kind: "added" | "draining" | "removed";
-}
-
-/** An ejection starting or ending. */
-export interface EjectionEvent {
-  readonly backend: Backend;
-  readonly ejected: boolean;
-  readonly reason: string;
 }
 
 /**
@@ -58,12 +44,14 @@ export interface EjectionEvent {
 export class Pool {
   #backends: readonly Backend[];
   #healthy: readonly Backend[];
-  readonly #memberListeners: ((event: MembershipEvent) => void)[] = [];
-  readonly #ewmaDecayMs: number | undefined;
+  readonly #members = new Listeners<MembershipEvent>();
+  readonly #ewmaDecayMs: number;
+  /** The pool's name, from the configuration. */
+  readonly name: string;
   #drainTimer: ReturnType<typeof setInterval> | undefined;
   #health: HealthConfig;
-  readonly #flipListeners: ((flip: HealthFlip) => void)[] = [];
-  readonly #ejectListeners: ((event: EjectionEvent) => void)[] = [];
+  readonly #flips = new Listeners<HealthFlip>();
+  readonly #ejections = new Listeners<EjectionEvent>();
   readonly #now: () => number;
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   readonly #ramp: SlowStartRamp;
@@ -72,13 +60,14 @@ export class Pool {
     specs: readonly BackendSpec[],
     health: HealthConfig,
     now: number,
-    options: PoolOptions = {},
+    options: PoolOptions,
   ) {
+    this.name = options.name;
     this.#backends = specs.map((s) => new Backend(s, now, options.ewmaDecayMs));
     this.#ewmaDecayMs = options.ewmaDecayMs;
     this.#health = health;
     this.#now = options.now ?? Date.now;
-    this.#ramp = new SlowStartRamp(options.slowStartMs ?? 0, this.#now, () => this.#backends);
+    this.#ramp = new SlowStartRamp(options.slowStartMs, this.#now, () => this.#backends);
     this.#healthy = this.#eligible();
   }
 
@@ -99,11 +88,7 @@ export class Pool {
 
   /** Subscribes to backends joining, draining and leaving; returns the unsubscribe function. */
   onMembership(listener: (event: MembershipEvent) => void): () => void {
-    this.#memberListeners.push(listener);
-    return () => {
-      const i = this.#memberListeners.indexOf(listener);
-      if (i !== -1) this.#memberListeners.splice(i, 1);
-    };
+    return this.#members.add(listener);
   }
 
   /** New rise/fall thresholds, from a reloaded configuration. */
@@ -202,7 +187,7 @@ export class Pool {
       b.reason = "added";
     }
     this.#backends = [...this.#backends.filter((x) => x !== replacing), b];
-    if (replacing) this.#memberListeners.forEach((l) => l({ backend: replacing, kind: "removed" }));
+    if (replacing) this.#members.emit({ backend: replacing, kind: "removed" });
     return b;
   }
 
@@ -210,7 +195,7 @@ export class Pool {
     b.draining = true;
     b.lastChange = this.#now();
     b.reason = reason;
-    for (const l of this.#memberListeners) l({ backend: b, kind: "draining" });
+    this.#members.emit({ backend: b, kind: "draining" });
     if (this.#drainTimer === undefined) {
       this.#drainTimer = setInterval(() => this.#sweepDrained(), 100);
     }
@@ -221,7 +206,7 @@ export class Pool {
     if (gone.length > 0) {
       this.#backends = this.#backends.filter((b) => !gone.includes(b));
       for (const backend of gone) {
-        for (const l of this.#memberListeners) l({ backend, kind: "removed" });
+        this.#members.emit({ backend, kind: "removed" });
       }
     }
     if (!this.#backends.some((b) => b.draining)) {
@@ -232,7 +217,7 @@ export class Pool {
 
   #changed(events: MembershipEvent[]): void {
     this.#healthy = this.#eligible();
-    for (const e of events) for (const l of this.#memberListeners) l(e);
+    for (const e of events) this.#members.emit(e);
   }
 
   /** The pool's clock (ms): ejection ends and ramps are on it. */
@@ -246,13 +231,13 @@ export class Pool {
   }
 
   /** Subscribes to health flips. */
-  onFlip(listener: (flip: HealthFlip) => void): void {
-    this.#flipListeners.push(listener);
+  onFlip(listener: (flip: HealthFlip) => void): () => void {
+    return this.#flips.add(listener);
   }
 
   /** Subscribes to ejections starting and ending. */
-  onEjection(listener: (event: EjectionEvent) => void): void {
-    this.#ejectListeners.push(listener);
+  onEjection(listener: (event: EjectionEvent) => void): () => void {
+    return this.#ejections.add(listener);
   }
 
   /** Feeds one active probe result through the rise/fall state machine. */
@@ -272,6 +257,30 @@ export class Pool {
     this.#flipped(backend, reason, now);
   }
 
+  /**
+   * Feeds one live-traffic result to passive outlier detection, ejecting the
+   * backend when it crosses `config`'s threshold (see `resilience/outlier.ts`).
+   */
+  recordOutcome(backend: Backend, ok: boolean, config: OutlierConfig): void {
+    if (config.consecutiveErrors === 0) return;
+    // The common case, a success, only resets the count: no clock read.
+    if (ok) {
+      backend.outlier.consecutive = 0;
+      return;
+    }
+    const until = recordResult(
+      backend.outlier,
+      ok,
+      this.#now(),
+      config,
+      this.ejectedCount,
+      this.#backends.length,
+    );
+    if (until !== undefined) {
+      this.eject(backend, until, `${config.consecutiveErrors} consecutive errors`);
+    }
+  }
+
   /** Ejects a backend until `until` (this pool's clock), then lets it back with a ramp. */
   eject(backend: Backend, until: number, reason: string): void {
     const now = this.#now();
@@ -279,7 +288,7 @@ export class Pool {
     backend.lastChange = now;
     backend.reason = reason;
     this.#healthy = this.#eligible();
-    for (const l of this.#ejectListeners) l({ backend, ejected: true, reason });
+    this.#ejections.emit({ backend, ejected: true, reason });
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
       backend.outlier.ejectedUntil = 0;
@@ -287,9 +296,7 @@ export class Pool {
       backend.reason = "ejection ended";
       this.#ramp.start(backend);
       this.#healthy = this.#eligible();
-      for (const l of this.#ejectListeners) {
-        l({ backend, ejected: false, reason: "ejection ended" });
-      }
+      this.#ejections.emit({ backend, ejected: false, reason: "ejection ended" });
     }, Math.max(0, until - now));
     this.#timers.add(timer);
   }
@@ -313,6 +320,6 @@ export class Pool {
     if (backend.up) this.#ramp.start(backend);
     this.#healthy = this.#eligible();
     const flip = { backend, up: backend.up, reason };
-    for (const listener of this.#flipListeners) listener(flip);
+    this.#flips.emit(flip);
   }
 }

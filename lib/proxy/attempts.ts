@@ -1,108 +1,106 @@
 /**
- * Sending one client request to the pool: pick a backend, wait for a slot
- * under `--max-connections-per-backend`, send through the transport, and on
- * failure decide (with `retry.ts` and the retry budget) whether to try
- * another backend. Results feed passive outlier detection and the EWMA.
+ * The one retry loop, for every kind of request (HTTP exchanges and
+ * WebSocket handshakes alike): pick a backend, wait for a slot under
+ * `--max-connections-per-backend`, send, and on failure decide (with
+ * `retry.ts` and the retry budget, within the overall deadline) whether to
+ * try another backend. Results feed passive outlier detection, the EWMA and
+ * health. The answer carries `release`, which ends the backend's part.
  *
  * @module
  */
 
-import type { LimitsConfig, OutlierConfig } from "../config/types.ts";
 import type { Logger } from "../core/logging.ts";
+import { UpstreamError } from "../core/transport.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
-import type { Backend, Pool } from "../pool/pool.ts";
+import type { Backend } from "../pool/pool.ts";
+import type { PickContext, Strategy } from "../balancing/types.ts";
 import { type BackendLimiter, QueueRejected } from "../resilience/limiter.ts";
-import { recordResult } from "../resilience/outlier.ts";
-import type { RetryBudget } from "../resilience/retry_budget.ts";
-import type { PickContext, Strategy } from "../balancing/mod.ts";
-import {
-  type Transport,
-  UpstreamError,
-  type UpstreamRequest,
-  type UpstreamResponse,
-} from "../core/transport.ts";
 import { NoBackendError } from "./errors.ts";
 import { mayRetry, type RetryFacts } from "./retry.ts";
+import type { Upstream } from "./upstream.ts";
 
-/** What {@link sendWithRetries} needs. */
+/** What {@link sendWithRetries} needs besides the upstream. */
 export interface AttemptDeps {
-  readonly pool: Pool;
-  readonly strategy: Strategy;
-  readonly transport: Transport;
   readonly metrics: LbMetrics;
   readonly log: Logger;
-  /** Extra attempts after the first. */
-  readonly retries: number;
-  readonly budget: RetryBudget;
-  readonly outlier: OutlierConfig;
-  readonly limits: LimitsConfig;
-  readonly limiter: (backend: Backend) => BackendLimiter;
-  /** Overall time to response headers, across attempts. */
-  readonly deadlineMs: number;
   /** Monotonic milliseconds. */
   readonly now: () => number;
 }
 
 /** A request to send, with what the retry rule needs to know about it. */
-export interface Outgoing {
-  readonly request: UpstreamRequest;
+export interface Outgoing<T> {
   readonly facts: RetryFacts;
   /** Pick context; its `exclude` set grows with each attempt. */
   readonly ctx: PickContext & { readonly exclude: Set<Backend> };
+  /** When the request arrived (monotonic ms). */
   readonly start: number;
+  /** Aborts when the client has gone away. */
+  readonly signal: AbortSignal;
+  /** Whether the first attempt can be sent at `start` (no body to read first): saves a clock read. */
+  readonly sendsAtStart: boolean;
+  /** One attempt on one backend; rejects with an {@link UpstreamError} on failure. */
+  send(backend: Backend): Promise<T>;
+  /** Whether an answer counts as a failure for outlier detection (5xx with `--eject-on-5xx`). */
+  failed?(value: T): boolean;
 }
 
-/** The backend that answered and its response. Its limiter slot is held until released. */
-export interface Answer {
+/** The backend that answered and its answer. Its slot is held until {@link Answer.release}. */
+export interface Answer<T> {
   readonly backend: Backend;
-  readonly upstream: UpstreamResponse;
-  /** When its response headers arrived (monotonic ms). */
+  readonly value: T;
+  /** When the answer arrived (monotonic ms). */
   readonly at: number;
+  /** Ends the backend's part in the request (delivered or abandoned); call once. */
+  release(): void;
 }
 
-/** Sends `out` to the pool, retrying when safe. Throws the last failure. */
-export async function sendWithRetries(deps: AttemptDeps, out: Outgoing): Promise<Answer> {
-  const { pool, strategy, transport, metrics, now } = deps;
+/** Sends `out` through `up`, retrying when safe. Throws the last failure. */
+export async function sendWithRetries<T>(
+  up: Upstream,
+  deps: AttemptDeps,
+  out: Outgoing<T>,
+): Promise<Answer<T>> {
+  const { pool, config } = up;
+  const { metrics, now } = deps;
   let lastError: unknown;
-  for (let attempt = 0; attempt <= deps.retries; attempt++) {
+  for (let attempt = 0; attempt <= config.retries; attempt++) {
     if (attempt > 0) {
-      if (now() - out.start >= deps.deadlineMs) break;
-      if (!deps.budget.tryRetry(now())) {
+      if (now() - out.start >= config.responseTimeoutMs) break;
+      if (!up.budget.tryRetry(now())) {
         metrics.retryBudgetExhausted.inc();
         deps.log.debug("retry budget exhausted; not retrying");
         break;
       }
-      metrics.retries.labels((lastError as UpstreamError).kind).inc();
+      metrics.retries.labels(up.name, (lastError as UpstreamError).kind).inc();
     }
-    const backend = pickWithCapacity(strategy, pool.healthy, out.ctx, deps.limiter);
+    const backend = pickWithCapacity(up.strategy, pool.healthy, out.ctx, up);
     if (!backend) break;
     out.ctx.exclude.add(backend);
+    const limiter = up.limiter(backend);
     // Without a per-backend limit (the default) there is nothing to wait for: no await.
-    const waiting = deps.limiter(backend).acquire(deps.limits.queueTimeoutMs, out.request.signal);
-    if (waiting) await queued(deps, backend, waiting);
-    backend.inFlight++;
-    backend.requests++;
+    const waiting = limiter.acquire(config.limits.queueTimeoutMs, out.signal);
+    if (waiting) await queued(up, deps, backend, waiting);
+    backend.begin();
     // A bodiless first attempt goes out as the request arrives: no second clock read.
-    const sentAt = attempt === 0 && !waiting && out.request.body === null ? out.start : now();
+    const sentAt = attempt === 0 && !waiting && out.sendsAtStart ? out.start : now();
     try {
-      const upstream = await transport.request(backend.spec, out.request);
-      const answeredAt = now();
-      backend.ewma.observe(answeredAt - sentAt, answeredAt);
-      const failed = deps.outlier.on5xx && upstream.status >= 500;
-      outlierResult(deps, backend, !failed);
-      return { backend, upstream, at: answeredAt };
+      const value = await out.send(backend);
+      const at = now();
+      backend.answered(at - sentAt, at);
+      pool.recordOutcome(backend, !(out.failed?.(value) ?? false), config.outlier);
+      return { backend, value, at, release: () => release(backend, limiter) };
     } catch (err) {
-      backend.inFlight--;
-      deps.limiter(backend).release();
+      backend.fail();
+      limiter.release();
       if (!(err instanceof UpstreamError)) throw err;
       lastError = err;
-      backend.failures++;
-      metrics.upstreamErrors.labels(backend.id, err.kind).inc();
+      metrics.upstreamErrors.labels(up.name, backend.id, err.kind).inc();
       // Only what the backend did counts against it: not the lb's own congestion.
       if (err.unreachable) pool.markDown(backend, err.message, Date.now());
-      else if (err.mayHaveReached) outlierResult(deps, backend, false);
-      const retry = attempt < deps.retries && mayRetry(err, out.facts);
-      deps.log.debug("{backend}: {kind} ({error}){retrying}", {
+      else if (err.mayHaveReached) pool.recordOutcome(backend, false, config.outlier);
+      const retry = attempt < config.retries && mayRetry(err, out.facts);
+      deps.log.debug("{pool}/{backend}: {kind} ({error}){retrying}", {
+        pool: up.name,
         backend: backend.id,
         kind: err.kind,
         error: err.message,
@@ -115,6 +113,11 @@ export async function sendWithRetries(deps: AttemptDeps, out: Outgoing): Promise
   throw lastError ?? new NoBackendError();
 }
 
+function release(backend: Backend, limiter: BackendLimiter): void {
+  backend.settle();
+  limiter.release();
+}
+
 /**
  * The strategy's pick, but passing over backends whose limiter is full when
  * another has room; when all are full, the first pick (its queue) it is.
@@ -123,56 +126,36 @@ function pickWithCapacity(
   strategy: Strategy,
   snapshot: readonly Backend[],
   ctx: PickContext & { readonly exclude: Set<Backend> },
-  limiter: (b: Backend) => BackendLimiter,
+  up: Upstream,
 ): Backend | undefined {
   const first = strategy.pick(snapshot, ctx);
-  if (!first || limiter(first).available) return first;
+  if (!first || up.limiter(first).available) return first;
   const full = new Set(ctx.exclude);
   for (
     let b: Backend | undefined = first;
     b;
     b = strategy.pick(snapshot, { ...ctx, exclude: full })
   ) {
-    if (limiter(b).available) return b;
+    if (up.limiter(b).available) return b;
     full.add(b);
   }
   return first;
 }
 
 /** Waits in the backend's queue for a slot, counting the wait and any rejection. */
-async function queued(deps: AttemptDeps, backend: Backend, waiting: Promise<void>) {
+async function queued(up: Upstream, deps: AttemptDeps, backend: Backend, waiting: Promise<void>) {
   const started = deps.now();
-  deps.metrics.queueDepth.labels(backend.id).inc();
+  const depth = deps.metrics.queueDepth.labels(up.name, backend.id);
+  depth.inc();
   try {
     await waiting;
   } catch (err) {
     if (err instanceof QueueRejected) {
-      deps.metrics.queueRejected.labels(backend.id, err.reason).inc();
+      deps.metrics.queueRejected.labels(up.name, backend.id, err.reason).inc();
     }
     throw err;
   } finally {
-    deps.metrics.queueDepth.labels(backend.id).dec();
+    depth.dec();
     deps.metrics.queueWait.observe((deps.now() - started) / 1000);
-  }
-}
-
-function outlierResult(deps: AttemptDeps, backend: Backend, ok: boolean): void {
-  if (deps.outlier.consecutiveErrors === 0) return;
-  // The common case, a success, only resets the count: no clock read.
-  if (ok) {
-    backend.outlier.consecutive = 0;
-    return;
-  }
-  const until = recordResult(
-    backend.outlier,
-    ok,
-    deps.pool.now(),
-    deps.outlier,
-    deps.pool.ejectedCount,
-    deps.pool.backends.length,
-  );
-  if (until !== undefined) {
-    deps.metrics.ejections.labels(backend.id).inc();
-    deps.pool.eject(backend, until, `${deps.outlier.consecutiveErrors} consecutive errors`);
   }
 }

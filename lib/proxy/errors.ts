@@ -25,6 +25,15 @@ export class BadRequestError extends Error {
   }
 }
 
+/** No route matched the request (or a hook named a route that doesn't exist). */
+export class NoRouteError extends Error {
+  /** `status`: `--no-route-status`, 404 by default. */
+  constructor(readonly status: number, message = "no route matches the request") {
+    super(message);
+    this.name = "NoRouteError";
+  }
+}
+
 /** The client stopped sending its request body for longer than `--client-body-timeout`. */
 export class ClientTimeoutError extends Error {
   constructor(message = "request body timed out") {
@@ -45,6 +54,7 @@ export function statusFor(err: unknown): number {
   }
   if (err instanceof NoBackendError || err instanceof QueueRejected) return 503;
   if (err instanceof BadRequestError) return 400;
+  if (err instanceof NoRouteError) return err.status;
   if (err instanceof ClientTimeoutError) return 408;
   if (err instanceof ClientAbortError) return CLIENT_CLOSED_STATUS;
   return 502;
@@ -52,6 +62,12 @@ export function statusFor(err: unknown): number {
 
 const TEXT: Record<number, string> = {
   400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  410: "Gone",
+  421: "Misdirected Request",
+  500: "Internal Server Error",
   408: "Request Timeout",
   499: "Client Closed Request",
   502: "Bad Gateway",
@@ -69,7 +85,7 @@ const CACHED = new Map<string, Uint8Array>();
 export function errorReply(err: unknown, retryAfterSeconds: number): ProxyReply {
   const status = statusFor(err);
   const detail = err instanceof BadRequestError ? `: ${err.message}` : "";
-  const text = `${TEXT[status]}${detail}\n`;
+  const text = `${TEXT[status] ?? "Error"}${detail}\n`;
   let body = CACHED.get(text);
   if (!body) {
     body = encoder.encode(text);

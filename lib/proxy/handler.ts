@@ -1,52 +1,49 @@
 /**
- * The proxy core: validate, rewrite headers, pick a backend, send through
- * the transport, retry when it is safe, and map failures to replies. It
- * works on the neutral {@link ProxyRequest} and {@link ProxyReply} of
- * `message.ts`, so every front runs the same rules. Everything it decides is
- * delegated to pure functions (`headers.ts`, `retry.ts`, `errors.ts`); this
- * file only sequences them.
+ * The proxy core: validate, route, rewrite headers, pick a backend in the
+ * route's pool, send through that pool's transport, retry when it is safe,
+ * mirror when the route says so, and map failures to replies. It works on
+ * the neutral {@link ProxyRequest} and {@link ProxyReply} of
+ * `core/message.ts`, so every front runs the same rules. Each decision is a
+ * pure function elsewhere (`headers.ts`, `retry.ts`, `errors.ts`, the
+ * router); this file only sequences them.
  *
  * @module
  */
 
 import type { Cidr } from "../core/cidr.ts";
-import type { HashKey, LimitsConfig, OutlierConfig, RetryConfig } from "../config/types.ts";
 import type { Logger } from "../core/logging.ts";
-import { type LbMetrics, RequestMetrics } from "../metrics/lb_metrics.ts";
-import type { Backend, Pool } from "../pool/pool.ts";
-import { BackendLimiter } from "../resilience/limiter.ts";
-import { RetryBudget } from "../resilience/retry_budget.ts";
-import type { PickContext, Strategy } from "../balancing/mod.ts";
-import { ClientAbortError, headerValue, type Transport, UpstreamError } from "../core/transport.ts";
-import { type Answer, sendWithRetries } from "./attempts.ts";
-import { BadRequestError, errorReply, statusFor } from "./errors.ts";
-import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
 import type { ProxyReply, ProxyRequest } from "../core/message.ts";
-import { cookieHeader, requestKey } from "./request_key.ts";
+import { type HeaderPairs, headerValue, type UpstreamResponse } from "../core/transport.ts";
+import type { Backend } from "../pool/pool.ts";
+import type { PickContext } from "../balancing/types.ts";
+import type { LbMetrics } from "../metrics/lb_metrics.ts";
+import type { CompiledRoute, Router } from "../routing/router.ts";
+import { type Answer, sendWithRetries } from "./attempts.ts";
+import { BadRequestError, NoRouteError, statusFor } from "./errors.ts";
+import { upstreamRequestHeaders } from "./headers.ts";
+import { Accounting, type ProxyExchange, type Routed } from "./accounting.ts";
+import type { HookContext, LbHooks, RequestDecision } from "./hooks.ts";
 
-/** Dependencies of the proxy handler. */
+export type { ProxyExchange };
+import type { Mirror } from "./mirror.ts";
+import { clientReply, failureReply, replayableBody, responseReply } from "./reply.ts";
+import type { Upstream } from "./upstream.ts";
+
+/** Dependencies of the proxy core: one configuration generation. */
 export interface ProxyOptions {
-  readonly pool: Pool;
-  readonly strategy: Strategy;
-  readonly transport: Transport;
+  /** Pools by name. */
+  readonly upstreams: ReadonlyMap<string, Upstream>;
+  readonly router: Router;
   readonly metrics: LbMetrics;
   readonly log: Logger;
   /** Logs one line per request when set. */
   readonly accessLog?: Logger;
-  /** Extra attempts after the first. */
-  readonly retries: number;
   readonly trustProxy: readonly Cidr[];
-  /** Seconds a 503 tells clients to wait. */
-  readonly retryAfterSeconds: number;
-  /** Overall time to response headers, across attempts. */
-  readonly responseTimeoutMs: number;
-  readonly retry: RetryConfig;
-  readonly outlier: OutlierConfig;
-  readonly limits: LimitsConfig;
-  /** Set when the strategy balances on a request key (`consistent-hash`). */
-  readonly hashKey?: HashKey;
-  /** Whether the strategy reads the request's cookies (`sticky-cookie`). */
-  readonly readsCookies?: boolean;
+  /** Status for a request no route matches. */
+  readonly noRouteStatus: number;
+  /** Sends mirror copies; shared across generations, as its cap is global. */
+  readonly mirror?: Mirror;
+  readonly hooks?: LbHooks;
   /** Monotonic milliseconds. */
   readonly now?: () => number;
   /**
@@ -56,246 +53,203 @@ export interface ProxyOptions {
   readonly proto?: "http" | "https";
 }
 
-/**
- * One request's passage through the core: its reply, and what must happen
- * once the front has delivered it (or given up).
- */
-export interface ProxyExchange {
-  readonly reply: ProxyReply;
-  /**
-   * Called once by the front when the reply was delivered or abandoned:
-   * frees the backend, records metrics and writes the access log.
-   * `bytes` is the body bytes sent to the client.
-   */
-  finish(bytes: number): void;
+/** A tunnel's upstream side, opened by {@link ProxyCore.openTunnel}. */
+export interface OpenedTunnel<T> {
+  readonly backend: Backend;
+  /** What `open` returned for the backend that accepted. */
+  readonly value: T;
+  /** Fields the strategy adds to the client's answer (a sticky cookie). */
+  readonly responseHeaders: HeaderPairs | undefined;
+  /** Ends the backend's part; call once when the tunnel closes. */
+  release(): void;
 }
+
+/**
+ * Opens the upstream side of a tunnel on one backend within the pool's
+ * connect timeout, or rejects with an `UpstreamError`.
+ */
+export type TunnelOpener<T> = (
+  backend: Backend,
+  path: string,
+  headers: HeaderPairs,
+  connectTimeoutMs: number,
+) => Promise<T>;
 
 /** The proxy core: one per configuration generation. */
 export interface ProxyCore {
   /** Proxies one request. Never rejects: failures become error replies. */
   handle(req: ProxyRequest): Promise<ProxyExchange>;
-  /** What the strategy may read of a request, for fronts that balance upgrades themselves. */
-  pickContext(req: ProxyRequest, at: number): PickContext;
+  /**
+   * Routes and balances a tunnel (a WebSocket on `Deno.serve`) through the
+   * same retry loop, with `open` as the attempt. Rejects with the failure;
+   * the request is counted either way.
+   */
+  openTunnel<T>(req: ProxyRequest, open: TunnelOpener<T>): Promise<OpenedTunnel<T>>;
+  /** Whether fronts must count streamed body bytes (an access log or `onLog` wants them). */
+  readonly countsBytes: boolean;
   /** The options the core was made with. */
   readonly options: ProxyOptions;
 }
 
 /** Creates the proxy core. */
 export function createProxy(options: ProxyOptions): ProxyCore {
-  const { strategy, metrics, log, accessLog, trustProxy, retry } = options;
+  const { metrics, log, accessLog, trustProxy, router, upstreams, hooks } = options;
   const now = options.now ?? (() => performance.now());
-  const budget = new RetryBudget(retry.budgetPercent, retry.budgetMinPerSecond);
-  const limiters = new Map<Backend, BackendLimiter>();
-  const limiter = (b: Backend) => {
-    let l = limiters.get(b);
-    if (!l) {
-      // Queue up to ten requests per slot before answering 503 at once.
-      l = new BackendLimiter(options.limits.maxPerBackend, options.limits.maxPerBackend * 10);
-      limiters.set(b, l);
-    }
-    return l;
-  };
-  const deps = {
-    ...options,
-    budget,
-    limiter,
-    deadlineMs: options.responseTimeoutMs,
-    now,
-  };
-  const recorder = new RequestMetrics(metrics);
-  const perTryTimeout = retry.tryTimeoutMs < options.responseTimeoutMs;
+  const deps = { metrics, log, now };
+  const accounting = new Accounting(metrics, accessLog, hooks, now);
+  const count = accounting.count.bind(accounting);
   const proto = options.proto ?? "http";
+  const byName = new Map(router.routes.map((r) => [r.name, r]));
 
-  /** What the strategy may read of a request: its hash key and cookies, only when used. */
-  function pickContext(req: ProxyRequest, at: number): PickContext {
-    return {
-      now: at,
-      hashKey: options.hashKey
-        ? requestKey(options.hashKey, {
-          headers: req.headers,
-          clientIp: req.clientIp,
-          target: req.path,
-        })
-        : undefined,
-      cookie: options.readsCookies ? cookieHeader(req.headers) : undefined,
-    };
-  }
-
-  /** Ends an exchange: frees its backend, counts it, logs it. */
-  class Exchange implements ProxyExchange {
-    #done = false;
-    constructor(
-      readonly reply: ProxyReply,
-      readonly req: ProxyRequest,
-      readonly backend: Backend | undefined,
-      readonly start: number,
-    ) {}
-
-    finish(bytes: number): void {
-      if (this.#done) return;
-      this.#done = true;
-      metrics.inFlight.dec();
-      const backend = this.backend;
-      if (backend) release(backend);
-      if (accessLog) {
-        const { req, reply } = this;
-        accessLog.info("{method} {path} {status} {backend} {durationMs}ms {bytes}B", {
-          method: req.method,
-          path: req.path,
-          status: reply.status,
-          backend: backend?.id ?? "none",
-          durationMs: Math.round((now() - this.start) * 10) / 10,
-          bytes,
-          client: req.clientIp,
-        });
-      }
+  /** Validates the request and decides its route, pool, path and upstream headers. */
+  function route(req: ProxyRequest, start: number, forced?: string): Routed {
+    const host = req.host;
+    // RFC 9112 §3.2: a request without Host must be refused with 400.
+    if (host === null || host === "") throw new BadRequestError("missing Host header");
+    const chosen = forced === undefined ? router.match(req) : byName.get(forced);
+    if (!chosen) {
+      throw new NoRouteError(options.noRouteStatus, forced && `no route named ${forced}`);
     }
+    const up = upstreams.get(chosen.pool())!;
+    const headers = upstreamRequestHeaders(
+      req.headers,
+      { ip: req.clientIp, proto, host },
+      trustProxy,
+      req.contentLength,
+    );
+    let path = chosen.rewrite(req.path);
+    if (hooks?.rewriteRequest) {
+      const draft = { method: req.method, path, headers };
+      hooks.rewriteRequest(draft, { request: req, route: chosen.name, pool: up.name });
+      path = draft.path;
+    }
+    return {
+      route: chosen,
+      up,
+      headers,
+      path,
+      ctx: { now: start, request: req, exclude: new Set() },
+    };
   }
 
   async function handle(req: ProxyRequest): Promise<ProxyExchange> {
     const start = now();
-    metrics.inFlight.inc();
-    budget.recordRequest(start);
-    let answer: Answer | undefined;
+    accounting.begin();
+    let routed: Routed | undefined;
+    let answer: Answer<UpstreamResponse> | undefined;
     let reply: ProxyReply;
     try {
-      const host = req.host;
-      // RFC 9112 §3.2: a request without Host must be refused with 400.
-      if (host === null || host === "") throw new BadRequestError("missing Host header");
-      const headers = upstreamRequestHeaders(
-        req.headers,
-        { ip: req.clientIp, proto, host },
-        trustProxy,
-        req.contentLength,
+      let forced: string | undefined;
+      if (hooks?.onRequest) {
+        const decision = await hooks.onRequest(req);
+        if (decision instanceof Response) return answered(req, responseReply(decision), start);
+        forced = (decision as { route: string } | undefined)?.route;
+      }
+      routed = route(req, start, forced);
+      answer = await send(req, routed, start);
+      reply = clientReply(
+        answer.value,
+        routed.up.strategy.responseHeaders?.(answer.backend, routed.ctx),
+        req,
       );
-      const upgrade = options.transport.tunnels ? req.upgrade : undefined;
-      // A tunnel: the backend must see the upgrade offer these rules strip.
-      if (upgrade !== undefined) headers.push(["connection", "upgrade"], ["upgrade", upgrade]);
-      // Most requests have no body: skip the await (and its microtask) for them.
-      const body = req.body === null ? null : await replayableBody(req, retry.bufferBytes);
-      const ctx = { ...pickContext(req, start), exclude: new Set<Backend>() };
-      answer = await sendWithRetries(deps, {
-        request: { method: req.method, path: req.path, headers, body, signal: req.signal },
-        facts: {
-          method: req.method,
-          hasBody: req.body !== null,
-          replayable: body instanceof Uint8Array,
-          idempotencyKey: headerValue(req.headers, "idempotency-key") !== undefined,
-          perTryTimeout,
-        },
-        ctx,
-        start,
-      });
-      reply = clientReply(answer, strategy.responseHeaders?.(answer.backend, ctx), req);
+      if (hooks?.modifyResponse) reply = modified(reply, routed, answer.backend, req);
     } catch (err) {
-      if (answer) release(answer.backend);
+      answer?.release();
       answer = undefined;
-      reply = failure(err, req, options.retryAfterSeconds, log);
+      reply = failureReply(err, req, routed?.up.retryAfterSeconds ?? 1, log, hooks);
     }
-    const backend = answer?.backend;
     // The response headers' arrival is the end of what the duration measures.
-    const elapsed = (answer?.at ?? now()) - start;
-    backend?.latency.add(elapsed);
-    recorder.record(
-      backend ?? NO_BACKEND,
-      backend?.id ?? "none",
-      req.method,
-      reply.status,
-      elapsed / 1000,
-    );
-    return new Exchange(reply, req, backend, start);
+    count(routed, answer?.backend, req.method, reply.status, (answer?.at ?? now()) - start);
+    return accounting.exchange(reply, req, routed, answer, start);
   }
 
-  function release(backend: Backend): void {
-    backend.inFlight--;
-    limiter(backend).release();
+  /** A reply the core made itself (a hook answered): no route, no backend. */
+  function answered(req: ProxyRequest, reply: ProxyReply, start: number): ProxyExchange {
+    count(undefined, undefined, req.method, reply.status, now() - start);
+    return accounting.exchange(reply, req, undefined, undefined, start);
   }
 
-  return { handle, pickContext, options };
-}
-
-/**
- * The request body as bytes when it has a Content-Length that fits the retry
- * buffer (so it can be sent again), else the stream as it is. Bodies of
- * unknown length are never buffered: they could be arbitrarily large.
- */
-async function replayableBody(
-  req: ProxyRequest,
-  limit: number,
-): Promise<ReadableStream<Uint8Array> | Uint8Array | null> {
-  const body = req.body;
-  if (!(body instanceof ReadableStream) || limit === 0) return body;
-  const length = req.contentLength;
-  if (length === undefined || length > limit) return body;
-  return await readAll(body, length);
-}
-
-/** Reads a stream of known length whole, into one array. */
-async function readAll(body: ReadableStream<Uint8Array>, length: number): Promise<Uint8Array> {
-  const out = new Uint8Array(length);
-  let off = 0;
-  for await (const chunk of body) {
-    if (off + chunk.length > length) {
-      throw new BadRequestError("body longer than its Content-Length");
+  async function send(req: ProxyRequest, routed: Routed, start: number) {
+    const { up, headers, path, ctx } = routed;
+    up.budget.recordRequest(start);
+    const upgrade = up.transport.tunnels ? req.upgrade : undefined;
+    // A tunnel: the backend must see the upgrade offer these rules strip.
+    if (upgrade !== undefined) headers.push(["connection", "upgrade"], ["upgrade", upgrade]);
+    // Most requests have no body: skip the await (and its microtask) for them.
+    const body = req.body === null ? null : await replayableBody(req, up.config.retry.bufferBytes);
+    const request = { method: req.method, path, headers, body, signal: req.signal };
+    const mirror = routed.route.mirror;
+    if (mirror !== undefined && upgrade === undefined) {
+      options.mirror?.send(routed.route.name, upstreams.get(mirror)!, request, req);
     }
-    out.set(chunk, off);
-    off += chunk.length;
-  }
-  if (off !== length) throw new BadRequestError("body shorter than its Content-Length");
-  return out;
-}
-
-/** The client's reply from the backend's response, headers cleaned. */
-function clientReply(
-  answer: Answer,
-  extra: [string, string][] | undefined,
-  req: ProxyRequest,
-): ProxyReply {
-  const upstream = answer.upstream;
-  const status = upstream.status;
-  if (status === 101) {
-    // Only a request that offered an upgrade gets one (the transport checks).
-    if (!upstream.upgrade || req.upgrade === undefined) {
-      upstream.upgrade?.conn.close();
-      throw new UpstreamError("protocol", "unexpected 101 Switching Protocols");
-    }
-    // The tunnel's head keeps Upgrade and Connection: they are its point.
-    const headers = clientResponseHeaders(upstream.headers);
-    headers.push(["connection", "upgrade"], [
-      "upgrade",
-      headerValue(upstream.headers, "upgrade") ?? "",
-    ]);
-    if (extra) headers.push(...extra);
-    return { status, headers, body: null, upgrade: upstream.upgrade };
-  }
-  if (status < 200 || status > 599) {
-    // Outside what clients (and Deno.serve) accept as a final status.
-    if (upstream.body instanceof ReadableStream) upstream.body.cancel().catch(() => {});
-    upstream.upgrade?.conn.close();
-    throw new UpstreamError("protocol", `unusable response status ${status}`);
-  }
-  const headers = clientResponseHeaders(upstream.headers);
-  if (extra) headers.push(...extra);
-  return { status, headers, body: upstream.body };
-}
-
-/** Stands for "no backend answered" in the request metrics. */
-const NO_BACKEND = {};
-
-function failure(err: unknown, req: ProxyRequest, retryAfter: number, log: Logger): ProxyReply {
-  const status = statusFor(err);
-  if (err instanceof ClientAbortError) {
-    log.debug("client went away: {method} {path}", { method: req.method, path: req.path });
-  } else if (status >= 500) {
-    log.warning("{method} {path} failed with {status}: {error}", {
-      method: req.method,
-      path: req.path,
-      status,
-      error: err instanceof Error ? err.message : String(err),
+    const on5xx = up.config.outlier.on5xx;
+    return await sendWithRetries(up, deps, {
+      facts: {
+        method: req.method,
+        hasBody: req.body !== null,
+        replayable: body instanceof Uint8Array,
+        idempotencyKey: headerValue(req.headers, "idempotency-key") !== undefined,
+        perTryTimeout: up.perTryTimeout,
+      },
+      ctx,
+      start,
+      signal: req.signal,
+      sendsAtStart: req.body === null,
+      send: (backend) => up.transport.request(backend.spec, request),
+      failed: on5xx ? (res) => res.status >= 500 : undefined,
     });
   }
-  // A body the client sent but nobody read must be drained or cancelled so
-  // the connection is not left holding it.
-  if (req.body instanceof ReadableStream) req.body.cancel().catch(() => {});
-  return errorReply(err, retryAfter);
+
+  function modified(reply: ProxyReply, routed: Routed, backend: Backend, req: ProxyRequest) {
+    const draft = { status: reply.status, headers: reply.headers };
+    const ctx: HookContext & { backend: Backend["spec"] } = {
+      request: req,
+      route: routed.route.name,
+      pool: routed.up.name,
+      backend: backend.spec,
+    };
+    hooks!.modifyResponse!(draft, ctx);
+    return draft.status === reply.status ? reply : { ...reply, status: draft.status };
+  }
+
+  async function openTunnel<T>(req: ProxyRequest, open: TunnelOpener<T>) {
+    const start = now();
+    let routed: Routed | undefined;
+    let status = 101;
+    let backend: Backend | undefined;
+    try {
+      let forced: string | undefined;
+      if (hooks?.onRequest) {
+        const decision: RequestDecision = await hooks.onRequest(req);
+        if (decision instanceof Response) {
+          throw new BadRequestError("a hook answered a WebSocket handshake");
+        }
+        forced = decision?.route;
+      }
+      routed = route(req, start, forced);
+      const { up, path, headers } = routed;
+      const answer = await sendWithRetries(up, deps, {
+        facts: { method: req.method, hasBody: false },
+        ctx: routed.ctx,
+        start,
+        signal: req.signal,
+        sendsAtStart: true,
+        send: (b) => open(b, path, headers, up.config.connectTimeoutMs),
+      });
+      backend = answer.backend;
+      return {
+        backend,
+        value: answer.value,
+        responseHeaders: up.strategy.responseHeaders?.(backend, routed.ctx),
+        release: answer.release,
+      };
+    } catch (err) {
+      status = statusFor(err);
+      throw err;
+    } finally {
+      count(routed, backend, req.method, status, now() - start);
+    }
+  }
+
+  return { handle, openTunnel, countsBytes: accounting.logs, options };
 }

@@ -32,38 +32,23 @@
  */
 
 import type { WebSocketConfig } from "../config/types.ts";
-import type { Cidr } from "../core/cidr.ts";
 import type { Logger } from "../core/logging.ts";
+import type { ProxyRequest } from "../core/message.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
-import type { Backend, Pool } from "../pool/pool.ts";
-import type { PickContext, Strategy } from "../balancing/mod.ts";
-import { UpstreamError } from "../core/transport.ts";
+import { type HeaderPairs, UpstreamError } from "../core/transport.ts";
 import { BadRequestError, errorResponse, NoBackendError, statusFor } from "./errors.ts";
-import { type HeaderPairs, headerPairs, upstreamRequestHeaders } from "./headers.ts";
+import type { ProxyCore } from "./handler.ts";
 import { Tunnel, type TunnelSet } from "./websocket_tunnel.ts";
 
 export { closeCodeToBackend, Tunnel, TunnelSet } from "./websocket_tunnel.ts";
 
-/** What {@link createWebSocketHandler} needs. */
+/** What {@link createWebSocketHandler} needs besides the core. */
 export interface WebSocketDeps {
-  readonly pool: Pool;
-  readonly strategy: Strategy;
   readonly metrics: LbMetrics;
   readonly log: Logger;
-  /** Extra attempts after the first handshake failure. */
-  readonly retries: number;
-  readonly trustProxy: readonly Cidr[];
-  /** The scheme clients reach the lb with, for `X-Forwarded-Proto`. */
-  readonly proto: "http" | "https";
-  /** Seconds a 503 tells clients to wait. */
-  readonly retryAfterSeconds: number;
   readonly config: WebSocketConfig;
-  /** Time for the backend's handshake to complete. */
-  readonly connectTimeoutMs: number;
   /** Open tunnels, shared across handler generations so shutdown can drain them. */
   readonly tunnels: TunnelSet;
-  /** Builds the pick context (hash key, cookie) the same way HTTP requests do. */
-  readonly pickContext: (headers: HeaderPairs, clientIp: string, path: string) => PickContext;
 }
 
 /** Whether `req` asks for a WebSocket (RFC 6455 §4.1: `Upgrade: websocket`, case-insensitive). */
@@ -89,104 +74,50 @@ export function offeredProtocols(value: string | null): string[] {
   return (value ?? "").split(",").map((p) => p.trim()).filter((p) => p !== "");
 }
 
-/** Creates the handler for upgrade requests. */
-export function createWebSocketHandler(
-  deps: WebSocketDeps,
-): (req: Request, info: Deno.ServeHandlerInfo) => Promise<Response> {
-  const { metrics, log } = deps;
-  return async function tunnel(req, info) {
-    const start = performance.now();
-    let backend: Backend | undefined;
-    let response: Response;
-    try {
-      if (deps.tunnels.draining) throw new NoBackendError();
-      const host = req.headers.get("host");
-      if (host === null || host === "") throw new BadRequestError("missing Host header");
-      const clientIp = (info.remoteAddr as Deno.NetAddr).hostname;
-      const url = new URL(req.url);
-      // Path and query only: an absolute-form target never chooses the backend.
-      const path = url.pathname + url.search;
-      const fields = headerPairs(req.headers);
-      const headers = backendHandshakeHeaders(
-        upstreamRequestHeaders(
-          fields,
-          { ip: clientIp, proto: deps.proto, host },
-          deps.trustProxy,
-        ),
-      );
-      const protocols = offeredProtocols(req.headers.get("sec-websocket-protocol"));
-      const ctx = { ...deps.pickContext(fields, clientIp, path), exclude: new Set<Backend>() };
-      const opened = await connectWithRetries(deps, ctx, path, protocols, headers);
-      backend = opened.backend;
-      let upgraded: { socket: WebSocket; response: Response };
-      try {
-        upgraded = Deno.upgradeWebSocket(req, { protocol: opened.socket.protocol || undefined });
-      } catch (err) {
-        opened.socket.close(1000);
-        backend.inFlight--;
-        throw new BadRequestError(`not a valid WebSocket handshake (${(err as Error).message})`);
-      }
-      for (const [name, value] of deps.strategy.responseHeaders?.(backend, ctx) ?? []) {
-        upgraded.response.headers.append(name, value);
-      }
-      new Tunnel(upgraded.socket, opened.socket, backend, deps);
-      response = upgraded.response;
-    } catch (err) {
-      const status = statusFor(err);
-      if (status >= 500) {
-        log.warning("WebSocket {path} failed with {status}: {error}", {
-          path: new URL(req.url).pathname,
-          status,
-          error: err instanceof Error ? err.message : String(err),
-        });
-      }
-      backend = undefined;
-      response = errorResponse(err, deps.retryAfterSeconds);
-    }
-    const label = backend?.id ?? "none";
-    metrics.requests.labels(label, "GET", `${Math.floor(response.status / 100)}xx`).inc();
-    metrics.duration.labels(label).observe((performance.now() - start) / 1000);
-    return response;
-  };
-}
-
 /**
- * Opens a WebSocket to a backend picked by the strategy, trying the next
- * one after a failure: a handshake is a bodiless GET, safe to repeat.
- * A backend that answered with something other than 101 is not retried:
- * the next one would most likely answer the same. The returned backend's
- * `inFlight` has been incremented.
+ * Handles an upgrade request: the core routes and balances it through its
+ * one retry loop, with opening a WebSocket to the backend as the attempt;
+ * the client is upgraded only once a backend has accepted. `request` is the
+ * handshake as the neutral request the core reads.
  */
-async function connectWithRetries(
+export async function proxyWebSocket(
+  core: ProxyCore,
   deps: WebSocketDeps,
-  ctx: PickContext & { readonly exclude: Set<Backend> },
-  path: string,
-  protocols: string[],
-  headers: HeaderPairs,
-): Promise<{ backend: Backend; socket: WebSocket }> {
-  let lastError: UpstreamError | undefined;
-  for (let attempt = 0; attempt <= deps.retries; attempt++) {
-    const backend = deps.strategy.pick(deps.pool.healthy, ctx);
-    if (!backend) break;
-    ctx.exclude.add(backend);
-    if (lastError) deps.metrics.retries.labels(lastError.kind).inc();
-    backend.inFlight++;
-    backend.requests++;
-    const origin = backend.spec.origin.replace(/^http/, "ws");
+  req: Request,
+  request: ProxyRequest,
+): Promise<Response> {
+  try {
+    if (deps.tunnels.draining) throw new NoBackendError();
+    const protocols = offeredProtocols(req.headers.get("sec-websocket-protocol"));
+    const opened = await core.openTunnel(request, (backend, path, headers, timeoutMs) => {
+      const origin = backend.spec.origin.replace(/^http/, "ws");
+      return openSocket(origin + path, protocols, backendHandshakeHeaders(headers), timeoutMs);
+    });
+    let upgraded: { socket: WebSocket; response: Response };
     try {
-      const socket = await openSocket(origin + path, protocols, headers, deps.connectTimeoutMs);
-      return { backend, socket };
+      upgraded = Deno.upgradeWebSocket(req, { protocol: opened.value.protocol || undefined });
     } catch (err) {
-      backend.inFlight--;
-      if (!(err instanceof UpstreamError)) throw err;
-      lastError = err;
-      backend.failures++;
-      deps.metrics.upstreamErrors.labels(backend.id, err.kind).inc();
-      if (err.unreachable) deps.pool.markDown(backend, err.message, Date.now());
-      if (err.kind === "protocol") break;
+      opened.value.close(1000);
+      opened.release();
+      throw new BadRequestError(`not a valid WebSocket handshake (${(err as Error).message})`);
     }
+    for (const [name, value] of opened.responseHeaders ?? []) {
+      upgraded.response.headers.append(name, value);
+    }
+    const backend = { id: opened.backend.id, release: opened.release };
+    new Tunnel(upgraded.socket, opened.value, backend, deps);
+    return upgraded.response;
+  } catch (err) {
+    const status = statusFor(err);
+    if (status >= 500) {
+      deps.log.warning("WebSocket {path} failed with {status}: {error}", {
+        path: request.path,
+        status,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+    return errorResponse(err, 1);
   }
-  throw lastError ?? new NoBackendError();
 }
 
 /** Opens a client socket and waits for `open`, at most `timeoutMs`. */

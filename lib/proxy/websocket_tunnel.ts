@@ -10,7 +10,6 @@
 import type { WebSocketConfig } from "../config/types.ts";
 import type { Logger } from "../core/logging.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
-import type { Backend } from "../pool/pool.ts";
 
 /** Why a tunnel ended; the `reason` label of `lb_websocket_tunnels_closed_total`. */
 export type TunnelEnd =
@@ -94,7 +93,10 @@ type Data = string | ArrayBuffer;
 export class Tunnel {
   readonly #client: WebSocket;
   readonly #backend: WebSocket;
-  readonly #backendRef: Backend;
+  /** The backend's id, for logs. */
+  readonly #backendId: string;
+  /** Ends the backend's part in the request (its in-flight count, its slot). */
+  readonly #release: () => void;
   readonly #deps: TunnelDeps;
   /** Work for the client socket queued until it opens. */
   #pending: (() => void)[] | null = [];
@@ -105,10 +107,16 @@ export class Tunnel {
   /** The client's code and what it became toward the backend, when it had to be mapped. */
   #mapped: { readonly from: number; readonly to: number } | undefined;
 
-  constructor(client: WebSocket, backendSocket: WebSocket, backend: Backend, deps: TunnelDeps) {
+  constructor(
+    client: WebSocket,
+    backendSocket: WebSocket,
+    backend: { readonly id: string; release(): void },
+    deps: TunnelDeps,
+  ) {
     this.#client = client;
     this.#backend = backendSocket;
-    this.#backendRef = backend;
+    this.#backendId = backend.id;
+    this.#release = backend.release;
     this.#deps = deps;
     client.binaryType = "arraybuffer";
     backendSocket.binaryType = "arraybuffer";
@@ -205,10 +213,10 @@ export class Tunnel {
     const { metrics, log, tunnels } = this.#deps;
     metrics.wsTunnelsOpen.dec();
     metrics.wsTunnelsClosed.labels(why).inc();
-    this.#backendRef.inFlight--;
+    this.#release();
     tunnels.delete(this);
     log.debug("WebSocket tunnel to {backend} ended: {why}", {
-      backend: this.#backendRef.id,
+      backend: this.#backendId,
       why,
     });
   }

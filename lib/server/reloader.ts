@@ -12,15 +12,17 @@ import { basename, dirname, resolve } from "node:path";
 import { UsageError } from "../config/cli.ts";
 import { loadConfigFile } from "../config/file.ts";
 import { parseLbArgs } from "../config/parse.ts";
-import type { LoadBalancer } from "./lb.ts";
+import type { RunningLb } from "./lb.ts";
 import type { Logger } from "../core/logging.ts";
+import type { LbConfig } from "../config/types.ts";
+import { describeConfig } from "../config/describe.ts";
 
 /** Editors save in bursts; one reload per burst. */
 const DEBOUNCE_MS = 250;
 
 /** What a {@link Reloader} needs. */
 export interface ReloaderOptions {
-  readonly lb: LoadBalancer;
+  readonly lb: RunningLb;
   /** The config file, when there is one (without it only SIGHUP re-reads flags/env). */
   readonly path?: string;
   readonly args: readonly string[];
@@ -51,15 +53,14 @@ export class Reloader {
     try {
       const file = path ? await loadConfigFile(path) : undefined;
       // A generated sticky secret must survive reloads, or every cookie breaks.
-      const command = parseLbArgs(args, env, () => lb.config.balancing.stickySecret, file);
+      const command = parseLbArgs(args, env, () => stickySecret(lb.config), file);
       if (command.kind !== "run") return false;
       const restart = await lb.reconfigure(command.config);
       lb.metrics.configReloads.labels("success").inc();
       lb.metrics.configLastReloadOk.set(1);
-      log.info("configuration reloaded ({reason}): {count} backends, {strategy}", {
+      log.info("configuration reloaded ({reason}): {summary}", {
         reason,
-        count: command.config.backends.length,
-        strategy: command.config.strategy,
+        summary: describeConfig(command.config),
       });
       if (restart.length > 0) {
         log.warning("changed settings that need a restart to apply: {settings}", {
@@ -111,4 +112,9 @@ export class Reloader {
     } catch { /* already closed */ }
     await this.#queue;
   }
+}
+
+/** The running sticky secret: generated ones are one per process, shared by every pool. */
+function stickySecret(config: LbConfig): string {
+  return config.pools[0]?.balancing.stickySecret ?? crypto.randomUUID();
 }

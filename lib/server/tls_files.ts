@@ -31,9 +31,9 @@ export function readListenerPemSync(tls: TlsConfig): ListenerPem | undefined {
   return { cert: readPemSync(tls.certFile, "tls-cert"), key: readPemSync(tls.keyFile, "tls-key") };
 }
 
-/** Reads `--backend-ca` as one PEM bundle; undefined when not set. */
-export function readBackendCaSync(tls: TlsConfig): string[] | undefined {
-  return tls.backendCaFile ? [readPemSync(tls.backendCaFile, "backend-ca")] : undefined;
+/** Reads a pool's `backend-ca` as one PEM bundle; undefined when not set. */
+export function readBackendCaSync(file: string | undefined): string[] | undefined {
+  return file ? [readPemSync(file, "backend-ca")] : undefined;
 }
 
 async function readPem(path: string, flag: string): Promise<string> {

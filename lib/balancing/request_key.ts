@@ -7,24 +7,16 @@
 
 import type { HashKey } from "../config/types.ts";
 import { type HeaderPairs, headerValue } from "../core/transport.ts";
-
-/** What a key can be taken from. */
-export interface KeySource {
-  /** Fields as received, lower-case names. */
-  readonly headers: HeaderPairs;
-  readonly clientIp: string;
-  /** Origin-form target; the path is everything before `?`. */
-  readonly target: string;
-}
+import type { PickRequest } from "./types.ts";
 
 /** The request's hash key, or undefined when the configured source is absent. */
-export function requestKey(spec: HashKey, src: KeySource): string | undefined {
+export function requestKey(spec: HashKey, src: PickRequest): string | undefined {
   switch (spec.kind) {
     case "client-ip":
       return src.clientIp;
     case "path": {
-      const q = src.target.indexOf("?");
-      return q === -1 ? src.target : src.target.slice(0, q);
+      const q = src.path.indexOf("?");
+      return q === -1 ? src.path : src.path.slice(0, q);
     }
     case "header":
       return headerValue(src.headers, spec.name.toLowerCase());
@@ -33,13 +25,20 @@ export function requestKey(spec: HashKey, src: KeySource): string | undefined {
   }
 }
 
-/** The value of cookie `name` in a `Cookie` header (RFC 6265 §5.4), or undefined. */
-export function cookieValue(header: string | null, name: string): string | undefined {
+/**
+ * The value of cookie `name` in a `Cookie` header (`a=1; name=value`), with
+ * RFC 6265 §4.1.1's optional double quotes removed; the first one wins when
+ * the name repeats. Undefined when absent.
+ */
+export function cookieValue(header: string | null | undefined, name: string): string | undefined {
   if (!header) return undefined;
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq === -1) continue;
-    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  for (const pair of header.split(";")) {
+    const eq = pair.indexOf("=");
+    if (eq === -1 || pair.slice(0, eq).trim() !== name) continue;
+    const value = pair.slice(eq + 1).trim();
+    return value.length >= 2 && value.startsWith('"') && value.endsWith('"')
+      ? value.slice(1, -1)
+      : value;
   }
   return undefined;
 }
