@@ -41,9 +41,9 @@ Deno.test("a backend answering 500s is ejected and traffic moves away", async ()
   const metrics = await get(`${lb.adminUrl}/metrics`);
   assert.match(
     metrics.body,
-    new RegExp(`lb_outlier_ejections_total\\{backend="${bad.origin}"\\} 1`),
+    new RegExp(`lb_outlier_ejections_total\\{pool="default",backend="${bad.origin}"\\} 1`),
   );
-  assert.match(metrics.body, new RegExp(`lb_backend_ejected\\{backend="${bad.origin}"\\} 1`));
+  assert.match(metrics.body, new RegExp(`lb_backend_ejected\\{pool="default",backend="${bad.origin}"\\} 1`));
 });
 
 Deno.test("the panic floor keeps at least half the pool in rotation", async () => {
@@ -196,7 +196,7 @@ Deno.test("max connections per backend: excess requests queue, then get 503", as
   const metrics = await get(`${lb.adminUrl}/metrics`);
   assert.match(
     metrics.body,
-    /lb_backend_queue_rejected_total\{backend="[^"]+",reason="timeout"\} 2/,
+    /lb_backend_queue_rejected_total\{pool="default",backend="[^"]+",reason="timeout"\} 2/,
   );
 });
 

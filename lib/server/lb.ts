@@ -206,6 +206,12 @@ async function handleInProcess(
   request: Request,
   clientIp: string,
 ): Promise<Response> {
+  // A `Request` built in code has no Host field; its URL's authority stands for it.
+  if (!request.headers.has("host")) {
+    const headers = new Headers(request.headers);
+    headers.set("host", new URL(request.url).host);
+    request = new Request(request, { headers });
+  }
   let delivered!: () => void;
   const completed = new Promise<void>((resolve) => delivered = resolve);
   const res = await serve(request, {
