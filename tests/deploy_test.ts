@@ -14,7 +14,8 @@ import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import { parseBackendConfig } from "../lib/backend/config.ts";
 import { UsageError } from "../lib/config/cli.ts";
-import { type LbConfig, parseLbArgs } from "../lib/config/parse.ts";
+import { parseLbArgs } from "../lib/config/parse.ts";
+import type { LbConfig } from "../lib/config/types.ts";
 import { startLb } from "./_lb.ts";
 import { startDeno } from "./_process.ts";
 
@@ -506,7 +507,7 @@ Deno.test("deploy: .dockerignore keeps every file deno task compile reads", asyn
       if (specifier.startsWith(ROOT.href)) needed.add(specifier.slice(ROOT.href.length));
     }
   }
-  assert.ok(needed.has("lib/config/parse.ts"), "deno info found the sources");
+  assert.ok(needed.has("lib/server/lb.ts"), "deno info found the sources");
   const left = [...needed].filter(ignored);
   assert.deepEqual(left, [], `left out of the build context: ${left.join(", ")}`);
   for (const path of [".git/HEAD", "dist/lb"]) assert.ok(ignored(path), `${path} in the context`);

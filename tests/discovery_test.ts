@@ -8,8 +8,8 @@
 
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import type { BackendSpec } from "../lib/config/parse.ts";
-import type { DiscoverTarget } from "../lib/config/ops.ts";
+import type { BackendSpec } from "../lib/core/backend_spec.ts";
+import type { DiscoverTarget } from "../lib/config/types.ts";
 import {
   createResolver,
   type DiscoveryLog,

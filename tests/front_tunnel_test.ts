@@ -414,7 +414,7 @@ Deno.test({
     try {
       const admin = `http://127.0.0.1:${lb.adminAddr.port}`;
       await waitFor(async () => (await (await fetch(`${admin}/status`)).json()).ready, 5000);
-      c = await rawWebSocket(lb.addr.port, "/");
+      c = await rawWebSocket(lb.addr!.port, "/");
       await c.send(clientFrame(OP.text, "hi"));
       assert.equal(text(await frame(c)), "echo hi");
       await lb.shutdown();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { HttpCheckConfig } from "../lib/config/policy.ts";
+import type { HttpCheckConfig } from "../lib/config/types.ts";
 import { httpProbe } from "../lib/health/http_probe.ts";
 import { rawServer, writeAll } from "./_http.ts";
 

@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { PROMETHEUS_CONTENT_TYPE, Registry } from "../lib/metrics/registry.ts";
-import {
-  createLbMetrics,
-  DURATION_BUCKETS,
-  methodLabel,
-  statusClass,
-} from "../lib/metrics/lb_metrics.ts";
+import { createLbMetrics, DURATION_BUCKETS } from "../lib/metrics/lb_metrics.ts";
+import { methodLabel, RequestMetrics, statusClass } from "../lib/metrics/request_metrics.ts";
 
 function lines(registry: Registry): string[] {
   const text = registry.render();
@@ -219,13 +215,134 @@ Deno.test("createLbMetrics registers every family once, with HELP and TYPE", () 
       "lb_health_probes_total",
       "lb_retries_total",
       "lb_upstream_errors_total",
+      "lb_mirror_requests_total",
+      "lb_mirror_requests_in_flight",
     ]
   ) {
     assert.equal(text.split(`# TYPE ${name} `).length, 2, name);
     assert.ok(text.includes(`# HELP ${name} `), name);
   }
   assert.ok(text.includes("lb_requests_in_flight 0\n"));
+  assert.ok(text.includes("lb_mirror_requests_in_flight 0\n"));
   assert.throws(() => createLbMetrics(m.registry), /registered twice/);
+});
+
+/** The label names of `name`'s first series in the exposition `text`. */
+function labelNames(text: string, name: string): string[] {
+  const line = text.split("\n").find((l) =>
+    l.startsWith(`${name}{`) || l.startsWith(`${name}_count{`)
+  );
+  assert.ok(line, name);
+  return [...line.matchAll(/(\w+)="/g)].map((m) => m[1]);
+}
+
+Deno.test("createLbMetrics: families carry pool (and route) labels", () => {
+  const m = createLbMetrics();
+  const families: [string, { labels(...v: string[]): unknown }, string[]][] = [
+    ["lb_requests_total", m.requests, ["route", "pool", "backend", "method", "code"]],
+    ["lb_request_duration_seconds", m.duration, ["route", "pool", "backend"]],
+    ["lb_backend_requests_in_flight", m.backendInFlight, ["pool", "backend"]],
+    ["lb_backend_up", m.backendUp, ["pool", "backend"]],
+    ["lb_health_transitions_total", m.healthTransitions, ["pool", "backend", "to"]],
+    ["lb_health_probes_total", m.healthProbes, ["pool", "backend", "result"]],
+    ["lb_retries_total", m.retries, ["pool", "reason"]],
+    ["lb_upstream_errors_total", m.upstreamErrors, ["pool", "backend", "kind"]],
+    ["lb_outlier_ejections_total", m.ejections, ["pool", "backend"]],
+    ["lb_backend_ejected", m.backendEjected, ["pool", "backend"]],
+    ["lb_backend_effective_weight", m.backendWeight, ["pool", "backend"]],
+    ["lb_backend_queue_depth", m.queueDepth, ["pool", "backend"]],
+    ["lb_backend_queue_rejected_total", m.queueRejected, ["pool", "backend", "reason"]],
+    ["lb_mirror_requests_total", m.mirrorRequests, ["route", "pool", "result"]],
+  ];
+  for (const [name, family, expected] of families) {
+    family.labels(...expected.map((l) => `${l}-value`));
+    const names = labelNames(m.registry.render(), name);
+    assert.deepEqual(names, expected, name);
+  }
+});
+
+Deno.test("mirror metrics: copies by route, pool and result, and a gauge of those in flight", () => {
+  const m = createLbMetrics();
+  m.mirrorRequests.labels("api", "shadow", "sent").inc();
+  m.mirrorRequests.labels("api", "shadow", "sent").inc();
+  m.mirrorRequests.labels("api", "shadow", "skipped").inc();
+  m.mirrorInFlight.inc();
+  const text = m.registry.render();
+  assert.ok(text.includes('lb_mirror_requests_total{route="api",pool="shadow",result="sent"} 2\n'));
+  assert.ok(
+    text.includes('lb_mirror_requests_total{route="api",pool="shadow",result="skipped"} 1\n'),
+  );
+  assert.ok(text.includes("lb_mirror_requests_in_flight 1\n"));
+});
+
+// --- RequestMetrics -----------------------------------------------------------
+
+/** The `lb_requests_total` and `lb_request_duration_seconds` count lines of a render. */
+function requestLines(m: ReturnType<typeof createLbMetrics>): string[] {
+  return m.registry.render().split("\n").filter((l) =>
+    l.startsWith("lb_requests_total{") || l.startsWith("lb_request_duration_seconds_count{")
+  );
+}
+
+Deno.test("RequestMetrics.record: labelled by route, pool, backend, method and status class", () => {
+  const m = createLbMetrics();
+  const rm = new RequestMetrics(m);
+  const route = {};
+  const backend = {};
+  rm.record(route, "api", backend, "web", "http://10.0.0.1:80", "GET", 200, 0.002);
+  rm.record(route, "api", backend, "web", "http://10.0.0.1:80", "GET", 204, 0.004);
+  rm.record(route, "api", backend, "web", "http://10.0.0.1:80", "POST", 503, 0.5);
+  assert.deepEqual(requestLines(m), [
+    'lb_requests_total{route="api",pool="web",backend="http://10.0.0.1:80",method="GET",code="2xx"} 2',
+    'lb_requests_total{route="api",pool="web",backend="http://10.0.0.1:80",method="POST",code="5xx"} 1',
+    'lb_request_duration_seconds_count{route="api",pool="web",backend="http://10.0.0.1:80"} 3',
+  ]);
+  assert.ok(
+    m.registry.render().includes(
+      'lb_request_duration_seconds_sum{route="api",pool="web",backend="http://10.0.0.1:80"} 0.506',
+    ),
+  );
+});
+
+Deno.test("RequestMetrics.record: the same backend under two routes, and no backend, are separate series", () => {
+  const m = createLbMetrics();
+  const rm = new RequestMetrics(m);
+  const [api, web, backend, pool] = [{}, {}, {}, {}];
+  rm.record(api, "api", backend, "p", "http://b", "GET", 200, 0.01);
+  rm.record(web, "web", backend, "p", "http://b", "GET", 200, 0.01);
+  rm.record(api, "api", pool, "p", "none", "GET", 503, 0.01);
+  assert.deepEqual(requestLines(m), [
+    'lb_requests_total{route="api",pool="p",backend="http://b",method="GET",code="2xx"} 1',
+    'lb_requests_total{route="web",pool="p",backend="http://b",method="GET",code="2xx"} 1',
+    'lb_requests_total{route="api",pool="p",backend="none",method="GET",code="5xx"} 1',
+    'lb_request_duration_seconds_count{route="api",pool="p",backend="http://b"} 1',
+    'lb_request_duration_seconds_count{route="web",pool="p",backend="http://b"} 1',
+    'lb_request_duration_seconds_count{route="api",pool="p",backend="none"} 1',
+  ]);
+});
+
+Deno.test("RequestMetrics.record: unknown methods count as OTHER, every method and class apart", () => {
+  const m = createLbMetrics();
+  const rm = new RequestMetrics(m);
+  const [route, source] = [{}, {}];
+  for (const method of ["GET", "PROPFIND", "get", "BREW", "TRACE", "DELETE"]) {
+    for (const status of [101, 302, 404]) {
+      rm.record(route, "r", source, "p", "b", method, status, 0);
+    }
+  }
+  const counts = new Map(
+    requestLines(m).filter((l) => l.startsWith("lb_requests_total")).map((l) => {
+      const [, method, code, n] = /method="(\w+)",code="(\w+)"\} (\d+)$/.exec(l)!;
+      return [`${method} ${code}`, Number(n)];
+    }),
+  );
+  assert.equal(counts.size, 4 * 3);
+  for (const code of ["1xx", "3xx", "4xx"]) {
+    assert.equal(counts.get(`OTHER ${code}`), 3, code);
+    for (const method of ["GET", "TRACE", "DELETE"]) {
+      assert.equal(counts.get(`${method} ${code}`), 1);
+    }
+  }
 });
 
 Deno.test("DURATION_BUCKETS ascend from 1 ms to 30 s", () => {

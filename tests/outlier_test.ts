@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { OutlierConfig } from "../lib/config/policy.ts";
+import type { OutlierConfig } from "../lib/config/types.ts";
 import { newOutlierState, type OutlierState, recordResult } from "../lib/resilience/outlier.ts";
 
 const BASE = 30_000;

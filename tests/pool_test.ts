@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
-import type { BackendSpec, HealthConfig } from "../lib/config/parse.ts";
-import { type HealthFlip, Pool } from "../lib/pool/pool.ts";
+import type { BackendSpec } from "../lib/core/backend_spec.ts";
+import type { HealthConfig, OutlierConfig } from "../lib/config/types.ts";
+import {
+  Backend,
+  type EjectionEvent,
+  type HealthFlip,
+  Pool,
+  type PoolOptions,
+} from "../lib/pool/pool.ts";
 
 const HEALTH: HealthConfig = {
   intervalMs: 1000,
@@ -10,13 +17,16 @@ const HEALTH: HealthConfig = {
   downIntervalMs: 1000,
 };
 
+/** Pool options as `lb` passes them by default (`--ewma-decay 10s`, no slow start). */
+const OPTIONS: PoolOptions = { name: "default", ewmaDecayMs: 10_000, slowStartMs: 0 };
+
 function spec(port: number): BackendSpec {
   return { origin: `http://127.0.0.1:${port}`, hostname: "127.0.0.1", port, weight: 1 };
 }
 
 /** A pool of backends on ports 1..n, created at t=100, recording every flip. */
 function setup(n = 3, health = HEALTH) {
-  const pool = new Pool(Array.from({ length: n }, (_, i) => spec(i + 1)), health, 100);
+  const pool = new Pool(Array.from({ length: n }, (_, i) => spec(i + 1)), health, 100, OPTIONS);
   const flips: HealthFlip[] = [];
   pool.onFlip((f) => flips.push(f));
   return { pool, flips, b: pool.backends };
@@ -42,13 +52,13 @@ Deno.test("Pool: every backend starts up and in the snapshot, in configuration o
 
 Deno.test("Pool keeps the configured spec objects", () => {
   const specs = [spec(1), spec(2)];
-  const pool = new Pool(specs, HEALTH, 0);
+  const pool = new Pool(specs, HEALTH, 0, OPTIONS);
   assert.equal(pool.backends[0].spec, specs[0]);
   assert.equal(pool.backends[1].spec, specs[1]);
 });
 
 Deno.test("Pool with no backends has an empty snapshot", () => {
-  assert.deepEqual(new Pool([], HEALTH, 0).healthy, []);
+  assert.deepEqual(new Pool([], HEALTH, 0, OPTIONS).healthy, []);
 });
 
 Deno.test("Pool.markDown takes a backend down at once and emits one flip", () => {
@@ -163,4 +173,206 @@ Deno.test("Pool: all backends down leaves an empty snapshot", () => {
   const { pool, b } = setup();
   for (const backend of b) pool.markDown(backend, "x", 200);
   assert.deepEqual(pool.healthy, []);
+});
+
+Deno.test("Pool: the name and EWMA decay come from the options", () => {
+  const pool = new Pool([spec(1)], HEALTH, 0, { ...OPTIONS, name: "api", ewmaDecayMs: 2_500 });
+  assert.equal(pool.name, "api");
+  assert.equal(pool.backends[0].ewma.decayMs, 2_500);
+  const added = pool.add(spec(2))!;
+  assert.equal(added.ewma.decayMs, 2_500, "backends added later too");
+});
+
+// --- Backend counters ---------------------------------------------------------
+
+function lone(): Backend {
+  return new Backend(spec(1), 0, 10_000);
+}
+
+Deno.test("Backend.begin: one more in flight and one more request", () => {
+  const b = lone();
+  b.begin();
+  assert.deepEqual([b.inFlight, b.requests, b.failures], [1, 1, 0]);
+  b.begin();
+  assert.deepEqual([b.inFlight, b.requests, b.failures], [2, 2, 0]);
+});
+
+Deno.test("Backend.fail: no longer in flight, and counted as a failure", () => {
+  const b = lone();
+  b.begin();
+  b.fail();
+  assert.deepEqual([b.inFlight, b.requests, b.failures], [0, 1, 1]);
+});
+
+Deno.test("Backend.settle: no longer in flight, not a failure", () => {
+  const b = lone();
+  b.begin();
+  b.answered(12, 1_000);
+  b.settle();
+  assert.deepEqual([b.inFlight, b.requests, b.failures], [0, 1, 0]);
+});
+
+Deno.test("Backend.answered: feeds the EWMA and the latency window, counters untouched", () => {
+  const b = lone();
+  b.begin();
+  assert.equal(b.ewma.value(1_000), 0);
+  assert.deepEqual(b.latency.percentiles([0.5]), [null]);
+  b.answered(40, 1_000);
+  assert.equal(b.ewma.value(1_000), 40, "the peak is taken at once");
+  assert.ok(b.ewma.value(11_000) < 40, "and decays with the pool's time constant");
+  assert.ok(Math.abs(b.ewma.value(11_000) - 40 / Math.E) < 1e-9);
+  assert.deepEqual(b.latency.percentiles([0.5]), [40]);
+  assert.deepEqual([b.inFlight, b.requests, b.failures], [1, 1, 0]);
+});
+
+Deno.test("Backend: every begin ended by fail or settle leaves nothing in flight", () => {
+  const b = lone();
+  let fails = 0;
+  // Overlapping attempts, ended in a different order than begun.
+  for (let round = 0; round < 10; round++) {
+    for (let i = 0; i < 5; i++) b.begin();
+    assert.equal(b.inFlight, 5);
+    for (let i = 0; i < 5; i++) {
+      if ((round + i) % 3 === 0) {
+        b.fail();
+        fails++;
+      } else {
+        b.answered(5, round);
+        b.settle();
+      }
+    }
+    assert.equal(b.inFlight, 0, `round ${round + 1}`);
+  }
+  assert.deepEqual([b.inFlight, b.requests, b.failures], [0, 50, fails]);
+});
+
+Deno.test("Backend: the counters are read-only from outside", () => {
+  const b = lone();
+  for (const field of ["inFlight", "requests", "failures"] as const) {
+    assert.throws(() => {
+      (b as unknown as Record<string, number>)[field] = 3;
+    }, TypeError);
+    assert.equal(b[field], 0);
+  }
+});
+
+// --- Pool.recordOutcome (passive outlier detection) -----------------------------
+
+function outlier(overrides: Partial<OutlierConfig> = {}): OutlierConfig {
+  return {
+    consecutiveErrors: 3,
+    on5xx: false,
+    baseEjectionMs: 30_000,
+    maxEjectionPercent: 50,
+    ...overrides,
+  };
+}
+
+/** A pool of `n` on a clock the test moves, recording ejections; closed on dispose. */
+function ejecting(n = 4) {
+  const clock = { t: 1_000 };
+  const pool = new Pool(
+    Array.from({ length: n }, (_, i) => spec(i + 1)),
+    HEALTH,
+    0,
+    { ...OPTIONS, now: () => clock.t },
+  );
+  const events: EjectionEvent[] = [];
+  pool.onEjection((e) => events.push(e));
+  return { pool, clock, events, b: pool.backends, [Symbol.dispose]: () => pool.close() };
+}
+
+Deno.test("Pool.recordOutcome ejects after N consecutive failures", () => {
+  using t = ejecting();
+  const { pool, b, events } = t;
+  const config = outlier();
+  pool.recordOutcome(b[1], false, config);
+  pool.recordOutcome(b[1], false, config);
+  assert.equal(b[1].ejected, false);
+  assert.deepEqual(pool.healthy, b);
+  assert.equal(events.length, 0);
+  pool.recordOutcome(b[1], false, config);
+  assert.equal(b[1].ejected, true);
+  assert.equal(b[1].outlier.ejectedUntil, 1_000 + 30_000, "until the pool's clock + base time");
+  assert.equal(b[1].reason, "3 consecutive errors");
+  assert.equal(b[1].lastChange, 1_000);
+  assert.equal(b[1].up, true, "ejection is not a health flip");
+  assert.deepEqual(pool.healthy, [b[0], b[2], b[3]]);
+  assert.equal(pool.ejectedCount, 1);
+  assert.deepEqual(events, [{ backend: b[1], ejected: true, reason: "3 consecutive errors" }]);
+});
+
+Deno.test("Pool.recordOutcome: a success resets the count", () => {
+  using t = ejecting();
+  const { pool, b } = t;
+  const config = outlier();
+  for (const ok of [false, false, true, false, false, true, false, false]) {
+    pool.recordOutcome(b[0], ok, config);
+  }
+  assert.equal(b[0].ejected, false);
+  assert.equal(b[0].outlier.consecutive, 2);
+  assert.equal(t.events.length, 0);
+  pool.recordOutcome(b[0], false, config);
+  assert.equal(b[0].ejected, true, "three in a row since the last success");
+});
+
+Deno.test("Pool.recordOutcome: each backend has its own count", () => {
+  using t = ejecting();
+  const { pool, b } = t;
+  const config = outlier();
+  for (let i = 0; i < 2; i++) for (const x of b) pool.recordOutcome(x, false, config);
+  assert.equal(pool.ejectedCount, 0, "two each, interleaved");
+  pool.recordOutcome(b[3], false, config);
+  assert.deepEqual(b.map((x) => x.ejected), [false, false, false, true]);
+});
+
+Deno.test("Pool.recordOutcome: off when consecutiveErrors is 0", () => {
+  using t = ejecting();
+  const { pool, b } = t;
+  const config = outlier({ consecutiveErrors: 0 });
+  const snapshot = pool.healthy;
+  for (let i = 0; i < 100; i++) pool.recordOutcome(b[0], false, config);
+  assert.equal(b[0].ejected, false);
+  assert.deepEqual(b[0].outlier, { consecutive: 0, ejections: 0, ejectedUntil: 0 });
+  assert.equal(pool.healthy, snapshot, "the snapshot is not even rebuilt");
+  assert.equal(t.events.length, 0);
+});
+
+Deno.test("Pool.recordOutcome: never ejects beyond maxEjectionPercent of the pool", () => {
+  using t = ejecting(4);
+  const { pool, b } = t;
+  const config = outlier({ consecutiveErrors: 1, maxEjectionPercent: 50 });
+  for (const x of b) pool.recordOutcome(x, false, config);
+  assert.deepEqual(b.map((x) => x.ejected), [true, true, false, false]);
+  assert.deepEqual(pool.healthy, [b[2], b[3]]);
+});
+
+Deno.test("Pool.recordOutcome: failures while ejected don't extend the ejection", () => {
+  using t = ejecting();
+  const { pool, b, clock } = t;
+  const config = outlier();
+  for (let i = 0; i < 3; i++) pool.recordOutcome(b[0], false, config);
+  const until = b[0].outlier.ejectedUntil;
+  clock.t += 5_000;
+  // Requests that were in flight when it was ejected still fail.
+  for (let i = 0; i < 10; i++) pool.recordOutcome(b[0], false, config);
+  assert.equal(b[0].outlier.ejectedUntil, until);
+  assert.equal(b[0].outlier.ejections, 1);
+  assert.equal(t.events.length, 1);
+});
+
+Deno.test("Pool.recordOutcome: the ejection ends on the pool's timer and the backend returns", async () => {
+  using t = ejecting();
+  const { pool, b, events } = t;
+  const config = outlier({ consecutiveErrors: 1, baseEjectionMs: 20 });
+  pool.recordOutcome(b[2], false, config);
+  assert.equal(b[2].ejected, true);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(b[2].ejected, false);
+  assert.equal(b[2].reason, "ejection ended");
+  assert.deepEqual(pool.healthy, b);
+  assert.deepEqual(events.map((e) => e.ejected), [true, false]);
+  // A second ejection lasts twice as long.
+  pool.recordOutcome(b[2], false, config);
+  assert.equal(b[2].outlier.ejectedUntil, t.clock.t + 40);
 });

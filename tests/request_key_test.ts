@@ -1,13 +1,23 @@
 import assert from "node:assert/strict";
-import type { HashKey } from "../lib/config/policy.ts";
-import { cookieValue, type KeySource, requestKey } from "../lib/proxy/request_key.ts";
+import type { HashKey } from "../lib/config/types.ts";
+import type { HeaderPairs } from "../lib/core/transport.ts";
+import type { PickRequest } from "../lib/balancing/types.ts";
+import { cookieHeader, cookieValue, requestKey } from "../lib/balancing/request_key.ts";
 
-/** A key source; headers given as `Headers` become the pairs a front hands the core. */
+/**
+ * The request a strategy sees; headers given as `Headers` become the pairs a
+ * front hands the core, pairs are taken as they are.
+ */
 function src(
-  overrides: Partial<Omit<KeySource, "headers">> & { headers?: Headers } = {},
-): KeySource {
+  overrides: Partial<Omit<PickRequest, "headers">> & { headers?: Headers | HeaderPairs } = {},
+): PickRequest {
   const { headers = new Headers(), ...rest } = overrides;
-  return { clientIp: "192.0.2.7", target: "/", ...rest, headers: [...headers] };
+  return {
+    clientIp: "192.0.2.7",
+    path: "/",
+    ...rest,
+    headers: Array.isArray(headers) ? headers : [...headers],
+  };
 }
 
 // --- requestKey -------------------------------------------------------------
@@ -17,8 +27,8 @@ Deno.test("requestKey client-ip: the client's address", () => {
   assert.equal(requestKey({ kind: "client-ip" }, src({ clientIp: "2001:db8::1" })), "2001:db8::1");
 });
 
-Deno.test("requestKey path: the target without its query", () => {
-  const key = (target: string) => requestKey({ kind: "path" }, src({ target }));
+Deno.test("requestKey path: the path without its query", () => {
+  const key = (path: string) => requestKey({ kind: "path" }, src({ path }));
   assert.equal(key("/a/b"), "/a/b");
   assert.equal(key("/a/b?c=1&d=2"), "/a/b");
   assert.equal(key("/?x"), "/");
@@ -51,6 +61,21 @@ Deno.test("requestKey cookie: the named cookie's value", () => {
   assert.equal(requestKey(spec, src({ headers })), "abc123");
 });
 
+Deno.test("requestKey cookie: quotes around the value are removed", () => {
+  const spec: HashKey = { kind: "cookie", name: "session" };
+  const headers = new Headers({ cookie: 'session="abc123"' });
+  assert.equal(requestKey(spec, src({ headers })), "abc123");
+});
+
+Deno.test("requestKey cookie: found in any of several Cookie fields (HTTP/2)", () => {
+  const spec: HashKey = { kind: "cookie", name: "session" };
+  const headers: HeaderPairs = [["cookie", "theme=dark"], ["x", "y"], ["cookie", "session=abc"]];
+  assert.equal(requestKey(spec, src({ headers })), "abc");
+  // The first field wins when both name it, as in one joined header.
+  headers.unshift(["cookie", "session=first"]);
+  assert.equal(requestKey(spec, src({ headers })), "first");
+});
+
 Deno.test("requestKey cookie: no Cookie header or no such cookie gives undefined", () => {
   const spec: HashKey = { kind: "cookie", name: "session" };
   assert.equal(requestKey(spec, src()), undefined);
@@ -58,6 +83,27 @@ Deno.test("requestKey cookie: no Cookie header or no such cookie gives undefined
     requestKey(spec, src({ headers: new Headers({ cookie: "theme=dark" }) })),
     undefined,
   );
+});
+
+Deno.test("requestKey header: the first of repeated fields", () => {
+  const spec: HashKey = { kind: "header", name: "x-user" };
+  assert.equal(requestKey(spec, src({ headers: [["x-user", "a"], ["x-user", "b"]] })), "a");
+});
+
+// --- cookieHeader -----------------------------------------------------------
+
+Deno.test("cookieHeader: null without a Cookie field", () => {
+  assert.equal(cookieHeader([]), null);
+  assert.equal(cookieHeader([["host", "a"], ["set-cookie", "a=1"]]), null);
+});
+
+Deno.test("cookieHeader: one field as it is, several joined with '; ' in order", () => {
+  assert.equal(cookieHeader([["cookie", "a=1; b=2"]]), "a=1; b=2");
+  assert.equal(
+    cookieHeader([["cookie", "a=1"], ["host", "h"], ["cookie", "b=2"], ["cookie", "c=3"]]),
+    "a=1; b=2; c=3",
+  );
+  assert.equal(cookieHeader([["cookie", ""]]), "");
 });
 
 // --- cookieValue ------------------------------------------------------------
@@ -107,6 +153,16 @@ Deno.test("cookieValue: the first of repeated names wins", () => {
 
 Deno.test("cookieValue: an empty value is a value", () => {
   assert.equal(cookieValue("a=; b=2", "a"), "");
+});
+
+Deno.test("cookieValue: one pair of surrounding double quotes is removed (RFC 6265 §4.1.1)", () => {
+  assert.equal(cookieValue('a="xyz"', "a"), "xyz");
+  assert.equal(cookieValue('a=""; b=2', "a"), "");
+  assert.equal(cookieValue('a=""x""', "a"), '"x"');
+  assert.equal(cookieValue('a="', "a"), '"', "a lone quote is the value");
+  assert.equal(cookieValue('a="x', "a"), '"x', "unbalanced: kept");
+  assert.equal(cookieValue('a=x"', "a"), 'x"', "unbalanced: kept");
+  assert.equal(cookieValue('a=  "x"  ; b=2', "a"), "x", "spaces go first");
 });
 
 Deno.test("cookieValue: parts without `=` are skipped", () => {

@@ -5,10 +5,22 @@ import type { Backend } from "../lib/pool/pool.ts";
 import { createStrategy } from "../lib/balancing/mod.ts";
 import { drawTwo } from "../lib/balancing/p2c_ewma.ts";
 import { hash32, maglevTable } from "../lib/balancing/maglev.ts";
-import { cookieValue, stickyValue } from "../lib/balancing/sticky_cookie.ts";
-import { backend, backends, mulberry32, ports, seeded, shares } from "./_strategy.ts";
+import { cookieValue } from "../lib/balancing/request_key.ts";
+import { stickyValue } from "../lib/balancing/sticky_cookie.ts";
+import {
+  backend,
+  backends,
+  balancing,
+  ctx,
+  load,
+  mulberry32,
+  ports,
+  seeded,
+  shares,
+} from "./_strategy.ts";
 
-const NOW = { now: 0 };
+/** A request with no hash key and no cookie, at time 0. */
+const NOW = ctx();
 
 // --- round-robin ------------------------------------------------------------
 
@@ -31,7 +43,7 @@ Deno.test("round-robin: an excluded backend is skipped without losing its turn",
   const all = backends(3);
   assert.equal(s.pick(all, NOW)?.spec.port, 1);
   // 2 is tried elsewhere in this request (a retry); it keeps its credit and comes next.
-  assert.equal(s.pick(all, { now: 0, exclude: new Set([all[1]]) })?.spec.port, 3);
+  assert.equal(s.pick(all, ctx({ exclude: new Set([all[1]]) }))?.spec.port, 3);
   assert.deepEqual(ports([s.pick(all, NOW), s.pick(all, NOW), s.pick(all, NOW)]), [2, 3, 1]);
 });
 
@@ -39,7 +51,7 @@ Deno.test("round-robin: all excluded does not advance the rotation", () => {
   const s = seeded("round-robin");
   const all = backends(3);
   s.pick(all, NOW);
-  assert.equal(s.pick(all, { now: 0, exclude: new Set(all) }), undefined);
+  assert.equal(s.pick(all, ctx({ exclude: new Set(all) })), undefined);
   assert.equal(s.pick(all, NOW)?.spec.port, 2);
 });
 
@@ -96,7 +108,7 @@ Deno.test("round-robin: instances keep separate rotations", () => {
 
 function withInFlight(counts: readonly number[], weights: readonly number[] = []): Backend[] {
   const all = backends(counts.length, weights);
-  all.forEach((b, i) => b.inFlight = counts[i]);
+  all.forEach((b, i) => load(b, counts[i]));
   return all;
 }
 
@@ -160,9 +172,9 @@ Deno.test("p2c-ewma: the lower latency × (inFlight + 1) / weight wins", () => {
   const [a, b] = backends(2);
   a.ewma.observe(5, 0); // 5 × 1 = 5
   b.ewma.observe(1, 0);
-  b.inFlight = 3; // 1 × 4 = 4
+  load(b, 3); // 1 × 4 = 4
   for (let i = 0; i < 20; i++) assert.equal(s.pick([a, b], NOW), b);
-  b.inFlight = 5; // 1 × 6 = 6
+  load(b, 2); // 5 in flight: 1 × 6 = 6
   for (let i = 0; i < 20; i++) assert.equal(s.pick([a, b], NOW), a);
 });
 
@@ -179,7 +191,7 @@ Deno.test("p2c-ewma: a backend without latency history counts as fast as its riv
   const [seasoned, fresh] = backends(2);
   seasoned.ewma.observe(50, 0);
   // Scoring the fresh one 0 would send it every request until its first answer.
-  fresh.inFlight = 2;
+  load(fresh, 2);
   for (let i = 0; i < 20; i++) assert.equal(s.pick([seasoned, fresh], NOW), seasoned);
 });
 
@@ -194,7 +206,7 @@ Deno.test("p2c-ewma: a latency spike loses a backend its traffic until the EWMA 
   const window = (from: number, to: number) => {
     const picks: Backend[] = [];
     for (let now = from; now < to; now += 10) {
-      const b = s.pick(all, { now })!;
+      const b = s.pick(all, ctx({ now }))!;
       b.ewma.observe(10, now);
       picks.push(b);
     }
@@ -215,11 +227,7 @@ Deno.test("p2c-ewma: a latency spike loses a backend its traffic until the EWMA 
 Deno.test("random: the draw lands on the backend whose weight it falls in", () => {
   const all = backends(2, [3, 1]);
   for (const [r, port] of [[0, 1], [0.74, 1], [0.76, 2], [0.999999, 2]] as const) {
-    const s = createStrategy("random", {
-      random: () => r,
-      stickyCookieName: "c",
-      stickySecret: "s",
-    });
+    const s = createStrategy("random", { random: () => r, balancing: balancing() });
     assert.equal(s.pick(all, NOW)?.spec.port, port, `random() = ${r}`);
   }
 });
@@ -233,7 +241,7 @@ function keys(count: number, seed = 21): string[] {
 
 function mapKeys(snapshot: readonly Backend[], ks: readonly string[]): (Backend | undefined)[] {
   const s = seeded("consistent-hash");
-  return ks.map((hashKey) => s.pick(snapshot, { now: 0, hashKey }));
+  return ks.map((key) => s.pick(snapshot, ctx({ key })));
 }
 
 Deno.test("consistent-hash: the same key goes to the same backend, on any replica", () => {
@@ -243,7 +251,7 @@ Deno.test("consistent-hash: the same key goes to the same backend, on any replic
   assert.deepEqual(mapKeys([...all], ks), first);
   const s = seeded("consistent-hash", 99);
   for (let i = 0; i < ks.length; i++) {
-    assert.equal(s.pick(all, { now: 0, hashKey: ks[i] }), first[i]);
+    assert.equal(s.pick(all, ctx({ key: ks[i] })), first[i]);
   }
 });
 
@@ -273,13 +281,13 @@ Deno.test("consistent-hash: a retry walks on to the same next backend every time
   const all = backends(5);
   const s1 = seeded("consistent-hash", 1);
   const s2 = seeded("consistent-hash", 2);
-  for (const hashKey of keys(200)) {
-    const first = s1.pick(all, { now: 0, hashKey })!;
+  for (const key of keys(200)) {
+    const first = s1.pick(all, ctx({ key }))!;
     const exclude = new Set([first]);
-    const second = s1.pick(all, { now: 0, hashKey, exclude });
+    const second = s1.pick(all, ctx({ key, exclude }));
     assert.ok(second && second !== first);
-    assert.equal(s1.pick(all, { now: 0, hashKey, exclude }), second);
-    assert.equal(s2.pick(all, { now: 0, hashKey, exclude }), second);
+    assert.equal(s1.pick(all, ctx({ key, exclude })), second);
+    assert.equal(s2.pick(all, ctx({ key, exclude })), second);
   }
 });
 
@@ -294,10 +302,52 @@ Deno.test("consistent-hash: a change of effective weight (slow start) reshapes t
   const s = seeded("consistent-hash");
   const all = backends(2);
   const ks = keys(10_000);
-  const share = () => shares(all, ks.map((hashKey) => s.pick(all, { now: 0, hashKey })))[0];
+  const share = () => shares(all, ks.map((key) => s.pick(all, ctx({ key }))))[0];
   assert.ok(Math.abs(share() - 0.5) < 0.02);
   all[1].effectiveWeight = 1 / 3; // same snapshot array
   assert.ok(Math.abs(share() - 0.75) < 0.02);
+});
+
+Deno.test("consistent-hash: the key is read from the request where --hash-key says", () => {
+  const all = backends(5);
+  const ips = Array.from({ length: 200 }, (_, i) => `198.51.100.${i}`);
+  // client-ip: the same client lands on the same backend whatever it asks for.
+  const byIp = seeded("consistent-hash", 1, "s", { hashKey: { kind: "client-ip" } });
+  for (const clientIp of ips) {
+    const first = byIp.pick(all, ctx({ clientIp, path: "/a" }));
+    assert.equal(byIp.pick(all, ctx({ clientIp, path: "/b?x=1", key: "other" })), first);
+  }
+  assert.ok(new Set(ips.map((clientIp) => byIp.pick(all, ctx({ clientIp })))).size > 1);
+  // path: the query is not part of the key.
+  const byPath = seeded("consistent-hash", 1, "s", { hashKey: { kind: "path" } });
+  for (const path of keys(200).map((k) => `/${k}`)) {
+    const first = byPath.pick(all, ctx({ path, clientIp: "192.0.2.1" }));
+    assert.equal(byPath.pick(all, ctx({ path: `${path}?q=1`, clientIp: "192.0.2.2" })), first);
+  }
+  // cookie: found in any Cookie field (HTTP/2 clients may split them), quotes removed.
+  const byCookie = seeded("consistent-hash", 1, "s", {
+    hashKey: { kind: "cookie", name: "session" },
+  });
+  for (const id of keys(200)) {
+    const first = byCookie.pick(all, ctx({ cookie: `session=${id}` }));
+    assert.equal(byCookie.pick(all, ctx({ cookie: `theme=dark; session="${id}"` })), first);
+    const split = ctx({ cookie: "theme=dark", headers: [["cookie", `session=${id}`]] });
+    assert.equal(byCookie.pick(all, split), first);
+  }
+  // The same keys through a header give the same placement: the table does not depend on the source.
+  const ks = keys(200);
+  assert.deepEqual(
+    ks.map((id) => byCookie.pick(all, ctx({ cookie: `session=${id}` }))),
+    mapKeys(all, ks),
+  );
+});
+
+Deno.test("consistent-hash: a request without the configured key is placed by weighted random", () => {
+  const all = backends(2, [3, 1]);
+  const s = seeded("consistent-hash", 23, "s", { hashKey: { kind: "cookie", name: "session" } });
+  const picks = Array.from({ length: 20_000 }, () => s.pick(all, ctx({ cookie: "theme=dark" })));
+  const [heavy] = shares(all, picks);
+  assert.ok(Math.abs(heavy - 0.75) < 0.02, `${heavy}`);
 });
 
 Deno.test("maglevTable: fills every slot, and even a very light backend owns one", () => {
@@ -335,9 +385,9 @@ Deno.test("sticky-cookie: the first response sets a cookie, and requests carryin
   const first = s.pick(all, NOW)!;
   const cookie = cookieFrom(s.responseHeaders!(first, NOW));
   for (let i = 0; i < 10; i++) {
-    const ctx = { now: 0, cookie };
-    assert.equal(s.pick(all, ctx), first);
-    assert.equal(s.responseHeaders!(first, ctx), undefined, "already set: no Set-Cookie");
+    const again = ctx({ cookie });
+    assert.equal(s.pick(all, again), first);
+    assert.equal(s.responseHeaders!(first, again), undefined, "already set: no Set-Cookie");
   }
 });
 
@@ -347,19 +397,19 @@ Deno.test("sticky-cookie: when its backend leaves, the client goes elsewhere and
   const first = s.pick(all, NOW)!;
   const cookie = cookieFrom(s.responseHeaders!(first, NOW));
   const rest = all.filter((b) => b !== first);
-  const ctx = { now: 0, cookie };
-  const second = s.pick(rest, ctx)!;
+  const returning = ctx({ cookie });
+  const second = s.pick(rest, returning)!;
   assert.ok(rest.includes(second));
-  const rewritten = cookieFrom(s.responseHeaders!(second, ctx));
+  const rewritten = cookieFrom(s.responseHeaders!(second, returning));
   assert.notEqual(rewritten, cookie);
-  assert.equal(s.pick(all, { now: 0, cookie: rewritten }), second, "stays after the first returns");
+  assert.equal(s.pick(all, ctx({ cookie: rewritten })), second, "stays after the first returns");
 });
 
 Deno.test("sticky-cookie: a retry leaves the cookie's backend when it was already tried", () => {
   const s = seeded("sticky-cookie");
   const all = backends(3);
   const cookie = cookieFrom(s.responseHeaders!(all[1], NOW));
-  const other = s.pick(all, { now: 0, cookie, exclude: new Set([all[1]]) });
+  const other = s.pick(all, ctx({ cookie, exclude: new Set([all[1]]) }));
   assert.ok(other && other !== all[1]);
 });
 
@@ -377,9 +427,9 @@ Deno.test("sticky-cookie: forged and garbled cookies are ignored", () => {
       `lb_sticky=${btoa(honest.id)}`,
     ]
   ) {
-    const picks = new Set(Array.from({ length: 3 }, () => s.pick(all, { now: 0, cookie })));
+    const picks = new Set(Array.from({ length: 3 }, () => s.pick(all, ctx({ cookie }))));
     assert.equal(picks.size, 3, `${cookie}: placed by round-robin, not pinned`);
-    assert.ok(s.responseHeaders!(honest, { now: 0, cookie }), `${cookie}: replaced`);
+    assert.ok(s.responseHeaders!(honest, ctx({ cookie })), `${cookie}: replaced`);
   }
 });
 
@@ -394,7 +444,35 @@ Deno.test("sticky-cookie: replicas with the same secret set identical cookies", 
   }
   // A cookie set by one replica is honoured by the other.
   const cookie = cookieFrom(a.responseHeaders!(all[2], NOW));
-  assert.equal(b.pick(all, { now: 0, cookie }), all[2]);
+  assert.equal(b.pick(all, ctx({ cookie })), all[2]);
+});
+
+Deno.test("sticky-cookie: the cookie is found in any Cookie field, quoted or not", () => {
+  const s = seeded("sticky-cookie");
+  const all = backends(3);
+  const value = cookieFrom(s.responseHeaders!(all[2], NOW)).split("lb_sticky=")[1].split(";")[0];
+  // HTTP/2 clients may send each cookie in a field of its own (RFC 9113 §8.2.3).
+  const split = ctx({ cookie: "theme=dark", headers: [["cookie", `lb_sticky=${value}`]] });
+  for (let i = 0; i < 5; i++) assert.equal(s.pick(all, split), all[2]);
+  assert.equal(s.responseHeaders!(all[2], split), undefined);
+  const quoted = ctx({ cookie: `lb_sticky="${value}"` });
+  for (let i = 0; i < 5; i++) assert.equal(s.pick(all, quoted), all[2]);
+  assert.equal(s.responseHeaders!(all[2], quoted), undefined);
+});
+
+Deno.test("sticky-cookie: the cookie's name comes from the balancing settings", () => {
+  const s = createStrategy("sticky-cookie", {
+    random: mulberry32(1),
+    balancing: balancing({ stickyCookieName: "route_id" }),
+  });
+  const all = backends(3);
+  const set = s.responseHeaders!(all[1], NOW);
+  assert.ok(set && /^route_id=[A-Za-z0-9_-]{22}; Path=\/; HttpOnly; SameSite=Lax$/.test(set[0][1]));
+  const cookie = set[0][1].split(";")[0];
+  for (let i = 0; i < 5; i++) assert.equal(s.pick(all, ctx({ cookie })), all[1]);
+  // Under another name the same value pins nothing.
+  const other = ctx({ cookie: cookie.replace("route_id", "lb_sticky") });
+  assert.equal(new Set(Array.from({ length: 3 }, () => s.pick(all, other))).size, 3);
 });
 
 Deno.test("sticky-cookie: cookie values are 22 base64url characters, distinct per backend", () => {

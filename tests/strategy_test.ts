@@ -8,11 +8,11 @@ import fc from "fast-check";
 import type { Backend } from "../lib/pool/pool.ts";
 import type { PickContext, Strategy } from "../lib/balancing/mod.ts";
 import { STRATEGY_NAMES, type StrategyName } from "../lib/config/names.ts";
-import { backends, mulberry32, ports, seeded, shares } from "./_strategy.ts";
+import { backends, ctx, mulberry32, ports, seeded, shares } from "./_strategy.ts";
 
 /** A request context: a fresh random hash key (ignored but by consistent-hash), no cookie. */
 function request(random: () => number, exclude?: ReadonlySet<Backend>): PickContext {
-  return { now: 0, exclude, hashKey: `key-${Math.floor(random() * 2 ** 32)}` };
+  return ctx({ exclude, key: `key-${Math.floor(random() * 2 ** 32)}` });
 }
 
 /** Requests kept in flight while the picks of {@link underLoad} run. */
@@ -31,17 +31,17 @@ function underLoad(s: Strategy, snapshot: readonly Backend[], count: number): Ba
   for (let i = 0; i < count; i++) {
     const b = s.pick(snapshot, request(random));
     assert.ok(b);
-    b.inFlight++;
+    b.begin();
     open.push(b);
     picks.push(b);
     if (open.length > CONCURRENCY) {
       const k = Math.floor(random() * open.length);
-      open[k].inFlight--;
+      open[k].settle();
       open[k] = open[open.length - 1];
       open.pop();
     }
   }
-  for (const b of open) b.inFlight--;
+  for (const b of open) b.settle();
   return picks;
 }
 
@@ -55,11 +55,8 @@ function assertNear(actual: number, expected: number, tolerance: number, what: s
 function strategyConformance(name: StrategyName): void {
   Deno.test(`${name} (conformance): an empty snapshot gives undefined`, () => {
     const s = seeded(name);
-    assert.equal(s.pick([], { now: 0 }), undefined);
-    assert.equal(
-      s.pick([], { now: 0, exclude: new Set(), hashKey: "k", cookie: "a=b" }),
-      undefined,
-    );
+    assert.equal(s.pick([], ctx()), undefined);
+    assert.equal(s.pick([], ctx({ exclude: new Set(), key: "k", cookie: "a=b" })), undefined);
   });
 
   Deno.test(`${name} (conformance): a single backend is always picked`, () => {
@@ -158,7 +155,7 @@ function strategyConformance(name: StrategyName): void {
             const snapshot = pool.filter((_, i) => inSnapshot[i]);
             const exclude = new Set(pool.filter((_, i) => excluded[i]));
             const eligible = snapshot.filter((b) => !exclude.has(b));
-            const picked = s.pick(snapshot, { now, exclude, hashKey });
+            const picked = s.pick(snapshot, ctx({ now, exclude, key: hashKey }));
             if (eligible.length === 0) assert.equal(picked, undefined);
             else assert.ok(picked && eligible.includes(picked));
           }

@@ -11,6 +11,8 @@
  */
 
 import { createProxy } from "../../lib/proxy/handler.ts";
+import { createUpstream } from "../../lib/proxy/upstream.ts";
+import { compileRoutes } from "../../lib/routing/router.ts";
 import { createLbMetrics } from "../../lib/metrics/lb_metrics.ts";
 import { Pool } from "../../lib/pool/pool.ts";
 import { createStrategy } from "../../lib/balancing/mod.ts";
@@ -33,8 +35,12 @@ const cmd = parseLbArgs(
   {},
 );
 if (cmd.kind !== "run") throw 0;
-const cfg = cmd.config;
-const pool = new Pool(cfg.backends, cfg.health, Date.now(), { ewmaDecayMs: 10000, slowStartMs: 0 });
+const poolConfig = cmd.config.pools[0];
+const pool = new Pool(poolConfig.backends, poolConfig.health, Date.now(), {
+  name: poolConfig.name,
+  ewmaDecayMs: poolConfig.balancing.ewmaDecayMs,
+  slowStartMs: poolConfig.balancing.slowStartMs,
+});
 const respHead = new TextEncoder().encode(
   "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Tue, 01 Dec 2026 22:36:54 GMT\r\nContent-Type: text/plain\r\nContent-Length: 100\r\nConnection: keep-alive\r\n\r\n",
 );
@@ -52,23 +58,21 @@ const transport: Transport = {
   },
   close: () => Promise.resolve(),
 };
+const strategy = createStrategy("round-robin", {
+  random: Math.random,
+  balancing: poolConfig.balancing,
+});
 const core = createProxy({
-  pool,
-  strategy: createStrategy("round-robin", {
-    random: Math.random,
-    stickyCookieName: "x",
-    stickySecret: "y",
-  }),
-  transport,
+  upstreams: new Map([[poolConfig.name, createUpstream(pool, poolConfig, strategy, transport)]]),
+  router: compileRoutes([{
+    name: "default",
+    match: {},
+    target: { kind: "pool", pool: poolConfig.name },
+  }]),
   metrics: createLbMetrics(),
   log: log("lb"),
-  retries: 2,
   trustProxy: [],
-  retryAfterSeconds: 1,
-  responseTimeoutMs: 60000,
-  retry: cfg.retry,
-  outlier: cfg.outlier,
-  limits: cfg.limits,
+  noRouteStatus: 404,
 });
 const reqBytes = new TextEncoder().encode(
   "GET / HTTP/1.1\r\nHost: 127.0.0.1:18080\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n",
@@ -89,6 +93,8 @@ async function one() {
     clientIp: "127.0.0.1",
     upgrade: head.upgrade,
   });
+  // A 404 or 502 would time the error path instead.
+  if (ex.reply.status !== 200) throw new Error(`the core answered ${ex.reply.status}`);
   const sent = await writeReply(sink, head.method, head.minor, ex.reply, false);
   ex.finish(sent.bytes);
 }
