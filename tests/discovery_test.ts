@@ -433,13 +433,24 @@ if (!HAVE_DNSMASQ) {
   console.log("discovery_test: dnsmasq not installed (apt-get install dnsmasq-base); skipping");
 }
 
-/** A free UDP port on 127.0.0.1 (bound and released; dnsmasq takes it right after). */
+/**
+ * A port on 127.0.0.1 free for both UDP and TCP (bound and released; dnsmasq
+ * takes it right after). dnsmasq listens on both, so a port free only for
+ * UDP would fail its start with "Address already in use".
+ */
 async function freeUdpPort(): Promise<number> {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(resolve));
-  return port;
+  for (;;) {
+    const socket = dgram.createSocket("udp4");
+    await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+    const { port } = socket.address();
+    await new Promise<void>((resolve) => socket.close(resolve));
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch {
+      // Taken for TCP: try another.
+    }
+  }
 }
 
 /** A running dnsmasq. Its files live in `dir`; {@link Dnsmasq.stop} keeps them for a restart. */

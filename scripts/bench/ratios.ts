@@ -18,6 +18,8 @@ export interface RatioPair {
 /** The ratios reported, in order; a pair is left out where either target did not run. */
 export const RATIO_PAIRS: readonly RatioPair[] = [
   { of: "lb", over: "relay-listen" },
+  { of: "lb-routes", over: "lb" },
+  { of: "lb-routes", over: "relay-listen" },
   { of: "lb-deno-serve", over: "relay-serve" },
   { of: "lb", over: "nginx" },
   { of: "lb-deno-serve", over: "nginx" },

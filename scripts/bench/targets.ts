@@ -13,13 +13,20 @@
  */
 
 import { type Backends, type BenchEnv } from "./backends.ts";
-import { haproxyConfig, nginxProxyConfig, SMALL_BODY_BYTES, type TlsFiles } from "./configs.ts";
+import {
+  haproxyConfig,
+  nginxProxyConfig,
+  SMALL_BODY_BYTES,
+  TEN_ROUTES,
+  type TlsFiles,
+} from "./configs.ts";
 import { freePort, type Proc, ProcessExited, stop, waitForPort } from "./processes.ts";
 
 /** Every target, in table order. */
 export const TARGET_NAMES = [
   "direct",
   "lb",
+  "lb-routes",
   "lb-deno-serve",
   "lb-node-http",
   "relay-listen",
@@ -43,6 +50,7 @@ export const DEFAULT_TARGETS: readonly TargetName[] = TARGET_NAMES.filter((t) =>
 export const TARGET_HELP: Readonly<Record<TargetName, string>> = {
   direct: "wrk straight at the first backend (the ceiling; no proxy)",
   lb: "main.ts --front h1 --transport h1",
+  "lb-routes": "lb with a ten-route config (scripts/bench/configs.ts): nine that miss, then match-all",
   "lb-deno-serve": "main.ts --front deno-serve --transport h1",
   "lb-node-http": "main.ts --front h1 --transport node-http (only with --targets)",
   "relay-listen": "scripts/bench/relay_listen.ts: Deno.listen + pooled Deno.connect (lb's ceiling)",
@@ -56,6 +64,7 @@ export const TARGET_HELP: Readonly<Record<TargetName, string>> = {
 /** How each lb target runs main.ts. */
 const LB_FLAGS: Readonly<Partial<Record<TargetName, readonly string[]>>> = {
   lb: ["--front", "h1", "--transport", "h1"],
+  "lb-routes": ["--front", "h1", "--transport", "h1"],
   "lb-deno-serve": ["--front", "deno-serve", "--transport", "h1"],
   "lb-node-http": ["--front", "h1", "--transport", "node-http"],
 };
@@ -102,6 +111,11 @@ export async function startTarget(
 async function launch(name: TargetName, env: BenchEnv, backends: Backends): Promise<Target> {
   const urls = backends.addrs.map((a) => `http://${a}`);
   const flags = LB_FLAGS[name];
+  if (flags && name === "lb-routes") {
+    const config = `${env.tmp}/ten-routes.json`;
+    await Deno.writeTextFile(config, JSON.stringify(TEN_ROUTES, null, 2));
+    return await startLb(name, env, urls, { flags: [...flags, "--config", config] });
+  }
   if (flags) return await startLb(name, env, urls, { flags });
   const script = SCRIPTS[name];
   if (script) {
