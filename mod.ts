@@ -56,6 +56,7 @@ export type { Body, ProxyReply, ProxyRequest } from "./lib/core/message.ts";
 export type { BackendSpec } from "./lib/core/backend_spec.ts";
 export type { Cidr } from "./lib/core/cidr.ts";
 export type { LogFormat, LogLevelName } from "./lib/core/logging.ts";
+export { LOG_FORMATS, LOG_LEVELS } from "./lib/core/logging.ts";
 export type {
   HeaderPairs,
   Transport,
@@ -88,6 +89,7 @@ export type {
   WebSocketConfig,
 } from "./lib/config/types.ts";
 export type { FrontName, StrategyName, TransportName } from "./lib/config/names.ts";
+export { FRONT_NAMES, STRATEGY_NAMES, TRANSPORT_NAMES } from "./lib/config/names.ts";
 
 /**
  * Validates a config object, shaped as the config file (`pools`, `routes`,

@@ -25,11 +25,17 @@ export interface PickContext {
   readonly exclude?: ReadonlySet<Backend>;
   /** Monotonic milliseconds (for EWMA decay). */
   readonly now: number;
+  /** What of the client's request the strategy may read (hash keys, cookies). */
   readonly request: PickRequest;
 }
 
 /** Picks a backend from a snapshot; `undefined` when none is eligible. */
 export interface Strategy {
+  /**
+   * Chooses one of `snapshot` (the pool's eligible backends: up, not ejected,
+   * draining or in maintenance), skipping those in `ctx.exclude`; undefined
+   * when none is left.
+   */
   pick(snapshot: readonly Backend[], ctx: PickContext): Backend | undefined;
   /**
    * Headers to add to the client's response after `backend` answered, e.g.

@@ -18,6 +18,7 @@ export interface BackendSpec {
   readonly tls?: boolean;
   /** Host name or IP literal (IPv6 without brackets), for connecting. */
   readonly hostname: string;
+  /** TCP port, 1-65535; the scheme's default (80, or 443 for `https://`) when the URL has none. */
   readonly port: number;
   /** Relative share of traffic, 1-1000 (`http://host:port=3`); 1 by default. */
   readonly weight: number;

@@ -7,8 +7,11 @@
 
 /** A parsed CIDR block, addresses as 128-bit integers (IPv4 mapped into ::ffff:0:0/96). */
 export interface Cidr {
+  /** The block as written (trimmed), e.g. `10.0.0.0/8`, for messages and `/status`. */
   readonly text: string;
+  /** The network address, host bits cleared: `a` is in the block when `(a & mask) === base`. */
   readonly base: bigint;
+  /** The prefix as a mask over all 128 bits (an IPv4 `/n` covers the 96 mapped bits too). */
   readonly mask: bigint;
 }
 

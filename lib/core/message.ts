@@ -16,6 +16,7 @@ export type Body = ReadableStream<Uint8Array> | Uint8Array | null;
 
 /** A client request as a front received it. */
 export interface ProxyRequest {
+  /** The method token as the client sent it, e.g. `GET`. */
   readonly method: string;
   /** Origin-form target (path and query); an absolute-form target's authority is already gone. */
   readonly path: string;
@@ -26,6 +27,7 @@ export interface ProxyRequest {
   readonly host: string | null;
   /** Fields as received, lower-case names, hop-by-hop ones included (the core strips them). */
   readonly headers: HeaderPairs;
+  /** Null when there is none; bytes if it all came with the head; else a stream read on demand. */
   readonly body: Body;
   /**
    * The body's declared length (`Content-Length`), or undefined when it is
@@ -47,7 +49,9 @@ export interface ProxyRequest {
 
 /** The answer for a client, headers already cleaned of hop-by-hop fields. */
 export interface ProxyReply {
+  /** The status code to send: 200-599, or 101 for a tunnel (see `upgrade`). */
   readonly status: number;
+  /** The fields to send, `[lower-case name, value]` in order; the front frames the body itself. */
   readonly headers: HeaderPairs;
   /** Null for HEAD, 1xx, 204 and 304, and for a 101 tunnel. */
   readonly body: ReadableStream<Uint8Array> | Uint8Array | null;

@@ -21,7 +21,9 @@ export function headerValue(fields: HeaderPairs, name: string): string | undefin
 export interface UpstreamTarget {
   /** `http://host:port` or `https://host:port`, for logs and as the pool key. */
   readonly origin: string;
+  /** Host name or IP literal (IPv6 without brackets) to connect to; also the TLS name. */
   readonly hostname: string;
+  /** TCP port to connect to. */
   readonly port: number;
   /**
    * Speak TLS to the backend (an `https://` origin): the certificate is
@@ -33,6 +35,7 @@ export interface UpstreamTarget {
 
 /** A request ready to send: origin-form target, rewritten headers, streaming body. */
 export interface UpstreamRequest {
+  /** The request method, sent as it is. */
   readonly method: string;
   /** Origin-form target: path and query, e.g. `/a/b?c=1`. */
   readonly path: string;
@@ -49,6 +52,7 @@ export interface UpstreamRequest {
 
 /** A response head and its streaming body. */
 export interface UpstreamResponse {
+  /** The status code as received; the proxy refuses any outside 200-599 except an expected 101. */
   readonly status: number;
   /** Headers as received, names lower-cased, hop-by-hop ones included (the proxy strips them). */
   readonly headers: HeaderPairs;
@@ -70,6 +74,7 @@ export type UpstreamConn = Deno.TcpConn | Deno.TlsConn;
 
 /** A connection handed over after `101 Switching Protocols`. */
 export interface UpgradedConnection {
+  /** The backend's socket, past the 101 head; whoever holds it closes it. */
   readonly conn: UpstreamConn;
   /** Bytes received after the response head, to be processed before reading `conn`. */
   readonly buffered: Uint8Array;
@@ -136,6 +141,7 @@ export class UpstreamError extends Error {
   /** Whether the failure says the backend can't be reached (a `connect_*` kind): it is then marked down. */
   readonly unreachable: boolean;
 
+  /** `kind` classifies the failure and sets both flags; `message` and `options` as for `Error`. */
   constructor(readonly kind: UpstreamErrorKind, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "UpstreamError";

@@ -7,7 +7,9 @@
 
 /** Where to probe. */
 export interface ProbeTarget {
+  /** Host name or IP literal (IPv6 without brackets) to connect to. */
   readonly hostname: string;
+  /** TCP port to connect to. */
   readonly port: number;
   /** `https://` backend: HTTP checks speak TLS. */
   readonly tls?: boolean;

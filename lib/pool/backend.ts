@@ -17,8 +17,9 @@ import { newOutlierState, type OutlierState } from "../resilience/outlier.ts";
 export class Backend {
   /** Health as the state machine sees it. */
   health: HealthState = INITIAL_HEALTH;
-  /** When `health.up` last changed (epoch ms), and why. */
+  /** When its state last changed (health, ejection, drain, maintenance): pool clock, epoch ms. */
   lastChange: number;
+  /** Why its state last changed, e.g. `starting` or a probe's error; shown in `/status`. */
   reason = "starting";
   #inFlight = 0;
   #requests = 0;
@@ -32,8 +33,8 @@ export class Backend {
    * the backend ramps up after returning to health (slow start).
    */
   effectiveWeight: number;
-  /** When the current slow-start ramp began (pool clock), or -1. */
-  rampStartedAt = -1;
+  /** When the current slow-start ramp began (ms, pool clock), or -1 when it is not ramping. */
+  rampStartedAt: number = -1;
   /** Passive outlier-detection state. */
   readonly outlier: OutlierState = newOutlierState();
 
@@ -100,6 +101,7 @@ export class Backend {
     return this.spec.origin;
   }
 
+  /** Whether health checks (or a connect failure on live traffic) last left it up. */
   get up(): boolean {
     return this.health.up;
   }

@@ -9,6 +9,7 @@
 
 /** A backend's health: whether it is up, and how many results in a row disagree with that. */
 export interface HealthState {
+  /** Whether the backend is healthy; flips after `rise` passes or `fall` failures in a row. */
   readonly up: boolean;
   /** Consecutive results contrary to `up` (passes while down, failures while up). */
   readonly streak: number;

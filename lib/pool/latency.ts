@@ -12,6 +12,7 @@ export class LatencyWindow {
   #next = 0;
   #count = 0;
 
+  /** Keeps `capacity` samples (1024 by default); each new one past that replaces the oldest. */
   constructor(capacity = 1024) {
     this.#samples = new Float64Array(capacity);
   }

@@ -19,6 +19,7 @@ export type RequestDecision = Response | { readonly route: string } | undefined;
 
 /** Where a request is going, for the hooks after routing. */
 export interface HookContext {
+  /** The client's request as received (its `path` before the route's rewrite). */
   readonly request: ProxyRequest;
   /** The route's name. */
   readonly route: string;
@@ -28,6 +29,7 @@ export interface HookContext {
 
 /** The request about to go upstream; `path` and `headers` may be changed in place. */
 export interface UpstreamDraft {
+  /** The client's method, sent as it is; not changeable. */
   readonly method: string;
   /** Origin-form target, after the route's prefix rewrite. */
   path: string;
@@ -37,6 +39,7 @@ export interface UpstreamDraft {
 
 /** The response about to go to the client; `status` and `headers` may be changed in place. */
 export interface ResponseDraft {
+  /** The backend's status code; set it to send another (the body stays the backend's). */
   status: number;
   /** Already cleaned of hop-by-hop fields; framing fields (`content-length`, `transfer-encoding`) are the front's and are ignored if set here. */
   readonly headers: HeaderPairs;
@@ -46,14 +49,19 @@ export interface ResponseDraft {
 export interface ErrorInfo {
   /** The status the proxy would answer with (400, 404, 502, 503, 504…). */
   readonly status: number;
+  /** What was thrown, e.g. an `UpstreamError` (see its `kind`) or a hook's own exception. */
   readonly error: unknown;
+  /** The client's request; a body nobody read has already been cancelled. */
   readonly request: ProxyRequest;
 }
 
 /** One access-log record: what happened to one request. */
 export interface AccessRecord {
+  /** The client's method. */
   readonly method: string;
+  /** The client's origin-form target (path and query), before any route rewrite. */
   readonly path: string;
+  /** The status sent to the client; 499 when it went away before the answer. */
   readonly status: number;
   /** The route's name, or `none` when no route matched. */
   readonly route: string;
@@ -65,6 +73,7 @@ export interface AccessRecord {
   readonly durationMs: number;
   /** Body bytes sent to the client. */
   readonly bytes: number;
+  /** The client's IP address (after PROXY protocol, when used), without brackets. */
   readonly client: string;
 }
 
