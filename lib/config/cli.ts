@@ -11,6 +11,7 @@ import { readChoice, readDuration, readInteger, readPort } from "./kinds.ts";
 
 /** One problem with the command line, naming the flag and the bad value. */
 export class UsageError extends Error {
+  /** `problems`: one line each, naming the flag or file location and the value. */
   constructor(readonly problems: readonly string[]) {
     super(problems.join("\n"));
     this.name = "UsageError";
@@ -20,7 +21,8 @@ export class UsageError extends Error {
 /** Exit status for a bad command line (the convention of Go's flag package and getopt tools). */
 export const USAGE_EXIT_CODE = 2;
 
-type Options = NonNullable<ParseArgsConfig["options"]>;
+/** `parseArgs` option declarations. */
+export type Options = NonNullable<ParseArgsConfig["options"]>;
 
 /**
  * Parses flags strictly. Unknown flags, missing values and positional
@@ -67,6 +69,7 @@ function describeParseError(err: unknown): string {
  * value came from: `--flag`, or a config-file location.
  */
 export class Problems {
+  /** The problems so far, in the order found, each once. */
   readonly list: string[] = [];
 
   /** A problem with the flag `flag` (or the environment variable standing for it). */

@@ -25,22 +25,31 @@ export interface FileLayer {
 
 /** One entry of the file's `pools`. */
 export interface FilePool extends FileLayer {
+  /** The pool's name (its key under `pools`). */
   readonly name: string;
 }
 
 /** One entry of the file's `routes`, as the schema admits it. */
 export interface FileRoute {
+  /** The route's name; `route-N` when absent. */
   readonly name?: string;
+  /** Test → value or list; `headers` and `query` are objects of name → value or list. */
   readonly match: Readonly<Record<string, string | string[] | Record<string, string | string[]>>>;
+  /** The pool that serves it (or `split`). */
   readonly pool?: string;
+  /** Pool → weight (or `pool`). */
   readonly split?: Readonly<Record<string, number>>;
+  /** A pool that gets a copy of each request. */
   readonly mirror?: string;
+  /** A path prefix removed before the request goes upstream. */
   readonly "strip-prefix"?: string;
+  /** What replaces `strip-prefix`. */
   readonly "replace-prefix"?: string;
 }
 
 /** A checked config file. */
 export interface ConfigFile extends FileLayer {
+  /** The path as given, for messages. */
   readonly path: string;
   /** The `pools`, in file order; absent when the file has none (one pool, `default`). */
   readonly pools?: readonly FilePool[];
@@ -84,8 +93,7 @@ export function parseConfigFile(path: string, text: string): ConfigFile {
   }
   const problems = validate(generateSchema(), data);
   if (problems.length > 0) {
-    // `$.pools.api.retries: …` → `--config: lb.yaml: pools.api.retries: …`
-    throw new UsageError(problems.map((p) => `--config: ${path}${p.replace(/^\$\.?/, ": ")}`));
+    throw new UsageError(problems.map((p) => `--config: ${path}${locate(p)}`));
   }
   const json = data as Json;
   const pools = json.pools as Record<string, Json> | undefined;
@@ -99,6 +107,11 @@ export function parseConfigFile(path: string, text: string): ConfigFile {
       })),
     routes: json.routes as FileRoute[] | undefined,
   };
+}
+
+/** A validator path as messages write it: `$.pools.api: …` → `: pools.api: …`, `$: …` → `: …`. */
+function locate(problem: string): string {
+  return problem.startsWith("$.") ? `: ${problem.slice(2)}` : problem.slice(1);
 }
 
 /** Reads and checks a config file. */

@@ -11,24 +11,41 @@
 
 /** The supported subset of a JSON Schema. */
 export interface Schema {
+  /** The JSON Schema dialect (annotation). */
   readonly $schema?: string;
+  /** The schema's URI (annotation). */
   readonly $id?: string;
+  /** A title for editors (annotation). */
   readonly title?: string;
   /** Shown by editors; for a `pattern`, also said in the message as what was expected. */
   readonly description?: string;
+  /** The value used when the key is absent (annotation, for editors). */
   readonly default?: unknown;
+  /** The JSON type the value must have. */
   readonly type?: "object" | "array" | "string" | "number" | "integer" | "boolean";
+  /** Schemas of known keys of an object. */
   readonly properties?: Readonly<Record<string, Schema>>;
+  /** Other keys: `false` refuses them, a schema checks their values. */
   readonly additionalProperties?: boolean | Schema;
+  /** A schema every key of an object must match. */
   readonly propertyNames?: Schema;
+  /** Keys an object must have. */
   readonly required?: readonly string[];
+  /** Fewest keys an object may have. */
   readonly minProperties?: number;
+  /** The schema of every item of an array. */
   readonly items?: Schema;
+  /** Fewest items an array may have. */
   readonly minItems?: number;
+  /** Forms of which exactly one must fit. */
   readonly oneOf?: readonly Schema[];
+  /** The values allowed. */
   readonly enum?: readonly unknown[];
+  /** Smallest number allowed. */
   readonly minimum?: number;
+  /** Largest number allowed. */
   readonly maximum?: number;
+  /** A regular expression a string must match. */
   readonly pattern?: string;
 }
 

@@ -9,8 +9,7 @@
  * @module
  */
 
-import type { ParseArgsConfig } from "node:util";
-import { parseFlags, Problems } from "./cli.ts";
+import { type Options, parseFlags, Problems } from "./cli.ts";
 import { type ConfigFile, YAML_ENV_VARS } from "./file.ts";
 import { buildGlobal } from "./global.ts";
 import { OPTION_NAMES, optionSpec } from "./options.ts";
@@ -45,7 +44,7 @@ export type LbCommand =
   | { readonly kind: "version" };
 
 /** `parseArgs` options for every option in the table: switches are booleans, the rest strings. */
-const FLAGS: NonNullable<ParseArgsConfig["options"]> = Object.fromEntries(
+const FLAGS: Options = Object.fromEntries(
   OPTION_NAMES.map((name) => {
     const spec = optionSpec(name);
     const type = spec.kind.type === "boolean" ? "boolean" as const : "string" as const;

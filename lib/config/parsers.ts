@@ -50,7 +50,9 @@ export function readHealthPath(raw: string, fail: Fail): string {
 
 /** A range of passing statuses. */
 export interface StatusRange {
+  /** Lowest passing status. */
   readonly min: number;
+  /** Highest passing status. */
   readonly max: number;
 }
 

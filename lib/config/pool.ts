@@ -19,7 +19,9 @@ import { fileWhere, type Layers, OptionReader } from "./values.ts";
 
 /** The pools, and each one's effective option values (see `LbConfig.settings`). */
 export interface Pools {
+  /** In config order. */
   readonly pools: PoolConfig[];
+  /** Pool name → option name → canonical text. */
   readonly settings: Record<string, Record<string, string>>;
 }
 

@@ -70,7 +70,13 @@ function optionSchema(name: OptionName): Schema {
   const shown = typeof spec.default === "string" ? spec.shown : spec.default.shown;
   const described = { ...spec.kind.schema, description: spec.help };
   if (shown !== undefined) return { ...described, description: `${spec.help} (${shown})` };
-  const value = spec.kind.type === "boolean" ? spec.default === "true" : spec.default;
+  // Typed as a file would write it, so an editor's completion inserts a valid value.
+  const { type } = spec.kind;
+  const value = type === "boolean"
+    ? spec.default === "true"
+    : type === "integer" || type === "port"
+    ? Number(spec.default)
+    : spec.default;
   return { ...described, default: value };
 }
 

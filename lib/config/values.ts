@@ -28,7 +28,9 @@ import {
 export interface Layers {
   /** Parsed command-line flags (strings, `true` for switches). */
   readonly flags: Readonly<Record<string, string | boolean | undefined>>;
+  /** Environment variables (only those the table names are read). */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The config file, when there is one. */
   readonly file?: ConfigFile;
 }
 
@@ -37,8 +39,11 @@ export type Source = "pool" | "flag" | "env" | "file" | "default";
 
 /** A value found in a layer: its text, and the location problems with it are reported at. */
 export interface Found {
+  /** The value as text (a file's switch as `"true"`/`"false"`). */
   readonly raw: string;
+  /** `--name`, or the file location. */
   readonly where: string;
+  /** The layer. */
   readonly from: Source;
 }
 

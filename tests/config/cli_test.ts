@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseFlags, pick, Problems, USAGE_EXIT_CODE, UsageError } from "../lib/config/cli.ts";
+import { parseFlags, pick, Problems, USAGE_EXIT_CODE, UsageError } from "../../lib/config/cli.ts";
 
 const OPTIONS = {
   port: { type: "string" },
@@ -274,3 +274,15 @@ for (const { name, flag, env, envName, expected } of PICKS) {
     assert.equal(pick(flag, env, envName, "d"), expected);
   });
 }
+
+Deno.test("Problems.at names any location, and says the same problem once", () => {
+  const p = new Problems();
+  p.at("--config: lb.yaml: pools.api.retries", "is wrong");
+  p.add("retries", "is wrong");
+  // A value inherited by several pools is one mistake, reported once.
+  p.add("retries", "is wrong");
+  assert.deepEqual(p.list, [
+    "--config: lb.yaml: pools.api.retries: is wrong",
+    "--retries: is wrong",
+  ]);
+});

@@ -1,69 +1,47 @@
 import assert from "node:assert/strict";
-import { DEFAULT_BACKENDS, type LbConfig, parseLbArgs } from "../lib/config/parse.ts";
-import { UsageError } from "../lib/config/cli.ts";
-
-/** Parses a command line that must be valid and returns its config. */
-function config(args: string[], env: Record<string, string> = {}): LbConfig {
-  const command = parseLbArgs(args, env);
-  assert.equal(command.kind, "run");
-  return (command as { config: LbConfig }).config;
-}
-
-/** Parses a command line that must be invalid and returns its problems. */
-function problems(args: string[], env: Record<string, string> = {}): readonly string[] {
-  try {
-    parseLbArgs(args, env);
-  } catch (err) {
-    assert.ok(err instanceof UsageError, `expected a UsageError, got ${err}`);
-    return err.problems;
-  }
-  assert.fail("expected a UsageError");
-}
+import { parseLbArgs } from "../../lib/config/parse.ts";
+import { DEFAULT_BACKENDS } from "../../lib/config/options.ts";
+import type { LbConfig } from "../../lib/config/types.ts";
+import { config, GENERATED, pool, problems } from "./_config.ts";
 
 // --- defaults ---------------------------------------------------------------
 
-Deno.test("parseLbArgs: defaults", () => {
-  const { balancing, outlier, retry, limits, ops, front, ...core } = config([]);
-  assert.deepEqual(front, {
-    name: "h1",
-    headerTimeoutMs: 10_000,
-    idleTimeoutMs: 60_000,
-    bodyTimeoutMs: 60_000,
-    maxClientConnections: 0,
-    proxyProtocol: false,
-  });
-  assert.deepEqual(ops, {
-    tls: { certFile: undefined, keyFile: undefined, backendCaFile: undefined },
+Deno.test("parseLbArgs: defaults are one pool `default` and one match-all route to it", () => {
+  const c = config([]);
+  assert.equal(c.pools.length, 1);
+  assert.deepEqual(c.routes, [
+    { name: "default", match: {}, target: { kind: "pool", pool: "default" } },
+  ]);
+  const { pools: [p], routes: _, settings: __, ...global } = c;
+  assert.deepEqual(global, {
+    host: "0.0.0.0",
+    port: 8080,
+    adminHost: "127.0.0.1",
+    adminPort: 9901,
+    trustProxy: [],
+    logLevel: "info",
+    logFormat: "text",
+    accessLog: false,
+    shutdownDelayMs: 0,
+    shutdownTimeoutMs: 30_000,
+    front: {
+      name: "h1",
+      headerTimeoutMs: 10_000,
+      idleTimeoutMs: 60_000,
+      bodyTimeoutMs: 60_000,
+      maxClientConnections: 0,
+      proxyProtocol: false,
+    },
+    tls: { certFile: undefined, keyFile: undefined },
     websocket: { idleTimeoutMs: 300_000, maxBufferedBytes: 1_048_576 },
     configFile: undefined,
     adminToken: undefined,
-    discovery: { targets: [], intervalMs: 10_000, dnsServer: undefined },
+    noRouteStatus: 404,
+    mirrorMaxInFlight: 100,
+    generatedStickySecret: GENERATED,
   });
-  assert.deepEqual({ ...balancing, stickySecret: "(random)" }, {
-    hashKey: { kind: "client-ip" },
-    stickyCookieName: "lb_sticky",
-    stickySecret: "(random)",
-    stickySecretGenerated: true,
-    ewmaDecayMs: 10_000,
-    slowStartMs: 0,
-  });
-  assert.ok(balancing.stickySecret.length >= 16);
-  assert.deepEqual(outlier, {
-    consecutiveErrors: 5,
-    on5xx: false,
-    baseEjectionMs: 30_000,
-    maxEjectionPercent: 50,
-  });
-  assert.deepEqual(retry, {
-    budgetPercent: 20,
-    budgetMinPerSecond: 10,
-    tryTimeoutMs: 60_000,
-    bufferBytes: 65_536,
-  });
-  assert.deepEqual(limits, { maxPerBackend: 0, queueTimeoutMs: 1000, upstreamConnections: 128 });
-  assert.deepEqual(core, {
-    port: 8080,
-    host: "0.0.0.0",
+  assert.deepEqual(p, {
+    name: "default",
     backends: [
       { origin: "http://localhost:8081", hostname: "localhost", port: 8081, weight: 1, tls: false },
       { origin: "http://localhost:8082", hostname: "localhost", port: 8082, weight: 1, tls: false },
@@ -83,15 +61,28 @@ Deno.test("parseLbArgs: defaults", () => {
     responseTimeoutMs: 60_000,
     idleTimeoutMs: 30_000,
     retries: 2,
-    shutdownDelayMs: 0,
-    shutdownTimeoutMs: 30_000,
-    adminHost: "127.0.0.1",
-    adminPort: 9901,
-    trustProxy: [],
-    logLevel: "info",
-    logFormat: "text",
-    accessLog: false,
+    balancing: {
+      hashKey: { kind: "client-ip" },
+      stickyCookieName: "lb_sticky",
+      stickySecret: GENERATED,
+      stickySecretGenerated: true,
+      ewmaDecayMs: 10_000,
+      slowStartMs: 0,
+    },
+    outlier: { consecutiveErrors: 5, on5xx: false, baseEjectionMs: 30_000, maxEjectionPercent: 50 },
+    retry: { budgetPercent: 20, budgetMinPerSecond: 10, tryTimeoutMs: 60_000, bufferBytes: 65_536 },
+    limits: { maxPerBackend: 0, queueTimeoutMs: 1000, upstreamConnections: 128 },
+    discovery: { targets: [], intervalMs: 10_000, dnsServer: undefined },
+    backendCaFile: undefined,
   });
+});
+
+Deno.test("parseLbArgs: the default secret is a random UUID when none is injected", () => {
+  const command = parseLbArgs([], {});
+  assert.equal(command.kind, "run");
+  const c = (command as { config: LbConfig }).config;
+  assert.match(c.generatedStickySecret, /^[0-9a-f-]{36}$/);
+  assert.equal(c.pools[0].balancing.stickySecret, c.generatedStickySecret);
 });
 
 Deno.test("DEFAULT_BACKENDS are the three seed backends", () => {
@@ -117,8 +108,11 @@ Deno.test("parseLbArgs reads every environment variable", () => {
   const c = config([], ENV);
   assert.equal(c.port, 9000);
   assert.equal(c.host, "127.0.0.2");
-  assert.deepEqual(c.backends.map((b) => b.origin), ["http://10.0.0.1:81", "http://10.0.0.2:82"]);
-  assert.equal(c.strategy, "round-robin");
+  assert.deepEqual(c.pools[0].backends.map((b) => b.origin), [
+    "http://10.0.0.1:81",
+    "http://10.0.0.2:82",
+  ]);
+  assert.equal(c.pools[0].strategy, "round-robin");
   assert.equal(c.adminPort, 9999);
   assert.equal(c.adminHost, "::1");
   assert.equal(c.logLevel, "debug");
@@ -136,7 +130,7 @@ Deno.test("parseLbArgs: flags override environment variables", () => {
   ], ENV);
   assert.equal(c.port, 7000);
   assert.equal(c.host, "127.0.0.3");
-  assert.deepEqual(c.backends.map((b) => b.origin), ["http://10.0.0.9:89"]);
+  assert.deepEqual(c.pools[0].backends.map((b) => b.origin), ["http://10.0.0.9:89"]);
   assert.equal(c.adminPort, 7001);
   assert.equal(c.adminHost, "127.0.0.4");
   assert.equal(c.logLevel, "error");
@@ -144,9 +138,7 @@ Deno.test("parseLbArgs: flags override environment variables", () => {
 
 Deno.test("parseLbArgs: empty environment variables are ignored", () => {
   const empty = Object.fromEntries(Object.keys(ENV).map((k) => [k, ""]));
-  // The sticky secret is random unless configured: compare without it.
-  const secretless = (c: LbConfig) => ({ ...c, balancing: { ...c.balancing, stickySecret: "" } });
-  assert.deepEqual(secretless(config([], empty)), secretless(config([])));
+  assert.deepEqual(config([], empty), config([]));
 });
 
 Deno.test("parseLbArgs: an invalid environment variable names the flag it stands for", () => {
@@ -160,6 +152,8 @@ Deno.test("parseLbArgs: an invalid environment variable names the flag it stands
 
 Deno.test("parseLbArgs reads every non-environment flag", () => {
   const c = config([
+    "--no-route-status=421",
+    "--mirror-max-in-flight=0",
     "--transport=node-http",
     "--health-interval=2s",
     "--health-timeout=500ms",
@@ -175,7 +169,11 @@ Deno.test("parseLbArgs reads every non-environment flag", () => {
     "--log-format=json",
     "--access-log",
   ]);
-  assert.deepEqual(c.health, {
+  const [p] = c.pools;
+  assert.equal(p.transport, "node-http");
+  assert.equal(c.noRouteStatus, 421);
+  assert.equal(c.mirrorMaxInFlight, 0);
+  assert.deepEqual(p.health, {
     intervalMs: 2000,
     timeoutMs: 500,
     rise: 1,
@@ -183,10 +181,10 @@ Deno.test("parseLbArgs reads every non-environment flag", () => {
     downIntervalMs: 1000,
     http: undefined,
   });
-  assert.equal(c.connectTimeoutMs, 1000);
-  assert.equal(c.responseTimeoutMs, 120_000);
-  assert.equal(c.idleTimeoutMs, 10_000);
-  assert.equal(c.retries, 0);
+  assert.equal(p.connectTimeoutMs, 1000);
+  assert.equal(p.responseTimeoutMs, 120_000);
+  assert.equal(p.idleTimeoutMs, 10_000);
+  assert.equal(p.retries, 0);
   assert.equal(c.shutdownDelayMs, 3000);
   assert.equal(c.shutdownTimeoutMs, 60_000);
   assert.deepEqual(c.trustProxy.map((r) => r.text), ["10.0.0.0/8", "::1"]);
@@ -262,14 +260,14 @@ const BACKENDS: { input: string; origin: string; hostname: string; port: number;
 
 for (const { input, ...expected } of BACKENDS) {
   Deno.test(`parseLbArgs: backend ${input} → ${expected.origin}`, () => {
-    assert.deepEqual(config(["--backends", input]).backends, [
+    assert.deepEqual(pool(["--backends", input]).backends, [
       { tls: false, ...expected, weight: 1 },
     ]);
   });
 }
 
 Deno.test("parseLbArgs: http and https to the same host and port are two backends", () => {
-  const c = config(["--backends", "http://a:8443,https://a:8443"]);
+  const c = pool(["--backends", "http://a:8443,https://a:8443"]);
   assert.deepEqual(c.backends.map((b) => [b.origin, b.tls]), [
     ["http://a:8443", false],
     ["https://a:8443", true],
@@ -277,7 +275,7 @@ Deno.test("parseLbArgs: http and https to the same host and port are two backend
 });
 
 Deno.test("parseLbArgs: backends keep their order; spaces and empty items are ignored", () => {
-  const c = config(["--backends", " b:2 , ,a:1,"]);
+  const c = pool(["--backends", " b:2 , ,a:1,"]);
   assert.deepEqual(c.backends.map((b) => b.origin), ["http://b:2", "http://a:1"]);
 });
 
@@ -317,6 +315,14 @@ const BAD: { args: string[]; flag: string; contains: string }[] = [
   { args: ["--transport", "curl"], flag: "transport", contains: '"curl"' },
   { args: ["--log-level", "verbose"], flag: "log-level", contains: '"verbose"' },
   { args: ["--log-format", "xml"], flag: "log-format", contains: '"xml"' },
+  { args: ["--no-route-status", "200"], flag: "no-route-status", contains: "from 400 to 599" },
+  { args: ["--no-route-status", "600"], flag: "no-route-status", contains: '"600"' },
+  {
+    args: ["--mirror-max-in-flight", "100001"],
+    flag: "mirror-max-in-flight",
+    contains: '"100001"',
+  },
+  { args: ["--mirror-max-in-flight=-1"], flag: "mirror-max-in-flight", contains: `"-1"` },
   {
     args: ["--port", "9901", "--host", "127.0.0.1"],
     flag: "admin-port",

@@ -1,28 +1,11 @@
 import assert from "node:assert/strict";
-import { type LbConfig, parseLbArgs } from "../lib/config/parse.ts";
-import { UsageError } from "../lib/config/cli.ts";
-import { parseSize } from "../lib/config/policy.ts";
+import { parseLbArgs } from "../../lib/config/parse.ts";
+import { parseSize } from "../../lib/config/kinds.ts";
+import type { PoolConfig } from "../../lib/config/types.ts";
+import { GENERATED, pool, problems } from "./_config.ts";
 
-const GENERATED = "generated-secret";
-const randomSecret = () => GENERATED;
-
-/** Parses a command line that must be valid and returns its config. */
-function config(args: string[], env: Record<string, string> = {}): LbConfig {
-  const command = parseLbArgs(args, env, randomSecret);
-  assert.equal(command.kind, "run");
-  return (command as { config: LbConfig }).config;
-}
-
-/** Parses a command line that must be invalid and returns its problems. */
-function problems(args: string[], env: Record<string, string> = {}): readonly string[] {
-  try {
-    parseLbArgs(args, env, randomSecret);
-  } catch (err) {
-    assert.ok(err instanceof UsageError, `expected a UsageError, got ${err}`);
-    return err.problems;
-  }
-  assert.fail(`expected a UsageError for ${args.join(" ")}`);
-}
+/** The single pool of a valid command line. */
+const config: (args: string[], env?: Record<string, string>) => PoolConfig = pool;
 
 /** Asserts that `args` fail with exactly one problem, about `flag`. */
 function rejects(args: string[], flag: string): void {
@@ -63,9 +46,9 @@ Deno.test("policy defaults", () => {
 Deno.test("policy defaults: the default secret comes from the injected randomSecret, once", () => {
   let calls = 0;
   const command = parseLbArgs([], {}, () => `s${++calls}`);
-  assert.equal(command.kind, "run");
-  const c = (command as { config: LbConfig }).config;
-  assert.equal(c.balancing.stickySecret, "s1");
+  assert.ok(command.kind === "run");
+  assert.equal(command.config.pools[0].balancing.stickySecret, "s1");
+  assert.equal(command.config.generatedStickySecret, "s1");
   assert.equal(calls, 1);
 });
 
@@ -304,11 +287,11 @@ Deno.test("bad inputs: every problem is reported at once", () => {
     "--health-path",
     "readyz",
   ]);
-  assert.deepEqual(list.map((p) => p.slice(0, p.indexOf(":"))), [
-    "--health-path",
+  assert.deepEqual(list.map((p) => p.slice(0, p.indexOf(":"))).sort(), [
     "--hash-key",
-    "--retry-buffer",
+    "--health-path",
     "--queue-timeout",
+    "--retry-buffer",
   ]);
 });
 
