@@ -22,6 +22,7 @@ export const OPTIONS: TransportOptions = {
   connectTimeoutMs: 5000,
   responseTimeoutMs: 10_000,
   idleTimeoutMs: 30_000,
+  maxConnectionsPerBackend: 128,
 };
 
 /** An {@link H1Transport} that `await using` closes. */

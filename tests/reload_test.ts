@@ -135,7 +135,7 @@ Deno.test("lb --check --config validates and exits 0 or 2 with every problem", a
     await writeConfig(`${dir}/semantic.json`, { "health-interval": "soon", backends: "a:1" });
     const semantic = await runDeno("main.ts", ["--check", "--config", `${dir}/semantic.json`]);
     assert.equal(semantic.code, 2);
-    assert.match(semantic.stderr, /--health-interval: "soon"/);
+    assert.match(semantic.stderr, /health-interval: "soon"/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

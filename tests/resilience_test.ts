@@ -43,7 +43,10 @@ Deno.test("a backend answering 500s is ejected and traffic moves away", async ()
     metrics.body,
     new RegExp(`lb_outlier_ejections_total\\{pool="default",backend="${bad.origin}"\\} 1`),
   );
-  assert.match(metrics.body, new RegExp(`lb_backend_ejected\\{pool="default",backend="${bad.origin}"\\} 1`));
+  assert.match(
+    metrics.body,
+    new RegExp(`lb_backend_ejected\\{pool="default",backend="${bad.origin}"\\} 1`),
+  );
 });
 
 Deno.test("the panic floor keeps at least half the pool in rotation", async () => {

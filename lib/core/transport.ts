@@ -93,10 +93,10 @@ export interface TransportOptions {
    */
   readonly caCerts?: readonly string[];
   /**
-   * Most connections the transport opens to one backend; more requests wait
-   * for a free one. 0 means no limit. `h1` honours it; default 128.
+   * Most connections the transport opens to one backend (`--upstream-connections`);
+   * more requests wait for a free one. 0 means no limit. `h1` honours it.
    */
-  readonly maxConnectionsPerBackend?: number;
+  readonly maxConnectionsPerBackend: number;
 }
 
 /** An HTTP client for upstream requests. */

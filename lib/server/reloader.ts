@@ -14,7 +14,6 @@ import { loadConfigFile } from "../config/file.ts";
 import { parseLbArgs } from "../config/parse.ts";
 import type { RunningLb } from "./lb.ts";
 import type { Logger } from "../core/logging.ts";
-import type { LbConfig } from "../config/types.ts";
 import { describeConfig } from "../config/describe.ts";
 
 /** Editors save in bursts; one reload per burst. */
@@ -53,7 +52,7 @@ export class Reloader {
     try {
       const file = path ? await loadConfigFile(path) : undefined;
       // A generated sticky secret must survive reloads, or every cookie breaks.
-      const command = parseLbArgs(args, env, () => stickySecret(lb.config), file);
+      const command = parseLbArgs(args, env, () => lb.config.generatedStickySecret, file);
       if (command.kind !== "run") return false;
       const restart = await lb.reconfigure(command.config);
       lb.metrics.configReloads.labels("success").inc();
@@ -112,9 +111,4 @@ export class Reloader {
     } catch { /* already closed */ }
     await this.#queue;
   }
-}
-
-/** The running sticky secret: generated ones are one per process, shared by every pool. */
-function stickySecret(config: LbConfig): string {
-  return config.pools[0]?.balancing.stickySecret ?? crypto.randomUUID();
 }

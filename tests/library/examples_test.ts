@@ -12,7 +12,11 @@ const EXAMPLES: readonly (readonly [string, RegExp[]])[] = [
     /^Bearer wrong → 401 sign in first$/m,
     /^Bearer let-me-in → 200 app \/hello$/m,
   ]],
-  ["ab_routing.ts", [/^plain → a \/page$/m, /^X-Variant: b → b \/page$/m, /^cookie beta=1 → b \/page$/m]],
+  ["ab_routing.ts", [
+    /^plain → a \/page$/m,
+    /^X-Variant: b → b \/page$/m,
+    /^cookie beta=1 → b \/page$/m,
+  ]],
   ["custom_strategy.ts", [/^four requests went to: near, near, near, near$/m]],
 ];
 

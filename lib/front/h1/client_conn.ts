@@ -12,26 +12,28 @@
  * so it keeps one deadline, as the server's tick number it expires at, and
  * the server's one coarse clock checks them all.
  *
+ * This module is that loop and its phases. What comes before a request (the
+ * PROXY header, each head) is read by `head_reader.ts`, the switch to a
+ * byte tunnel after a 101 is `upgrade.ts`, and the replies the front makes
+ * on its own are `front_replies.ts`; each states what it needs of the
+ * connection as an interface this class implements, so none imports it.
+ *
  * @module
  */
 
 import { Connection, type Socket } from "../../http1/connection.ts";
 import { BadRequestError, ClientTimeoutError, errorReply } from "../../proxy/errors.ts";
-import type { ProxyExchange } from "../../proxy/handler.ts";
-import type { ProxyReply, ProxyRequest } from "../../core/message.ts";
+import type { ProxyRequest } from "../../core/message.ts";
 import { ClientAbortError } from "../../core/transport.ts";
-import { parseProxyHeader, ProxyProtocolError } from "../proxy_protocol.ts";
 import { type FrontContext, Phase } from "./context.ts";
-import { BodyState, requestBody } from "./request_body.ts";
-import {
-  findRequestHeadEnd,
-  MAX_REQUEST_HEAD_BYTES,
-  parseRequestHead,
-  RequestError,
-  type RequestHead,
-} from "./request_head.ts";
+import { type BodySource, BodyState, requestBody } from "./request_body.ts";
+import { RequestError, type RequestHead } from "./request_head.ts";
 import { writeReply } from "./reply_writer.ts";
-import { Tunnel } from "./tunnel.ts";
+import type { Tunnel } from "./tunnel.ts";
+import { type HeadSource, readProxyHeader, readRequestHead } from "./head_reader.ts";
+import { CONTINUE, discard, refusal } from "./front_replies.ts";
+import { requestAuthority } from "./request_authority.ts";
+import { tunnelUpgrade, type UpgradeSink } from "./upgrade.ts";
 
 /**
  * A client connection's first read buffer: most request heads are well under
@@ -39,14 +41,11 @@ import { Tunnel } from "./tunnel.ts";
  */
 const CLIENT_BUFFER = 4096;
 
-const LF = 10;
 /** Replies up to this size (head and body) are encoded into one buffer kept per connection. */
 const REPLY_SCRATCH = 8 * 1024;
 
-const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
-
 /** A client connection; {@link ClientConnection.run} serves it until it closes. */
-export class ClientConnection {
+export class ClientConnection implements BodySource, HeadSource, UpgradeSink {
   readonly c: Connection;
   #phase = Phase.Head;
   /** The server's tick at which the current wait expires; 0 when it has no deadline. */
@@ -86,10 +85,10 @@ export class ClientConnection {
   /** Serves requests until either side ends the connection. Never rejects. */
   async run(): Promise<void> {
     try {
-      this.#enter(Phase.Head);
-      if (this.ctx.proxyProtocol && !(await this.#readProxyHeader())) return;
+      this.enter(Phase.Head);
+      if (this.ctx.proxyProtocol && !(await readProxyHeader(this))) return;
       for (;;) {
-        const head = await this.#readHead();
+        const head = await readRequestHead(this);
         if (head === null) return;
         if (!(await this.#serve(head))) return;
       }
@@ -132,65 +131,22 @@ export class ClientConnection {
     return this.#closed;
   }
 
+  // --- HeadSource, for head_reader.ts --------------------------------------
+
   /** Enters a phase; its deadline starts now (a field write: the server's tick checks it). */
-  #enter(phase: Phase): void {
+  enter(phase: Phase): void {
     this.#phase = phase;
     this.due = this.ctx.dueTick(phase);
   }
 
-  /** Reads the PROXY header a trusted peer must send first. False: the connection is refused. */
-  async #readProxyHeader(): Promise<boolean> {
-    const c = this.c;
-    for (;;) {
-      let result;
-      try {
-        result = parseProxyHeader(c.buf, c.start, c.end);
-      } catch (err) {
-        if (!(err instanceof ProxyProtocolError)) throw err;
-        this.ctx.metrics.rejected("proxy_protocol");
-        this.ctx.log.debug("bad PROXY header: {error}", { error: err.message });
-        return false;
-      }
-      if (result.kind === "header") {
-        c.start = result.end;
-        if (result.address) this.clientIp = result.address.sourceIp;
-        return true;
-      }
-      if (!(await c.fill())) return false;
-    }
+  /** The wait the connection is in. */
+  get phase(): Phase {
+    return this.#phase;
   }
 
-  /** The next request head; null when the client ended the connection between requests. */
-  async #readHead(): Promise<RequestHead | null> {
-    const c = this.c;
-    let end = findRequestHeadEnd(c.buf, c.start, c.end);
-    while (end === -1) {
-      // Idle until the next request's first byte; from then on, the head's own deadline.
-      if (c.buffered === 0 && this.#requests > 0) {
-        if (this.#phase !== Phase.Idle) this.#enter(Phase.Idle);
-        if (this.ctx.draining()) return null;
-      } else if (this.#phase !== Phase.Head) {
-        this.#enter(Phase.Head);
-      }
-      const before = c.end - c.start;
-      let more: boolean;
-      try {
-        more = await (this.takePendingRead() ?? c.fill());
-      } catch (err) {
-        if (this.#closed) return null;
-        throw err;
-      }
-      if (!more) return null;
-      // A head can only end at an LF: scanning again only then keeps a head
-      // dripped byte by byte from costing a rescan per byte.
-      if (c.buf.indexOf(LF, c.start + before) === -1 && c.buffered <= MAX_REQUEST_HEAD_BYTES) {
-        continue;
-      }
-      end = findRequestHeadEnd(c.buf, c.start, c.end);
-    }
-    const head = parseRequestHead(c.buf, c.start, end);
-    c.start = end;
-    return head;
+  /** Requests served so far on this connection. */
+  get requests(): number {
+    return this.#requests;
   }
 
   /** Serves one request. Resolves whether the connection can carry another. */
@@ -205,7 +161,7 @@ export class ClientConnection {
     const req: ProxyRequest = {
       method: head.method,
       path: head.path,
-      host: this.#authority(head),
+      host: requestAuthority(head, this.c.conn),
       headers: head.fields,
       body: requestBody(this, head.framing, head.expectContinue, body),
       contentLength: head.framing.kind === "length" ? head.framing.length : undefined,
@@ -217,23 +173,26 @@ export class ClientConnection {
       upgrade: this.#watching ? undefined : head.upgrade,
     };
     this.#bodyFailure = undefined;
-    this.#enter(Phase.Busy);
+    this.enter(Phase.Busy);
     // The body (if any) is all here and no protocol switch is asked for: watch for the client leaving.
     if (body.done && head.upgrade === undefined && !this.#watching) this.#watchClient(abort);
     const exchange = await this.ctx.core().handle(req);
     if (this.#closed) {
       exchange.finish(0);
-      cancel(exchange.reply);
+      discard(exchange.reply);
       return false;
     }
     let reply = exchange.reply;
     if (this.#bodyFailure) {
       // The client's own body broke the protocol: that, not the backend's answer, is what it gets.
-      cancel(reply);
+      discard(reply);
       reply = errorReply(this.#bodyFailure, 0);
       this.ctx.metrics.badRequest(reply.status);
     }
-    if (reply.status === 101 && reply.upgrade) return await this.#tunnel(reply, exchange);
+    if (reply.status === 101 && reply.upgrade) {
+      this.#replying = true;
+      return await tunnelUpgrade(this, reply, exchange);
+    }
     const keep = head.keepAlive && !reply.close && !this.ctx.draining();
     this.#replying = true;
     const sent = await writeReply(this, head.method, head.minor, reply, !keep);
@@ -241,27 +200,6 @@ export class ClientConnection {
     exchange.finish(sent.bytes);
     // A body nobody read to its end leaves the stream out of step: close rather than guess.
     return keep && sent.reusable && body.done && !this.#closed;
-  }
-
-  /**
-   * The authority the request is for: an absolute-form target's (RFC 9112
-   * §3.2.2: it wins over Host), else Host; an HTTP/1.0 request may lack
-   * both, and then it is the address the client connected to.
-   */
-  #authority(head: RequestHead): string | null {
-    if (head.form === "absolute") {
-      const start = head.target.indexOf("://") + 3;
-      let end = start;
-      while (end < head.target.length && head.target[end] !== "/" && head.target[end] !== "?") {
-        end++;
-      }
-      return head.target.slice(start, end);
-    }
-    if (head.host !== null || head.minor === 1) return head.host;
-    const local = this.c.conn.localAddr as Deno.NetAddr;
-    return local.hostname.includes(":")
-      ? `[${local.hostname}]:${local.port}`
-      : `${local.hostname}:${local.port}`;
   }
 
   /** Keeps a read pending on the client; its end (or a reset) aborts the request in flight. */
@@ -277,46 +215,13 @@ export class ClientConnection {
     watching.then(settled, () => settled(false));
   }
 
-  /** Splices the client's socket with the backend's after a 101. Resolves false: the connection is done. */
-  async #tunnel(reply: ProxyReply, exchange: ProxyExchange): Promise<boolean> {
-    this.#replying = true;
-    const sent = await writeReply(this, "GET", 1, reply, false);
-    const upstream = reply.upgrade!;
-    if (!sent.reusable) {
-      upstream.conn.close();
-      exchange.finish(0);
-      return false;
-    }
-    this.#enter(Phase.Busy);
-    const c = this.c;
-    const buffered = c.buf.slice(c.start, c.end);
-    c.start = c.end;
-    const conn = c.detach();
-    const tunnel = this.#tunnelOpen = new Tunnel(
-      { conn, buffered },
-      upstream,
-      this.ctx.tunnelIdle,
-      this.ctx.metrics.tunnelBytes,
-    );
-    this.ctx.metrics.tunnels(1);
-    const totals = await tunnel.done;
-    this.ctx.metrics.tunnels(-1);
-    exchange.finish(totals.backendToClient);
-    return false;
-  }
-
   /** Answers a request that can't be served, then lets the connection close. */
   async #refuse(status: number, message: string): Promise<void> {
     if (this.#closed || this.#replying) return;
     this.ctx.metrics.badRequest(status);
     this.ctx.log.debug("refused a request with {status}: {error}", { status, error: message });
-    const reply: ProxyReply = {
-      status,
-      headers: [["content-type", "text/plain; charset=utf-8"]],
-      body: new TextEncoder().encode(`${message}\n`),
-    };
     this.#replying = true;
-    await writeReply(this, "GET", 1, reply, true);
+    await writeReply(this, "GET", 1, refusal(status, message), true);
   }
 
   // --- ReplySink, for reply_writer.ts ---------------------------------------
@@ -329,12 +234,20 @@ export class ClientConnection {
   /** Writes reply bytes under the send deadline. */
   async write(data: Uint8Array): Promise<void> {
     const before = this.#phase;
-    this.#enter(Phase.Send);
+    this.enter(Phase.Send);
     try {
       await this.c.write(data);
     } finally {
-      if (!this.#closed) this.#enter(before === Phase.Send ? Phase.Busy : before);
+      if (!this.#closed) this.enter(before === Phase.Send ? Phase.Busy : before);
     }
+  }
+
+  // --- UpgradeSink, for upgrade.ts ----------------------------------------
+
+  /** The socket now belongs to `tunnel`, which closing the connection closes. */
+  tunnelling(tunnel: Tunnel): void {
+    this.enter(Phase.Busy);
+    this.#tunnelOpen = tunnel;
   }
 
   // --- BodySource, for request_body.ts -------------------------------------
@@ -351,8 +264,8 @@ export class ClientConnection {
   }
 
   reading(active: boolean): void {
-    if (active) this.#enter(Phase.Body);
-    else if (this.#phase === Phase.Body) this.#enter(Phase.Busy);
+    if (active) this.enter(Phase.Body);
+    else if (this.#phase === Phase.Body) this.enter(Phase.Busy);
   }
 
   async sendContinue(): Promise<void> {
@@ -363,9 +276,4 @@ export class ClientConnection {
   malformed(err: BadRequestError): void {
     this.#bodyFailure ??= err;
   }
-}
-
-function cancel(reply: ProxyReply): void {
-  if (reply.body instanceof ReadableStream) reply.body.cancel().catch(() => {});
-  reply.upgrade?.conn.close();
 }

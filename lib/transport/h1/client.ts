@@ -24,9 +24,6 @@ import { Exchange, StaleConnection } from "./exchange.ts";
 import { ConnectionPool } from "./pool.ts";
 import { Slots } from "./slots.ts";
 
-/** Most connections open per backend; more requests queue for one (see slots.ts). */
-export const DEFAULT_MAX_CONNECTIONS_PER_BACKEND = 128;
-
 /** An HTTP/1.1 client on `Deno.connect`. */
 export class H1Transport implements Transport {
   readonly tunnels = true;
@@ -38,7 +35,7 @@ export class H1Transport implements Transport {
   constructor(options: TransportOptions) {
     this.#options = options;
     this.#deadlines = new Deadlines(options.responseTimeoutMs);
-    const configured = options.maxConnectionsPerBackend ?? DEFAULT_MAX_CONNECTIONS_PER_BACKEND;
+    const configured = options.maxConnectionsPerBackend;
     const cap = configured === 0 ? Number.MAX_SAFE_INTEGER : configured;
     this.#slots = new Slots<Connection>(cap, options.connectTimeoutMs);
     this.#pool = new ConnectionPool({

@@ -5,6 +5,12 @@
  * whether the connection can be pooled afterwards, and recognises a pooled
  * connection that turned out to be dead so the request can go out again.
  *
+ * This module is the exchange's state and its order of events: the first
+ * write, the response timer, reading past interim heads, and how it ends.
+ * Streaming the request body is `request_writer.ts` and handing the
+ * response over is `response_body.ts`; each names what it needs of the
+ * exchange as an interface this class implements, so neither imports it.
+ *
  * @module
  */
 
@@ -16,27 +22,21 @@ import {
   type UpstreamRequest,
   type UpstreamResponse,
 } from "../../core/transport.ts";
-import { bodyReader } from "./body.ts";
 import { concat } from "../../http1/bytes.ts";
-import { giveBackBodyBuffer } from "../../http1/body_buffers.ts";
 import type { Connection } from "../../http1/connection.ts";
 import type { Deadlines, Expiring } from "../../http1/deadlines.ts";
 import {
   findHeadEnd,
   type Framing,
-  keepAlive,
   parseResponseHead,
   responseFraming,
   type ResponseHead,
 } from "./head.ts";
 import { latin1, ParseError } from "../../http1/syntax.ts";
 import { encodeRequestHead, type RequestFraming } from "./request.ts";
-import { ChunkFramer, LAST_CHUNK } from "../../http1/chunk_framer.ts";
+import { type BodyWriter, writeBody } from "./request_writer.ts";
+import { respond, type ResponseOwner } from "./response_body.ts";
 
-/** Bodies up to this size are read whole and handed over as bytes. */
-const SMALL_BODY = 64 * 1024;
-/** How long to wait for `100 Continue` before sending the body anyway (RFC 9110 §10.1.1). */
-const CONTINUE_WAIT_MS = 1000;
 /** Methods that may be re-sent after a stale pooled connection (RFC 9110 §9.2.2). */
 const REPLAYABLE = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 
@@ -44,7 +44,7 @@ const REPLAYABLE = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 export class StaleConnection extends Error {}
 
 /** One request/response on a connection. */
-export class Exchange implements Expiring {
+export class Exchange implements Expiring, BodyWriter, ResponseOwner {
   #timing = false;
   #failure: UpstreamError | ClientAbortError | undefined;
   #responseBytes = false;
@@ -88,20 +88,20 @@ export class Exchange implements Expiring {
       } catch (err) {
         // Nothing was accepted: the request never reached the backend.
         if (this.reused && !req.signal.aborted) throw new StaleConnection();
-        throw this.#fail(err);
+        throw this.fail(err);
       }
       if (req.body instanceof ReadableStream) {
         const expect = headerValue(req.headers, "expect")?.toLowerCase() === "100-continue";
-        this.#writer = this.#writeBody(req.body, framing, expect);
+        this.#writer = writeBody(this, req.body, framing, expect);
       } else {
         this.#armResponseTimer();
       }
       const { head: response, framing: bodyFraming } = await this.#readHead();
-      return await this.#respond(response, bodyFraming);
+      return await respond(this, response, bodyFraming);
     } catch (err) {
-      this.#finish(false);
+      this.finish(false);
       if (err instanceof StaleConnection) throw err;
-      throw this.#fail(err);
+      throw this.fail(err);
     }
   }
 
@@ -124,14 +124,15 @@ export class Exchange implements Expiring {
     this.c.close();
   }
 
-  #disarm(): void {
+  /** Stops the response timer: the head is here, or the exchange ended. */
+  disarm(): void {
     if (!this.#timing) return;
     this.#timing = false;
     this.deadlines.disarm(this);
   }
 
   /** Maps any error to what the caller should see, preferring the first cause. */
-  #fail(err: unknown): UpstreamError | ClientAbortError {
+  fail(err: unknown): UpstreamError | ClientAbortError {
     if (this.#failure) return this.#failure;
     if (err instanceof UpstreamError || err instanceof ClientAbortError) return err;
     if (err instanceof ParseError) return new UpstreamError("protocol", err.message);
@@ -140,58 +141,14 @@ export class Exchange implements Expiring {
   }
 
   /** Ends the exchange once: clears timers and listeners, pools or closes. */
-  #finish(reusable: boolean): void {
+  finish(reusable: boolean): void {
     if (this.#finished) return;
     this.#finished = true;
     // A writer still waiting for 100 Continue must not sit on its timer.
     this.#continue?.();
-    this.#disarm();
+    this.disarm();
     this.req.signal.removeEventListener("abort", this.#onAbort);
     this.release(reusable && !this.c.closed);
-  }
-
-  /** Streams the request body; resolves true when all of it was written. */
-  async #writeBody(
-    body: ReadableStream<Uint8Array>,
-    framing: RequestFraming,
-    expect: boolean,
-  ): Promise<boolean> {
-    if (expect) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await new Promise<void>((resolve) => {
-        this.#continue = resolve;
-        timer = setTimeout(resolve, CONTINUE_WAIT_MS);
-      });
-      clearTimeout(timer);
-      if (this.#finished || this.#finalHead) {
-        // A final response came instead of 100: the body is not wanted.
-        await body.cancel().catch(() => {});
-        return false;
-      }
-    }
-    const reader = body.getReader();
-    try {
-      const framer = framing === "chunked" ? new ChunkFramer() : undefined;
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        if (value.length === 0) continue;
-        await this.c.write(framer ? framer.frame(value) : value);
-        giveBackBodyBuffer(value); // sent: its buffer can take the next read
-      }
-      if (framing === "chunked") await this.c.write(LAST_CHUNK);
-      this.#wroteAll = true;
-      this.#armResponseTimer();
-      return true;
-    } catch {
-      // The client's upload broke off or the backend closed: the connection
-      // can't carry a complete request any more.
-      reader.cancel().catch(() => {});
-      this.c.close();
-      return false;
-    } finally {
-      reader.releaseLock();
-    }
   }
 
   /** Reads response heads, skipping interim 1xx ones, until the final head. */
@@ -246,35 +203,6 @@ export class Exchange implements Expiring {
     return err;
   }
 
-  async #respond(head: ResponseHead, framing: Framing): Promise<UpstreamResponse> {
-    this.#disarm();
-    const headers = head.fields;
-    const c = this.c;
-    if (head.status === 101) {
-      // The socket now carries another protocol: hand it over, never pool it.
-      const buffered = c.buf.slice(c.start, c.end);
-      c.start = c.end;
-      this.#finished = true;
-      this.req.signal.removeEventListener("abort", this.#onAbort);
-      return { status: 101, headers, body: null, upgrade: { conn: c.detach(), buffered } };
-    }
-    const reusable = keepAlive(head, framing);
-    if (framing.kind === "none") {
-      this.#complete(reusable);
-      return { status: head.status, headers, body: null };
-    }
-    if (framing.kind === "length" && framing.length <= SMALL_BODY) {
-      while (c.buffered < framing.length) {
-        if (!(await c.fill())) throw new UpstreamError("reset", "backend closed mid-body");
-      }
-      const body = c.buf.slice(c.start, c.start + framing.length);
-      c.start += framing.length;
-      this.#complete(reusable);
-      return { status: head.status, headers, body };
-    }
-    return { status: head.status, headers, body: this.#bodyStream(framing, reusable) };
-  }
-
   /**
    * After the response body: pool the connection if the request went out
    * whole too. A response that ended while the body was still being sent
@@ -282,36 +210,37 @@ export class Exchange implements Expiring {
    * closes, which stops the upload, rather than waiting on a backend that
    * may never read the rest.
    */
-  #complete(reusable: boolean): void {
+  complete(reusable: boolean): void {
     if (this.c.buffered > 0) reusable = false; // bytes nobody asked for
     const wrote = this.#writer === undefined || this.#wroteAll;
     if (!wrote) this.c.close();
-    this.#finish(reusable && wrote);
+    this.finish(reusable && wrote);
   }
 
-  #bodyStream(framing: Framing, reusable: boolean): ReadableStream<Uint8Array> {
-    const next = bodyReader(this.c, framing);
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        try {
-          const chunk = await next();
-          if (chunk === null) {
-            controller.close();
-            this.#complete(reusable);
-          } else {
-            controller.enqueue(chunk);
-          }
-        } catch (err) {
-          this.#finish(false);
-          controller.error(this.#fail(err));
-        }
-      },
-      cancel: () => {
-        // The client went away mid-body: the rest can't be read past safely.
-        this.c.close();
-        this.#finish(false);
-      },
-    }, { highWaterMark: 0 });
+  // --- BodyWriter, for request_writer.ts -----------------------------------
+
+  /** The body writer waits for `100 Continue`; `send` releases it. */
+  awaitingContinue(send: () => void): void {
+    this.#continue = send;
+  }
+
+  /** Whether the exchange ended or a final response came. */
+  get bodyUnwanted(): boolean {
+    return this.#finished || this.#finalHead;
+  }
+
+  /** The request body went out whole: the response timer may start. */
+  wroteBody(): void {
+    this.#wroteAll = true;
+    this.#armResponseTimer();
+  }
+
+  // --- ResponseOwner, for response_body.ts ---------------------------------
+
+  /** The socket leaves with a 101: ended, neither pooled nor closed. */
+  handOver(): void {
+    this.#finished = true;
+    this.req.signal.removeEventListener("abort", this.#onAbort);
   }
 }
 
