@@ -15,7 +15,9 @@ export type { BackendSpec };
 
 /** Active health checking. */
 export interface HealthConfig {
+  /** Time between probes of a healthy backend (`health-interval`), ms. */
   readonly intervalMs: number;
+  /** Time one probe may take (`health-timeout`), ms. */
   readonly timeoutMs: number;
   /** Consecutive successful probes that bring a down backend up. */
   readonly rise: number;
@@ -36,12 +38,15 @@ export type HashKey =
 
 /** Strategy settings beyond the name. */
 export interface BalancingConfig {
+  /** Where `consistent-hash` takes its key from (`hash-key`). */
   readonly hashKey: HashKey;
+  /** Name of the `sticky-cookie` strategy's cookie (`sticky-cookie`). */
   readonly stickyCookieName: string;
   /** HMAC secret for sticky cookies; replicas must share it to agree. */
   readonly stickySecret: string;
   /** Whether the secret was generated because none was configured. */
   readonly stickySecretGenerated: boolean;
+  /** Time constant of each backend's latency EWMA for `p2c-ewma` (`ewma-decay`), ms. */
   readonly ewmaDecayMs: number;
   /** A backend back from down ramps its weight up over this long (0: off). */
   readonly slowStartMs: number;
@@ -49,10 +54,13 @@ export interface BalancingConfig {
 
 /** HTTP health checks; absent means TCP connect checks. */
 export interface HttpCheckConfig {
+  /** Path probed with GET (`health-path`), e.g. `/readyz`. */
   readonly path: string;
   /** `Host` to send; the backend's host:port when absent. */
   readonly host?: string;
+  /** Lowest status that counts as healthy (`health-status`, 200 by default). */
   readonly statusMin: number;
+  /** Highest status that counts as healthy (`health-status`, 399 by default). */
   readonly statusMax: number;
 }
 
@@ -102,6 +110,7 @@ export type DiscoverTarget =
 
 /** DNS service discovery; no targets means off. */
 export interface DiscoveryConfig {
+  /** Names to resolve (`discover`); none means discovery is off. */
   readonly targets: readonly DiscoverTarget[];
   /** Re-resolve this often, or at the records' TTL when that is sooner (min 1 s). */
   readonly intervalMs: number;
@@ -113,6 +122,7 @@ export interface DiscoveryConfig {
 export interface TlsConfig {
   /** PEM certificate chain and key files for the traffic listener; HTTPS (and HTTP/2) when set. */
   readonly certFile?: string;
+  /** PEM private key file for `certFile` (`tls-key`). */
   readonly keyFile?: string;
 }
 
@@ -148,10 +158,15 @@ export interface FrontConfig {
 export interface PoolConfig {
   /** The pool's name, from the config file (`default` for a single-pool config); a metric label. */
   readonly name: string;
+  /** Static backends (`backends`); discovered ones are added at run time. */
   readonly backends: readonly BackendSpec[];
+  /** How a backend is picked (`strategy`). */
   readonly strategy: StrategyName;
+  /** The upstream client (`transport`). */
   readonly transport: TransportName;
+  /** Active health checks. */
   readonly health: HealthConfig;
+  /** Time to connect to a backend (`connect-timeout`), ms. */
   readonly connectTimeoutMs: number;
   /** Overall time to response headers, across attempts. */
   readonly responseTimeoutMs: number;
@@ -159,10 +174,15 @@ export interface PoolConfig {
   readonly idleTimeoutMs: number;
   /** Extra attempts on other backends. */
   readonly retries: number;
+  /** Strategy settings beyond the name. */
   readonly balancing: BalancingConfig;
+  /** Passive outlier detection. */
   readonly outlier: OutlierConfig;
+  /** Retry limits beyond `retries`. */
   readonly retry: RetryConfig;
+  /** Per-backend concurrency limits and the transport's connection cap. */
   readonly limits: LimitsConfig;
+  /** DNS discovery of more backends (`discover`). */
   readonly discovery: DiscoveryConfig;
   /** PEM file of extra CAs `https://` backends are verified against. */
   readonly backendCaFile?: string;
@@ -193,7 +213,9 @@ export type RouteTarget =
 export interface RouteConfig {
   /** From the config, or `route-N` (N from 1, in file order); a metric label. */
   readonly name: string;
+  /** What the request must pass for this route to take it (an empty match takes every request). */
   readonly match: RouteMatch;
+  /** The pool, or pools by weight, the request goes to. */
   readonly target: RouteTarget;
   /** A pool that gets a copy of each request; its answers are discarded. */
   readonly mirror?: string;
@@ -205,19 +227,31 @@ export interface RouteConfig {
 
 /** Everything `lb` needs to run, validated. */
 export interface LbConfig {
+  /** Traffic listener address (`host`). */
   readonly host: string;
+  /** Traffic listener port (`port`; 0 picks a free one). */
   readonly port: number;
+  /** Admin listener address (`admin-host`). */
   readonly adminHost: string;
+  /** Admin listener port (`admin-port`; 0 picks a free one). */
   readonly adminPort: number;
+  /** Peers whose `X-Forwarded-*`/`Forwarded` fields (and PROXY headers) are trusted (`trust-proxy`). */
   readonly trustProxy: readonly Cidr[];
+  /** Lowest level logged (`log-level`). */
   readonly logLevel: LogLevelName;
+  /** Log line format (`log-format`). */
   readonly logFormat: LogFormat;
+  /** Whether every request is logged (`access-log`). */
   readonly accessLog: boolean;
+  /** Time the lb keeps serving after readiness starts failing on SIGTERM (`shutdown-delay`), ms. */
   readonly shutdownDelayMs: number;
+  /** Time requests in flight get to finish on shutdown (`shutdown-timeout`), ms. */
   readonly shutdownTimeoutMs: number;
+  /** The client-facing server and its timeouts and cap. */
   readonly front: FrontConfig;
   /** TLS termination for the traffic listener. */
   readonly tls: TlsConfig;
+  /** WebSocket tunnelling limits. */
   readonly websocket: WebSocketConfig;
   /** Path of the config file (`--config`), if any. */
   readonly configFile?: string;
