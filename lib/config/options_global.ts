@@ -110,7 +110,7 @@ export const GLOBAL_OPTIONS = {
     group: "routing",
     kind: integer(0, 100_000),
     default: "100",
-    reload: true,
+    reload: false,
     help: "mirrored copies in flight at once, over all routes; more are not sent",
   }),
   front: option({
@@ -202,14 +202,14 @@ export const GLOBAL_OPTIONS = {
     ...ops,
     kind: positive,
     default: "5m",
-    reload: true,
+    reload: false,
     help: "close WebSocket tunnels quiet this long",
   }),
   "ws-max-buffer": option({
     ...ops,
     kind: size({ min: 1024, example: "1MiB" }),
     default: "1MiB",
-    reload: true,
+    reload: false,
     help: "bytes queued toward a slow WebSocket peer before the tunnel is closed",
   }),
   help: option({

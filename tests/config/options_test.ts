@@ -109,6 +109,7 @@ Deno.test("options: the restart-only set", () => {
     "log-format",
     "log-level",
     "max-client-connections",
+    "mirror-max-in-flight",
     "port",
     "proxy-protocol",
     "slow-start",
@@ -116,6 +117,8 @@ Deno.test("options: the restart-only set", () => {
     "transport",
     "try-timeout",
     "upstream-connections",
+    "ws-idle-timeout",
+    "ws-max-buffer",
   ]);
 });
 
