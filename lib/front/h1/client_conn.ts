@@ -22,7 +22,7 @@
  */
 
 import { Connection, type Socket } from "../../http1/connection.ts";
-import { BadRequestError, ClientTimeoutError, errorReply } from "../../proxy/errors.ts";
+import { type BadRequestError, ClientTimeoutError, errorReply } from "../../proxy/errors.ts";
 import type { ProxyRequest } from "../../core/message.ts";
 import { ClientAbortError } from "../../core/transport.ts";
 import { type FrontContext, Phase } from "./context.ts";
@@ -46,6 +46,7 @@ const REPLY_SCRATCH = 8 * 1024;
 
 /** A client connection; {@link ClientConnection.run} serves it until it closes. */
 export class ClientConnection implements BodySource, HeadSource, UpgradeSink {
+  /** The client's socket and its read buffer. */
   readonly c: Connection;
   #phase = Phase.Head;
   /** The server's tick at which the current wait expires; 0 when it has no deadline. */
@@ -68,6 +69,7 @@ export class ClientConnection implements BodySource, HeadSource, UpgradeSink {
   /** The byte tunnel after a 101, so closing the connection ends it. */
   #tunnelOpen: Tunnel | undefined;
 
+  /** A connection on `conn`, accepted by the server that shares `ctx`. */
   constructor(
     conn: Socket,
     readonly ctx: FrontContext,

@@ -25,7 +25,9 @@ const LF = 10;
 
 /** What reading before a request needs from its connection (a ClientConnection). */
 export interface HeadSource {
+  /** The client's socket and read buffer. */
   readonly c: Connection;
+  /** What the connection shares with its server: metrics, log, draining. */
   readonly ctx: FrontContext;
   /** The peer's address; replaced by the one a PROXY header carries. */
   clientIp: string;

@@ -18,7 +18,9 @@ import { Tunnel } from "./tunnel.ts";
 
 /** What switching protocols needs from its connection (a ClientConnection). */
 export interface UpgradeSink extends ReplySink {
+  /** The client's socket and read buffer; detached for the tunnel. */
   readonly c: Connection;
+  /** What the connection shares with its server: the tunnel idle timeout and metrics. */
   readonly ctx: FrontContext;
   /** The socket now belongs to `tunnel`: closing the connection must close it. */
   tunnelling(tunnel: Tunnel): void;

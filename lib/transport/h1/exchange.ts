@@ -55,6 +55,7 @@ export class Exchange implements Expiring, BodyWriter, ResponseOwner {
   #continue: (() => void) | undefined;
   #finished = false;
 
+  /** An exchange of `req` on `c`; `reused` when `c` came from the pool. */
   constructor(
     readonly c: Connection,
     readonly req: UpstreamRequest,
@@ -64,6 +65,7 @@ export class Exchange implements Expiring, BodyWriter, ResponseOwner {
     readonly release: (reusable: boolean) => void,
   ) {}
 
+  /** Sends the request and resolves with the response; rejects with UpstreamError, ClientAbortError or StaleConnection. */
   async run(): Promise<UpstreamResponse> {
     const { c, req } = this;
     req.signal.addEventListener("abort", this.#onAbort);

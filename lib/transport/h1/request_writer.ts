@@ -19,6 +19,7 @@ const CONTINUE_WAIT_MS = 1000;
 
 /** What writing the body needs from its exchange (an Exchange). */
 export interface BodyWriter {
+  /** The upstream connection the body goes out on. */
   readonly c: Connection;
   /** The body waits for `100 Continue`; `send` releases it early (a 1xx came, or the exchange ended). */
   awaitingContinue(send: () => void): void;

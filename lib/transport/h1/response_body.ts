@@ -25,7 +25,9 @@ const SMALL_BODY = 64 * 1024;
 
 /** What handing a response over needs from its exchange (an Exchange). */
 export interface ResponseOwner {
+  /** The upstream connection the response is read from. */
   readonly c: Connection;
+  /** The request being answered (its abort signal is let go on a 101). */
   readonly req: UpstreamRequest;
   /** The head is here: the response timer stops. */
   disarm(): void;
