@@ -8,6 +8,7 @@ import {
   Pool,
   type PoolOptions,
 } from "../lib/pool/pool.ts";
+import { recordOutcome } from "../lib/pool/outcome.ts";
 
 const HEALTH: HealthConfig = {
   intervalMs: 1000,
@@ -256,7 +257,7 @@ Deno.test("Backend: the counters are read-only from outside", () => {
   }
 });
 
-// --- Pool.recordOutcome (passive outlier detection) -----------------------------
+// --- recordOutcome (passive outlier detection) -----------------------------
 
 function outlier(overrides: Partial<OutlierConfig> = {}): OutlierConfig {
   return {
@@ -282,16 +283,16 @@ function ejecting(n = 4) {
   return { pool, clock, events, b: pool.backends, [Symbol.dispose]: () => pool.close() };
 }
 
-Deno.test("Pool.recordOutcome ejects after N consecutive failures", () => {
+Deno.test("recordOutcome ejects after N consecutive failures", () => {
   using t = ejecting();
   const { pool, b, events } = t;
   const config = outlier();
-  pool.recordOutcome(b[1], false, config);
-  pool.recordOutcome(b[1], false, config);
+  recordOutcome(pool, b[1], false, config);
+  recordOutcome(pool, b[1], false, config);
   assert.equal(b[1].ejected, false);
   assert.deepEqual(pool.healthy, b);
   assert.equal(events.length, 0);
-  pool.recordOutcome(b[1], false, config);
+  recordOutcome(pool, b[1], false, config);
   assert.equal(b[1].ejected, true);
   assert.equal(b[1].outlier.ejectedUntil, 1_000 + 30_000, "until the pool's clock + base time");
   assert.equal(b[1].reason, "3 consecutive errors");
@@ -302,70 +303,70 @@ Deno.test("Pool.recordOutcome ejects after N consecutive failures", () => {
   assert.deepEqual(events, [{ backend: b[1], ejected: true, reason: "3 consecutive errors" }]);
 });
 
-Deno.test("Pool.recordOutcome: a success resets the count", () => {
+Deno.test("recordOutcome: a success resets the count", () => {
   using t = ejecting();
   const { pool, b } = t;
   const config = outlier();
   for (const ok of [false, false, true, false, false, true, false, false]) {
-    pool.recordOutcome(b[0], ok, config);
+    recordOutcome(pool, b[0], ok, config);
   }
   assert.equal(b[0].ejected, false);
   assert.equal(b[0].outlier.consecutive, 2);
   assert.equal(t.events.length, 0);
-  pool.recordOutcome(b[0], false, config);
+  recordOutcome(pool, b[0], false, config);
   assert.equal(b[0].ejected, true, "three in a row since the last success");
 });
 
-Deno.test("Pool.recordOutcome: each backend has its own count", () => {
+Deno.test("recordOutcome: each backend has its own count", () => {
   using t = ejecting();
   const { pool, b } = t;
   const config = outlier();
-  for (let i = 0; i < 2; i++) for (const x of b) pool.recordOutcome(x, false, config);
+  for (let i = 0; i < 2; i++) for (const x of b) recordOutcome(pool, x, false, config);
   assert.equal(pool.ejectedCount, 0, "two each, interleaved");
-  pool.recordOutcome(b[3], false, config);
+  recordOutcome(pool, b[3], false, config);
   assert.deepEqual(b.map((x) => x.ejected), [false, false, false, true]);
 });
 
-Deno.test("Pool.recordOutcome: off when consecutiveErrors is 0", () => {
+Deno.test("recordOutcome: off when consecutiveErrors is 0", () => {
   using t = ejecting();
   const { pool, b } = t;
   const config = outlier({ consecutiveErrors: 0 });
   const snapshot = pool.healthy;
-  for (let i = 0; i < 100; i++) pool.recordOutcome(b[0], false, config);
+  for (let i = 0; i < 100; i++) recordOutcome(pool, b[0], false, config);
   assert.equal(b[0].ejected, false);
   assert.deepEqual(b[0].outlier, { consecutive: 0, ejections: 0, ejectedUntil: 0 });
   assert.equal(pool.healthy, snapshot, "the snapshot is not even rebuilt");
   assert.equal(t.events.length, 0);
 });
 
-Deno.test("Pool.recordOutcome: never ejects beyond maxEjectionPercent of the pool", () => {
+Deno.test("recordOutcome: never ejects beyond maxEjectionPercent of the pool", () => {
   using t = ejecting(4);
   const { pool, b } = t;
   const config = outlier({ consecutiveErrors: 1, maxEjectionPercent: 50 });
-  for (const x of b) pool.recordOutcome(x, false, config);
+  for (const x of b) recordOutcome(pool, x, false, config);
   assert.deepEqual(b.map((x) => x.ejected), [true, true, false, false]);
   assert.deepEqual(pool.healthy, [b[2], b[3]]);
 });
 
-Deno.test("Pool.recordOutcome: failures while ejected don't extend the ejection", () => {
+Deno.test("recordOutcome: failures while ejected don't extend the ejection", () => {
   using t = ejecting();
   const { pool, b, clock } = t;
   const config = outlier();
-  for (let i = 0; i < 3; i++) pool.recordOutcome(b[0], false, config);
+  for (let i = 0; i < 3; i++) recordOutcome(pool, b[0], false, config);
   const until = b[0].outlier.ejectedUntil;
   clock.t += 5_000;
   // Requests that were in flight when it was ejected still fail.
-  for (let i = 0; i < 10; i++) pool.recordOutcome(b[0], false, config);
+  for (let i = 0; i < 10; i++) recordOutcome(pool, b[0], false, config);
   assert.equal(b[0].outlier.ejectedUntil, until);
   assert.equal(b[0].outlier.ejections, 1);
   assert.equal(t.events.length, 1);
 });
 
-Deno.test("Pool.recordOutcome: the ejection ends on the pool's timer and the backend returns", async () => {
+Deno.test("recordOutcome: the ejection ends on the pool's timer and the backend returns", async () => {
   using t = ejecting();
   const { pool, b, events } = t;
   const config = outlier({ consecutiveErrors: 1, baseEjectionMs: 20 });
-  pool.recordOutcome(b[2], false, config);
+  recordOutcome(pool, b[2], false, config);
   assert.equal(b[2].ejected, true);
   await new Promise((r) => setTimeout(r, 60));
   assert.equal(b[2].ejected, false);
@@ -373,6 +374,6 @@ Deno.test("Pool.recordOutcome: the ejection ends on the pool's timer and the bac
   assert.deepEqual(pool.healthy, b);
   assert.deepEqual(events.map((e) => e.ejected), [true, false]);
   // A second ejection lasts twice as long.
-  pool.recordOutcome(b[2], false, config);
+  recordOutcome(pool, b[2], false, config);
   assert.equal(b[2].outlier.ejectedUntil, t.clock.t + 40);
 });

@@ -13,11 +13,10 @@
  */
 
 import type { BackendSpec } from "../core/backend_spec.ts";
-import type { HealthConfig, OutlierConfig } from "../config/types.ts";
+import type { HealthConfig } from "../config/types.ts";
 import { DOWN_NOW, observe } from "./health_state.ts";
 import { Backend } from "./backend.ts";
 import { SlowStartRamp } from "./slow_start.ts";
-import { recordResult } from "../resilience/outlier.ts";
 import { type EjectionEvent, type HealthFlip, Listeners, type MembershipEvent } from "./events.ts";
 
 export type { EjectionEvent, HealthFlip, MembershipEvent };
@@ -255,30 +254,6 @@ export class Pool {
     if (!backend.up) return;
     backend.health = DOWN_NOW;
     this.#flipped(backend, reason, now);
-  }
-
-  /**
-   * Feeds one live-traffic result to passive outlier detection, ejecting the
-   * backend when it crosses `config`'s threshold (see `resilience/outlier.ts`).
-   */
-  recordOutcome(backend: Backend, ok: boolean, config: OutlierConfig): void {
-    if (config.consecutiveErrors === 0) return;
-    // The common case, a success, only resets the count: no clock read.
-    if (ok) {
-      backend.outlier.consecutive = 0;
-      return;
-    }
-    const until = recordResult(
-      backend.outlier,
-      ok,
-      this.#now(),
-      config,
-      this.ejectedCount,
-      this.#backends.length,
-    );
-    if (until !== undefined) {
-      this.eject(backend, until, `${config.consecutiveErrors} consecutive errors`);
-    }
   }
 
   /** Ejects a backend until `until` (this pool's clock), then lets it back with a ramp. */

@@ -13,6 +13,7 @@ import type { Logger } from "../core/logging.ts";
 import { UpstreamError } from "../core/transport.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
 import type { Backend } from "../pool/pool.ts";
+import { recordOutcome } from "../pool/outcome.ts";
 import type { PickContext, Strategy } from "../balancing/types.ts";
 import { type BackendLimiter, QueueRejected } from "../resilience/limiter.ts";
 import { NoBackendError } from "./errors.ts";
@@ -87,7 +88,7 @@ export async function sendWithRetries<T>(
       const value = await out.send(backend);
       const at = now();
       backend.answered(at - sentAt, at);
-      pool.recordOutcome(backend, !(out.failed?.(value) ?? false), config.outlier);
+      recordOutcome(pool, backend, !(out.failed?.(value) ?? false), config.outlier);
       return { backend, value, at, release: () => release(backend, limiter) };
     } catch (err) {
       backend.fail();
@@ -97,7 +98,7 @@ export async function sendWithRetries<T>(
       metrics.upstreamErrors.labels(up.name, backend.id, err.kind).inc();
       // Only what the backend did counts against it: not the lb's own congestion.
       if (err.unreachable) pool.markDown(backend, err.message, Date.now());
-      else if (err.mayHaveReached) pool.recordOutcome(backend, false, config.outlier);
+      else if (err.mayHaveReached) recordOutcome(pool, backend, false, config.outlier);
       const retry = attempt < config.retries && mayRetry(err, out.facts);
       deps.log.debug("{pool}/{backend}: {kind} ({error}){retrying}", {
         pool: up.name,
