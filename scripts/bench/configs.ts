@@ -253,13 +253,21 @@ export const TEN_ROUTES = {
   routes: [
     { name: "api-host", match: { host: "api.example.com" }, pool: "default" },
     { name: "tenants", match: { host: "*.tenants.example.com" }, pool: "default" },
-    { name: "admin-host", match: { host: ["admin.example.com", "ops.example.com"] }, pool: "default" },
+    {
+      name: "admin-host",
+      match: { host: ["admin.example.com", "ops.example.com"] },
+      pool: "default",
+    },
     { name: "v1", match: { "path-prefix": "/v1" }, pool: "default", "strip-prefix": "/v1" },
     { name: "static", match: { "path-prefix": ["/static", "/assets"] }, pool: "default" },
     { name: "health", match: { path: "/healthz" }, pool: "default" },
     { name: "beta", match: { headers: { "x-beta": "1" } }, pool: "default" },
     { name: "grpc", match: { headers: { "content-type": "application/grpc" } }, pool: "default" },
-    { name: "uploads", match: { method: ["POST", "PUT"], "path-prefix": "/upload" }, pool: "default" },
+    {
+      name: "uploads",
+      match: { method: ["POST", "PUT"], "path-prefix": "/upload" },
+      pool: "default",
+    },
     { name: "everything", match: {}, pool: "default" },
   ],
 } as const;

@@ -50,7 +50,8 @@ export const DEFAULT_TARGETS: readonly TargetName[] = TARGET_NAMES.filter((t) =>
 export const TARGET_HELP: Readonly<Record<TargetName, string>> = {
   direct: "wrk straight at the first backend (the ceiling; no proxy)",
   lb: "main.ts --front h1 --transport h1",
-  "lb-routes": "lb with a ten-route config (scripts/bench/configs.ts): nine that miss, then match-all",
+  "lb-routes":
+    "lb with a ten-route config (scripts/bench/configs.ts): nine that miss, then match-all",
   "lb-deno-serve": "main.ts --front deno-serve --transport h1",
   "lb-node-http": "main.ts --front h1 --transport node-http (only with --targets)",
   "relay-listen": "scripts/bench/relay_listen.ts: Deno.listen + pooled Deno.connect (lb's ceiling)",
