@@ -25,7 +25,7 @@ export class Backend {
   #requests = 0;
   #failures = 0;
   /** Response-header latency of recent attempts, for `/status`. */
-  readonly latency = new LatencyWindow();
+  readonly latency: LatencyWindow = new LatencyWindow();
   /** Peak-EWMA of response-header latency, for `p2c-ewma`. */
   readonly ewma: PeakEwma;
   /**

@@ -21,7 +21,7 @@ import { type Answer, sendWithRetries } from "./attempts.ts";
 import { BadRequestError, NoRouteError, statusFor } from "./errors.ts";
 import { upstreamRequestHeaders } from "./headers.ts";
 import { Accounting, type ProxyExchange, type Routed } from "./accounting.ts";
-import type { HookContext, LbHooks, RequestDecision } from "./hooks.ts";
+import type { HookContext, LbHooks } from "./hooks.ts";
 
 export type { ProxyExchange };
 import type { Mirror } from "./mirror.ts";
@@ -138,13 +138,10 @@ export function createProxy(options: ProxyOptions): ProxyCore {
     let answer: Answer<UpstreamResponse> | undefined;
     let reply: ProxyReply;
     try {
-      let forced: string | undefined;
-      if (hooks?.onRequest) {
-        const decision = await hooks.onRequest(req);
-        if (decision instanceof Response) return answered(req, responseReply(decision), start);
-        forced = (decision as { route: string } | undefined)?.route;
-      }
-      routed = route(req, start, forced);
+      // No hook, no await: most requests take the synchronous path.
+      const decision = hooks?.onRequest ? await hooks.onRequest(req) : undefined;
+      if (decision instanceof Response) return answered(req, responseReply(decision), start);
+      routed = route(req, start, decision?.route);
       answer = await send(req, routed, start);
       reply = clientReply(
         answer.value,
@@ -217,15 +214,11 @@ export function createProxy(options: ProxyOptions): ProxyCore {
     let status = 101;
     let backend: Backend | undefined;
     try {
-      let forced: string | undefined;
-      if (hooks?.onRequest) {
-        const decision: RequestDecision = await hooks.onRequest(req);
-        if (decision instanceof Response) {
-          throw new BadRequestError("a hook answered a WebSocket handshake");
-        }
-        forced = decision?.route;
+      const decision = hooks?.onRequest ? await hooks.onRequest(req) : undefined;
+      if (decision instanceof Response) {
+        throw new BadRequestError("a hook answered a WebSocket handshake");
       }
-      routed = route(req, start, forced);
+      routed = route(req, start, decision?.route);
       const { up, path, headers } = routed;
       const answer = await sendWithRetries(up, deps, {
         facts: { method: req.method, hasBody: false },

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { type Backends, type BenchEnv } from "./backends.ts";
+import type { Backends, BenchEnv } from "./backends.ts";
 import {
   haproxyConfig,
   nginxProxyConfig,
