@@ -41,6 +41,16 @@ export async function main(
   });
   const logger = log("lb");
   const lb = startLoadBalancer(config);
+  try {
+    await lb.ready;
+  } catch (err) {
+    logger.fatal("could not start: {error}", {
+      error: err instanceof Error ? err.message : String(err),
+    });
+    await lb.shutdown();
+    await closeLogging();
+    Deno.exit(1);
+  }
   const url = (a: Deno.NetAddr, scheme = "http") =>
     `${scheme}://${a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname}:${a.port}`;
   // Values go into the text itself so the line reads the same in text and

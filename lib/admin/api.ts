@@ -16,10 +16,17 @@ import type { BackendSpec } from "../core/backend_spec.ts";
 import { log, type Logger } from "../core/logging.ts";
 import type { Backend, Pool } from "../pool/pool.ts";
 import { canonical, parseAdd, parseWeightChange } from "./api_body.ts";
-import { ALLOWED, LIST_PATH, matchRoute, resolvePool, type Scope } from "./api_routes.ts";
+import {
+  ALLOWED,
+  LIST_PATH,
+  matchRoute,
+  resolvePool,
+  type Scope,
+  WORKERS_PATH,
+} from "./api_routes.ts";
 import { ApiError, bearerAuth, readObject, show } from "./request.ts";
-import type { AdminPools } from "./types.ts";
-import { backendState, backendView, poolView } from "./views.ts";
+import type { AdminPools, TrafficReport, WorkerControl } from "./types.ts";
+import { backendState, type BackendView, backendView, poolView } from "./views.ts";
 
 export { MAX_BODY_BYTES, READ_ONLY_MESSAGE } from "./request.ts";
 // One definition of the state word and the backend view, shared with `/status`.
@@ -33,36 +40,57 @@ export interface AdminApiOptions {
   readonly token?: string;
   /** Where each change is logged; `log("lb", "admin")` by default. */
   readonly logger?: Logger;
+  /** The worker threads, with `--workers`; without, `DELETE /api/workers/{id}` finds none. */
+  readonly workers?: WorkerControl;
 }
 
-/** Answers a request under `/api/`, or returns undefined for any other path. */
-export type AdminApi = (req: Request, path: string) => Promise<Response> | undefined;
+/**
+ * Answers a request under `/api/`, or returns undefined for any other path;
+ * `report` gives the backends' traffic over every thread.
+ */
+export type AdminApi = (
+  req: Request,
+  path: string,
+  report: () => Promise<TrafficReport>,
+) => Promise<Response> | undefined;
 
 /** Creates the `/api/` handler; mount it ahead of the other admin routes. */
 export function createAdminApi(options: AdminApiOptions): AdminApi {
   const logger = options.logger ?? log("lb", "admin");
   const authorize = bearerAuth(options.token);
 
-  async function handle(req: Request, path: string): Promise<Response> {
+  async function handle(
+    req: Request,
+    path: string,
+    gather: () => Promise<TrafficReport>,
+  ): Promise<Response> {
     const route = matchRoute(path);
     if (!route) throw new ApiError(404, `no route ${path} (try GET ${LIST_PATH})`);
+    if (route.kind === "workers" || route.kind === "worker") {
+      checkMethod(req, path, route.kind);
+      if (route.kind === "workers") return json(200, { workers: (await gather()).workers });
+      await authorize(req);
+      return killWorker(options, logger, route.id);
+    }
     const pools = options.pools();
+    const report = await gather();
     if (route.kind === "pools") {
       checkMethod(req, path, route.kind);
-      return json(200, { pools: pools.map(poolView) });
+      return json(200, { pools: pools.map((p) => poolView(p, report)) });
     }
     // An unknown pool is 404 whatever the method: the path names nothing.
     const scope = resolvePool(pools, route.pool, path);
     checkMethod(req, path, route.kind);
     const { pool } = scope.entry;
+    const show = (b: Backend) => backendView(b, report.traffic(pool.name, b));
     if (req.method === "GET" || req.method === "HEAD") {
-      if (route.kind === "pool") return json(200, poolView(scope.entry));
-      if (route.kind === "backend") return json(200, backendView(lookup(scope, route.origin)));
-      return json(200, { pool: pool.name, backends: pool.backends.map(backendView) });
+      if (route.kind === "pool") return json(200, poolView(scope.entry, report));
+      if (route.kind === "backend") return json(200, show(lookup(scope, route.origin)));
+      return json(200, { pool: pool.name, backends: pool.backends.map(show) });
     }
     // Before the body is read: an unauthenticated client gets nothing parsed.
     await authorize(req);
-    const ctx: Context = { ...scope, pool, logger };
+    const ctx: Context = { ...scope, pool, logger, show };
     switch (route.kind) {
       case "backends":
         return addBackend(ctx, parseAdd(await readObject(req, ["url", "weight"])));
@@ -78,9 +106,9 @@ export function createAdminApi(options: AdminApiOptions): AdminApi {
     }
   }
 
-  return (req, path) => {
+  return (req, path, report) => {
     if (path !== "/api" && !path.startsWith("/api/")) return undefined;
-    return handle(req, path).catch((err) => {
+    return handle(req, path, report).catch((err) => {
       if (!(err instanceof ApiError)) throw err;
       return json(err.status, { error: err.message }, err.headers);
     });
@@ -102,6 +130,18 @@ function checkMethod(req: Request, path: string, kind: keyof typeof ALLOWED): vo
 interface Context extends Scope {
   readonly pool: Pool;
   readonly logger: Logger;
+  /** The API's view of one of its backends. */
+  readonly show: (b: Backend) => BackendView;
+}
+
+/** `DELETE /api/workers/{id}`: ends the worker at once, as `kill -9` would; it is replaced. */
+function killWorker(options: AdminApiOptions, logger: Logger, id: string): Response {
+  const n = /^[1-9][0-9]{0,2}$/.test(id) ? Number(id) : NaN;
+  if (!options.workers?.kill(n)) {
+    throw new ApiError(404, `no worker ${show(id)} (GET ${WORKERS_PATH} lists them)`);
+  }
+  logger.warning("worker {worker} killed by the admin API; it is being replaced", { worker: n });
+  return json(202, { worker: n, state: "restarting" });
 }
 
 function addBackend(ctx: Context, spec: BackendSpec): Response {
@@ -121,7 +161,7 @@ function addBackend(ctx: Context, spec: BackendSpec): Response {
     "pool {pool}: added {backend} with weight {weight}; it takes traffic after a health check",
     { pool: pool.name, backend: b.id, weight: b.weight },
   );
-  return json(201, backendView(b), { location: `${ctx.base}/${encodeURIComponent(b.id)}` });
+  return json(201, ctx.show(b), { location: `${ctx.base}/${encodeURIComponent(b.id)}` });
 }
 
 function removeBackend(ctx: Context, origin: string): Response {
@@ -151,7 +191,7 @@ function setWeight(ctx: Context, origin: string, weight: number): Response {
       to: weight,
     });
   }
-  return json(200, backendView(b));
+  return json(200, ctx.show(b));
 }
 
 function setMaintenance(ctx: Context, origin: string, on: boolean): Response {
@@ -163,7 +203,7 @@ function setMaintenance(ctx: Context, origin: string, on: boolean): Response {
     if (on) logger.info("pool {pool}: {backend} taken out for maintenance", props);
     else logger.info("pool {pool}: {backend} back from maintenance", props);
   }
-  return json(200, backendView(b));
+  return json(200, ctx.show(b));
 }
 
 /** The backend a path names, as given or in canonical form (`LOCALHOST:80` finds `http://localhost`). */

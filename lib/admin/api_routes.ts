@@ -15,6 +15,8 @@ import type { AdminPool } from "./types.ts";
 /** A path under `/api/`, parsed; `pool` is absent on the single-pool `/api/backends` paths. */
 export type ApiRoute =
   | { readonly kind: "pools" }
+  | { readonly kind: "workers" }
+  | { readonly kind: "worker"; readonly id: string }
   | { readonly kind: "pool"; readonly pool: string }
   | { readonly kind: "backends"; readonly pool?: string }
   | {
@@ -26,6 +28,8 @@ export type ApiRoute =
 /** The methods each kind of path answers, in the order the `Allow` header lists them. */
 export const ALLOWED: Readonly<Record<ApiRoute["kind"], readonly string[]>> = {
   pools: ["GET", "HEAD"],
+  workers: ["GET", "HEAD"],
+  worker: ["DELETE"],
   pool: ["GET", "HEAD"],
   backends: ["GET", "HEAD", "POST"],
   backend: ["GET", "HEAD", "DELETE"],
@@ -36,6 +40,9 @@ export const ALLOWED: Readonly<Record<ApiRoute["kind"], readonly string[]>> = {
 /** The path that lists the API, for "try …" hints. */
 export const LIST_PATH = "/api/pools";
 
+/** The threads serving traffic; `DELETE …/{id}` replaces one. */
+export const WORKERS_PATH = "/api/workers";
+
 // The origin is one percent-encoded segment, or an unencoded
 // `http://host:port` as curl users type it.
 const BACKEND_TAIL = String.raw`(?:\/(https?:\/\/[^/]+|[^/]+)(?:\/(weight|maintenance))?)?`;
@@ -44,12 +51,16 @@ const POOLED = new RegExp(String.raw`^\/api\/pools\/([^/]+)(\/backends${BACKEND_
 
 /**
  * `/api/pools`, `/api/pools/{pool}`, `/api/pools/{pool}/backends`,
- * `…/backends/{origin}` and its `/weight` and `/maintenance`, and the same
- * under `/api/backends` without a pool. Undefined for any other path; a 400
+ * `…/backends/{origin}` and its `/weight` and `/maintenance`, the same
+ * under `/api/backends` without a pool, and `/api/workers[/{id}]`. Undefined for any other path; a 400
  * for a segment that is not valid percent-encoding.
  */
 export function matchRoute(path: string): ApiRoute | undefined {
   if (path === LIST_PATH) return { kind: "pools" };
+  if (path === WORKERS_PATH) return { kind: "workers" };
+  if (path.startsWith(`${WORKERS_PATH}/`)) {
+    return { kind: "worker", id: path.slice(WORKERS_PATH.length + 1) };
+  }
   const legacy = LEGACY.exec(path);
   if (legacy) return backendRoute(undefined, legacy[1], legacy[2]);
   const pooled = POOLED.exec(path);

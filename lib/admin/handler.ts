@@ -8,10 +8,9 @@
  */
 
 import type { RouteConfig } from "../config/types.ts";
-import type { LbMetrics } from "../metrics/lb_metrics.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../metrics/registry.ts";
 import { createAdminApi } from "./api.ts";
-import type { AdminPool, AdminPools } from "./types.ts";
+import type { AdminPool, AdminPools, TrafficReport, WorkerControl, WorkerView } from "./types.ts";
 import {
   backendState,
   type PoolView,
@@ -31,8 +30,13 @@ export interface AdminOptions {
   readonly pools: AdminPools;
   /** The routes of the current generation, in match order, for `/status`. */
   readonly routes: () => readonly RouteConfig[];
-  /** The registry `/metrics` renders. */
-  readonly metrics: LbMetrics;
+  /**
+   * Gathers the metrics, the workers and the backends' traffic from every
+   * thread serving traffic; called once per request that shows them.
+   */
+  readonly report: () => Promise<TrafficReport>;
+  /** The worker threads, with `--workers`. */
+  readonly workers?: WorkerControl;
   /** Whether shutdown has begun (readiness then fails). */
   readonly shuttingDown: () => boolean;
   /** When the process started (epoch ms), for `uptimeSeconds`. */
@@ -49,12 +53,15 @@ export interface AdminOptions {
 export function createAdminHandler(
   options: AdminOptions,
 ): (req: Request) => Response | Promise<Response> {
-  const { metrics } = options;
   const now = options.now ?? Date.now;
-  const api = createAdminApi({ pools: options.pools, token: options.token });
-  return function admin(req) {
+  const api = createAdminApi({
+    pools: options.pools,
+    token: options.token,
+    workers: options.workers,
+  });
+  return async function admin(req) {
     const path = new URL(req.url).pathname;
-    const answer = api(req, path);
+    const answer = api(req, path, options.report);
     if (answer) return answer;
     if (req.method !== "GET" && req.method !== "HEAD") {
       return text(405, "method not allowed\n", { allow: "GET, HEAD" });
@@ -68,11 +75,11 @@ export function createAdminHandler(
         return why ? text(503, `${why}\n`) : text(200, "ready\n");
       }
       case "/metrics":
-        return new Response(metrics.registry.render(), {
+        return new Response((await options.report()).metrics, {
           headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
         });
       case "/status":
-        return Response.json(statusReport(options, now()), {
+        return Response.json(statusReport(options, now(), await options.report()), {
           headers: { "cache-control": "no-store" },
         });
       default:
@@ -123,6 +130,8 @@ export interface StatusReport {
   readonly routes: readonly RouteView[];
   /** Every backend of every pool, in pool then member order, each with its pool's name. */
   readonly backends: readonly StatusListedBackend[];
+  /** The threads serving traffic: the main thread alone (id 0), or workers 1..N. */
+  readonly workers: readonly WorkerView[];
 }
 
 /**
@@ -132,15 +141,18 @@ export interface StatusReport {
  * `ready` is `/readyz`'s answer: not shutting down and at least one pool
  * with a healthy backend.
  */
-export function statusReport(options: AdminOptions, now: number): StatusReport {
-  const monotonic = performance.now();
+export function statusReport(
+  options: AdminOptions,
+  now: number,
+  report: TrafficReport,
+): StatusReport {
   const current = options.pools();
   const shuttingDown = options.shuttingDown();
   const pools = current.map(({ pool, config }): PoolView<StatusBackend> => ({
     name: pool.name,
     strategy: config.strategy,
     healthy: pool.healthy.length,
-    backends: pool.backends.map((b) => statusBackend(b, monotonic)),
+    backends: pool.backends.map((b) => statusBackend(b, report.traffic(pool.name, b))),
   }));
   return {
     version: options.version,
@@ -151,6 +163,7 @@ export function statusReport(options: AdminOptions, now: number): StatusReport {
     pools,
     routes: options.routes().map(routeView),
     backends: pools.flatMap((p) => p.backends.map((b) => ({ pool: p.name, ...b }))),
+    workers: report.workers,
   };
 }
 

@@ -8,7 +8,7 @@
 
 import type { RouteConfig, RouteMatch } from "../config/types.ts";
 import type { Backend } from "../pool/pool.ts";
-import type { AdminPool } from "./types.ts";
+import type { AdminPool, BackendTraffic, TrafficReport } from "./types.ts";
 
 /** A backend's state as the API and `/status` report it, most specific first. */
 export type BackendState = "up" | "down" | "ejected" | "draining" | "maintenance";
@@ -45,16 +45,16 @@ export interface BackendView {
   readonly reason: string;
 }
 
-/** The API's view of a backend. */
-export function backendView(b: Backend): BackendView {
+/** The API's view of a backend, with its traffic over every thread. */
+export function backendView(b: Backend, t: BackendTraffic): BackendView {
   return {
     url: b.id,
     state: backendState(b),
     weight: b.weight,
     effectiveWeight: round2(b.effectiveWeight),
-    inFlight: b.inFlight,
-    requests: b.requests,
-    failures: b.failures,
+    inFlight: t.inFlight,
+    requests: t.requests,
+    failures: t.failures,
     ejections: b.outlier.ejections,
     lastChange: new Date(b.lastChange).toISOString(),
     reason: b.reason,
@@ -74,12 +74,12 @@ export interface PoolView<B = BackendView> {
 }
 
 /** The API's view of a pool. */
-export function poolView({ pool, config }: AdminPool): PoolView {
+export function poolView({ pool, config }: AdminPool, report: TrafficReport): PoolView {
   return {
     name: pool.name,
     strategy: config.strategy,
     healthy: pool.healthy.length,
-    backends: pool.backends.map(backendView),
+    backends: pool.backends.map((b) => backendView(b, report.traffic(pool.name, b))),
   };
 }
 
@@ -96,10 +96,9 @@ export interface StatusBackend extends BackendView {
   };
 }
 
-/** `/status`'s view of a backend; `monotonicNow` is `performance.now()`, the EWMA's clock. */
-export function statusBackend(b: Backend, monotonicNow: number): StatusBackend {
-  const [p50, p90, p99] = b.latency.percentiles([0.5, 0.9, 0.99])
-    .map((ms) => ms === null ? null : round2(ms));
+/** `/status`'s view of a backend, with its traffic over every thread. */
+export function statusBackend(b: Backend, t: BackendTraffic): StatusBackend {
+  const round = (ms: number | null) => ms === null ? null : round2(ms);
   return {
     url: b.id,
     state: backendState(b),
@@ -108,11 +107,16 @@ export function statusBackend(b: Backend, monotonicNow: number): StatusBackend {
     weight: b.weight,
     metadata: b.spec.metadata ?? {},
     effectiveWeight: round2(b.effectiveWeight),
-    inFlight: b.inFlight,
-    requests: b.requests,
-    failures: b.failures,
+    inFlight: t.inFlight,
+    requests: t.requests,
+    failures: t.failures,
     ejections: b.outlier.ejections,
-    latencyMs: { p50, p90, p99, ewma: round2(b.ewma.value(monotonicNow)) },
+    latencyMs: {
+      p50: round(t.latencyMs.p50),
+      p90: round(t.latencyMs.p90),
+      p99: round(t.latencyMs.p99),
+      ewma: round2(t.latencyMs.ewma),
+    },
   };
 }
 

@@ -28,6 +28,7 @@ export function buildGlobal(p: Problems, r: OptionReader): GlobalConfig {
     logLevel: r.get("log-level"),
     logFormat: r.get("log-format"),
     accessLog: r.get("access-log"),
+    workers: r.get("workers"),
     shutdownDelayMs: r.get("shutdown-delay"),
     shutdownTimeoutMs: r.get("shutdown-timeout"),
     front: {

@@ -61,6 +61,15 @@ export const GLOBAL_OPTIONS = {
     reload: true,
     help: "CIDRs whose X-Forwarded-*/Forwarded headers are kept",
   }),
+  workers: option({
+    ...listener,
+    kind: custom("N", r.readWorkers, { format: (n) => (n === 0 ? "auto" : String(n)) }),
+    env: "LB_WORKERS",
+    default: "1",
+    reload: false,
+    help:
+      "threads serving traffic, each with its own listener on the port (reusePort) and upstream connections; auto: one per CPU the process may use",
+  }),
   "shutdown-delay": option({
     ...listener,
     kind: duration(),

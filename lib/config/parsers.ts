@@ -123,3 +123,8 @@ export function readCidr(item: string, fail: Fail): Cidr | undefined {
 export function readClientCap(raw: string, fail: Fail): number {
   return raw === "auto" ? 0 : readInteger(raw, 1, 10_000_000, fail);
 }
+
+/** Reads `--workers`: `auto` (0: the CPUs the process may use, found at start) or 1-256. */
+export function readWorkers(raw: string, fail: Fail): number {
+  return raw === "auto" ? 0 : readInteger(raw, 1, 256, fail);
+}

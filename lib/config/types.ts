@@ -243,6 +243,8 @@ export interface LbConfig {
   readonly logFormat: LogFormat;
   /** Whether every request is logged (`access-log`). */
   readonly accessLog: boolean;
+  /** Threads serving traffic (`workers`); 0 means one per CPU the process may use. */
+  readonly workers: number;
   /** Time the lb keeps serving after readiness starts failing on SIGTERM (`shutdown-delay`), ms. */
   readonly shutdownDelayMs: number;
   /** Time requests in flight get to finish on shutdown (`shutdown-timeout`), ms. */

@@ -69,6 +69,8 @@ export interface LbMetrics {
   readonly queueWait: HistogramChild;
   /** Configuration reloads, by result (`success`, `failure`). */
   readonly configReloads: Counter;
+  /** Workers started again, by worker and reason (`crashed`, `killed`, `unresponsive`). */
+  readonly workerRestarts: Counter;
   /** 1 when the last reload was applied (or none was tried), 0 after a rejected one. */
   readonly configLastReloadOk: GaugeChild;
   /** WebSocket tunnels open now. */
@@ -182,6 +184,11 @@ export function createLbMetrics(registry = new Registry()): LbMetrics {
       "Configuration reloads (SIGHUP or file change), by result.",
       ["result"],
     ),
+    workerRestarts: registry.counter(
+      "lb_worker_restarts_total",
+      "Worker threads replaced after they crashed, were killed or stopped answering.",
+      ["worker", "reason"],
+    ),
     configLastReloadOk: (() => {
       const g = registry.gauge(
         "lb_config_last_reload_successful",
@@ -248,3 +255,21 @@ export function createLbMetrics(registry = new Registry()): LbMetrics {
     ).labels(),
   };
 }
+
+/**
+ * Families only the main thread keeps (health, ejections, weights, reloads,
+ * workers): with `--workers`, `/metrics` takes these from the main thread
+ * and sums every other family over the workers (and the main thread's
+ * in-process requests), so no series is counted twice.
+ */
+export const MAIN_THREAD_FAMILIES: ReadonlySet<string> = new Set([
+  "lb_backend_up",
+  "lb_backend_ejected",
+  "lb_backend_effective_weight",
+  "lb_health_transitions_total",
+  "lb_health_probes_total",
+  "lb_outlier_ejections_total",
+  "lb_config_reloads_total",
+  "lb_config_last_reload_successful",
+  "lb_worker_restarts_total",
+]);

@@ -39,16 +39,48 @@ abstract class Metric<Child> {
 
   protected abstract create(): Child;
   abstract readonly type: "counter" | "gauge" | "histogram";
-  protected abstract lines(prefix: string, labels: string, child: Child, out: string[]): void;
+  protected abstract sample(child: Child): SeriesValue;
 
-  render(out: string[]): void {
-    // Exposition format 0.0.4: HELP escapes backslash and newline only.
-    const help = this.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
-    out.push(`# HELP ${this.name} ${help}`, `# TYPE ${this.name} ${this.type}`);
+  /** The family as data: what a worker sends to be merged, and what is rendered. */
+  snapshot(): FamilySnapshot {
+    const series: Series[] = [];
     for (const { values, child } of this.#children.values()) {
-      this.lines(this.name, formatLabels(this.labelNames, values), child, out);
+      series.push({ values, value: this.sample(child) });
     }
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      labelNames: this.labelNames,
+      series,
+    };
   }
+}
+
+/** A histogram series' value: per-bucket (not cumulative) counts, sum and count. */
+export interface HistogramValue {
+  readonly buckets: readonly number[];
+  readonly counts: readonly number[];
+  readonly sum: number;
+  readonly count: number;
+}
+
+/** A series' value: a number, or a histogram's buckets. */
+export type SeriesValue = number | HistogramValue;
+
+/** One labelled series of a family. */
+export interface Series {
+  readonly values: Labels;
+  readonly value: SeriesValue;
+}
+
+/** A metric family as plain data (structured-cloneable). */
+export interface FamilySnapshot {
+  readonly name: string;
+  readonly help: string;
+  readonly type: "counter" | "gauge" | "histogram";
+  readonly labelNames: Labels;
+  readonly series: readonly Series[];
 }
 
 /** A monotonically increasing count. */
@@ -100,8 +132,8 @@ export class Counter extends Metric<CounterChild> {
   protected create(): CounterChild {
     return new CounterChild();
   }
-  protected lines(name: string, labels: string, c: CounterChild, out: string[]): void {
-    out.push(`${name}${labels} ${c.value}`);
+  protected sample(c: CounterChild): number {
+    return c.value;
   }
 }
 
@@ -111,8 +143,8 @@ export class Gauge extends Metric<GaugeChild> {
   protected create(): GaugeChild {
     return new GaugeChild();
   }
-  protected lines(name: string, labels: string, g: GaugeChild, out: string[]): void {
-    out.push(`${name}${labels} ${g.value}`);
+  protected sample(g: GaugeChild): number {
+    return g.value;
   }
 }
 
@@ -125,16 +157,8 @@ export class Histogram extends Metric<HistogramChild> {
   protected create(): HistogramChild {
     return new HistogramChild(this.buckets);
   }
-  protected lines(name: string, labels: string, h: HistogramChild, out: string[]): void {
-    const le = (bound: string) =>
-      labels === "" ? `{le="${bound}"}` : `${labels.slice(0, -1)},le="${bound}"}`;
-    let cumulative = 0;
-    for (let i = 0; i < h.buckets.length; i++) {
-      cumulative += h.counts[i];
-      out.push(`${name}_bucket${le(String(h.buckets[i]))} ${cumulative}`);
-    }
-    out.push(`${name}_bucket${le("+Inf")} ${h.count}`);
-    out.push(`${name}_sum${labels} ${h.sum}`, `${name}_count${labels} ${h.count}`);
+  protected sample(h: HistogramChild): HistogramValue {
+    return { buckets: h.buckets, counts: [...h.counts], sum: h.sum, count: h.count };
   }
 }
 
@@ -160,10 +184,13 @@ export class Registry {
 
   /** The Prometheus text exposition of every family. */
   render(): string {
+    return renderFamilies(this.snapshot());
+  }
+
+  /** Every family as data, after the render hooks. */
+  snapshot(): FamilySnapshot[] {
     for (const hook of this.#beforeRender) hook();
-    const out: string[] = [];
-    for (const m of this.#metrics) m.render(out);
-    return out.join("\n") + "\n";
+    return this.#metrics.map((m) => m.snapshot());
   }
 
   #add<M extends Metric<unknown>>(metric: M): M {
@@ -177,6 +204,73 @@ export class Registry {
 
 /** Content type of {@link Registry.render}'s output. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** The Prometheus text exposition (0.0.4) of `families`. */
+export function renderFamilies(families: readonly FamilySnapshot[]): string {
+  const out: string[] = [];
+  for (const f of families) {
+    // Exposition format 0.0.4: HELP escapes backslash and newline only.
+    const help = f.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+    out.push(`# HELP ${f.name} ${help}`, `# TYPE ${f.name} ${f.type}`);
+    for (const { values, value } of f.series) {
+      const labels = formatLabels(f.labelNames, values);
+      if (typeof value === "number") out.push(`${f.name}${labels} ${value}`);
+      else histogramLines(f.name, labels, value, out);
+    }
+  }
+  return out.join("\n") + "\n";
+}
+
+function histogramLines(name: string, labels: string, h: HistogramValue, out: string[]): void {
+  const le = (bound: string) =>
+    labels === "" ? `{le="${bound}"}` : `${labels.slice(0, -1)},le="${bound}"}`;
+  let cumulative = 0;
+  for (let i = 0; i < h.buckets.length; i++) {
+    cumulative += h.counts[i];
+    out.push(`${name}_bucket${le(String(h.buckets[i]))} ${cumulative}`);
+  }
+  out.push(`${name}_bucket${le("+Inf")} ${h.count}`);
+  out.push(`${name}_sum${labels} ${h.sum}`, `${name}_count${labels} ${h.count}`);
+}
+
+/**
+ * Sums families from several registries of the same shape (one per worker):
+ * series with the same labels add up (histograms bucket by bucket), and a
+ * series any of them has appears. Families keep their first-seen order.
+ */
+export function mergeFamilies(sets: readonly (readonly FamilySnapshot[])[]): FamilySnapshot[] {
+  const byName = new Map<string, { family: FamilySnapshot; series: Map<string, Series> }>();
+  for (const set of sets) {
+    for (const family of set) {
+      let merged = byName.get(family.name);
+      if (!merged) byName.set(family.name, merged = { family, series: new Map() });
+      for (const s of family.series) {
+        const key = s.values.join("\u0000");
+        const before = merged.series.get(key);
+        merged.series.set(
+          key,
+          before ? { values: s.values, value: add(before.value, s.value) } : s,
+        );
+      }
+    }
+  }
+  return [...byName.values()].map(({ family, series }) => ({
+    ...family,
+    series: [...series.values()],
+  }));
+}
+
+function add(a: SeriesValue, b: SeriesValue): SeriesValue {
+  if (typeof a === "number" || typeof b === "number") {
+    return (typeof a === "number" ? a : a.count) + (typeof b === "number" ? b : b.count);
+  }
+  return {
+    buckets: a.buckets,
+    counts: a.counts.map((c, i) => c + (b.counts[i] ?? 0)),
+    sum: a.sum + b.sum,
+    count: a.count + b.count,
+  };
+}
 
 function formatLabels(names: Labels, values: Labels): string {
   if (names.length === 0) return "";

@@ -26,9 +26,19 @@ export class LatencyWindow {
 
   /** Nearest-rank percentiles of the window, or null when empty. */
   percentiles(qs: readonly number[]): (number | null)[] {
-    if (this.#count === 0) return qs.map(() => null);
-    const sorted = this.#samples.slice(0, this.#count).sort();
-    const last = sorted.length - 1;
-    return qs.map((q) => sorted[Math.min(last, Math.max(0, Math.ceil(q * sorted.length) - 1))]);
+    return percentilesOf(this.samples(), qs);
   }
+
+  /** A copy of the samples in the window, in no particular order. */
+  samples(): Float64Array {
+    return this.#samples.slice(0, this.#count);
+  }
+}
+
+/** Nearest-rank percentiles of `samples` (sorted in place), or nulls when empty. */
+export function percentilesOf(samples: Float64Array, qs: readonly number[]): (number | null)[] {
+  if (samples.length === 0) return qs.map(() => null);
+  const sorted = samples.sort();
+  const last = sorted.length - 1;
+  return qs.map((q) => sorted[Math.min(last, Math.max(0, Math.ceil(q * sorted.length) - 1))]);
 }

@@ -14,7 +14,7 @@
 
 import type { BackendSpec } from "../core/backend_spec.ts";
 import type { HealthConfig } from "../config/types.ts";
-import { DOWN_NOW, observe } from "./health_state.ts";
+import { DOWN_NOW, INITIAL_HEALTH, observe } from "./health_state.ts";
 import { Backend } from "./backend.ts";
 import { SlowStartRamp } from "./slow_start.ts";
 import { type EjectionEvent, type HealthFlip, Listeners, type MembershipEvent } from "./events.ts";
@@ -51,8 +51,10 @@ export class Pool {
   #health: HealthConfig;
   readonly #flips = new Listeners<HealthFlip>();
   readonly #ejections = new Listeners<EjectionEvent>();
+  readonly #changes = new Listeners<void>();
   readonly #now: () => number;
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  /** The timer that ends each ejected backend's ejection. */
+  readonly #timers = new Map<Backend, ReturnType<typeof setTimeout>>();
   readonly #ramp: SlowStartRamp;
 
   constructor(
@@ -207,6 +209,7 @@ export class Pool {
       for (const backend of gone) {
         this.#members.emit({ backend, kind: "removed" });
       }
+      this.#changes.emit();
     }
     if (!this.#backends.some((b) => b.draining)) {
       clearInterval(this.#drainTimer);
@@ -215,7 +218,7 @@ export class Pool {
   }
 
   #changed(events: MembershipEvent[]): void {
-    this.#healthy = this.#eligible();
+    this.#refresh();
     for (const e of events) this.#members.emit(e);
   }
 
@@ -232,6 +235,14 @@ export class Pool {
   /** Subscribes to health flips. */
   onFlip(listener: (flip: HealthFlip) => void): () => void {
     return this.#flips.add(listener);
+  }
+
+  /**
+   * Subscribes to any change of what the pool shows or picks from: health,
+   * ejection, maintenance, weight or membership (not slow-start steps).
+   */
+  onChange(listener: () => void): () => void {
+    return this.#changes.add(listener);
   }
 
   /** Subscribes to ejections starting and ending. */
@@ -256,33 +267,54 @@ export class Pool {
     this.#flipped(backend, reason, now);
   }
 
-  /** Ejects a backend until `until` (this pool's clock), then lets it back with a ramp. */
+  /**
+   * Sets a backend's health as another copy of this pool decided it (a
+   * worker's copy following the main thread's checks): a flip like one
+   * from probes, with its ramp and events, but no rise/fall counting.
+   */
+  setHealth(backend: Backend, up: boolean, reason: string, at: number): void {
+    if (backend.up === up) return;
+    backend.health = up ? INITIAL_HEALTH : DOWN_NOW;
+    this.#flipped(backend, reason, at);
+  }
+
+  /**
+   * Ejects a backend until `until` (this pool's clock), then lets it back
+   * with a ramp; a later `until` for one already ejected extends it.
+   */
   eject(backend: Backend, until: number, reason: string): void {
     const now = this.#now();
+    clearTimeout(this.#timers.get(backend));
     backend.outlier.ejectedUntil = until;
     backend.lastChange = now;
     backend.reason = reason;
-    this.#healthy = this.#eligible();
+    this.#refresh();
     this.#ejections.emit({ backend, ejected: true, reason });
     const timer = setTimeout(() => {
-      this.#timers.delete(timer);
+      this.#timers.delete(backend);
       backend.outlier.ejectedUntil = 0;
       backend.lastChange = this.#now();
       backend.reason = "ejection ended";
       this.#ramp.start(backend);
-      this.#healthy = this.#eligible();
+      this.#refresh();
       this.#ejections.emit({ backend, ejected: false, reason: "ejection ended" });
     }, Math.max(0, until - now));
-    this.#timers.add(timer);
+    this.#timers.set(backend, timer);
   }
 
   /** Stops ejection, ramp and drain timers. */
   close(): void {
     clearInterval(this.#drainTimer);
     this.#drainTimer = undefined;
-    for (const t of this.#timers) clearTimeout(t);
+    for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
     this.#ramp.close();
+  }
+
+  /** Rebuilds the snapshot and tells the change listeners. */
+  #refresh(): void {
+    this.#healthy = this.#eligible();
+    this.#changes.emit();
   }
 
   #eligible(): readonly Backend[] {
@@ -293,7 +325,7 @@ export class Pool {
     backend.lastChange = now;
     backend.reason = reason;
     if (backend.up) this.#ramp.start(backend);
-    this.#healthy = this.#eligible();
+    this.#refresh();
     const flip = { backend, up: backend.up, reason };
     this.#flips.emit(flip);
   }

@@ -49,10 +49,10 @@ export class CertificateReloader {
     return this.#pem;
   }
 
-  /** Binds the listener on `port`; returns this. */
-  bind(bind: Bind, port: number): this {
+  /** Binds the listener on `port` (shared with other threads when `sharePort`); returns this. */
+  bind(bind: Bind, port: number, sharePort = false): this {
     this.#bind = bind;
-    this.#listener = bind(port, this.#pem, this.#canRebind);
+    this.#listener = bind(port, this.#pem, sharePort || this.#canRebind);
     return this;
   }
 

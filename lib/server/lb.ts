@@ -1,7 +1,9 @@
 /**
- * Assembles a running load balancer from a config: the pools' runtime, one
- * proxy-core generation, the traffic and admin listeners, and the shutdown
- * sequence. Every dependency (clock, randomness, transports, prober, hooks)
+ * Assembles a running load balancer from a config: the serving part
+ * (`traffic.ts`: pools, proxy core, traffic listener), the admin listener,
+ * and with `--workers` the worker threads (`supervisor.ts`), which then
+ * take the traffic listener while this thread keeps health checks,
+ * discovery, reloads, the admin listener and the pools' shared state. Every dependency (clock, randomness, transports, prober, hooks)
  * can be injected, and {@link LoadBalancer.handle} runs a request through
  * the whole lb in-process, without the traffic listener.
  *
@@ -9,41 +11,24 @@
  */
 
 import { createAdminHandler } from "../admin/handler.ts";
+import type { TrafficReport } from "../admin/types.ts";
+import { UsageError } from "../config/cli.ts";
 import { restartNeeded } from "../config/reload.ts";
-import type { LbConfig, PoolConfig } from "../config/types.ts";
+import type { LbConfig } from "../config/types.ts";
 import { log as defaultLog, type Logger } from "../core/logging.ts";
-import type { Transport } from "../core/transport.ts";
-import type { Prober } from "../health/tcp_probe.ts";
-import { createLbMetrics, type LbMetrics } from "../metrics/lb_metrics.ts";
-import { denoServeHandler } from "../front/deno_serve.ts";
-import type { ProxyCore } from "../proxy/handler.ts";
-import type { LbHooks } from "../proxy/hooks.ts";
-import { Mirror } from "../proxy/mirror.ts";
-import { TunnelSet } from "../proxy/websocket.ts";
-import { buildCore } from "./generation.ts";
-import { serveTraffic } from "./listeners.ts";
-import { setBackendGauges } from "./pool_events.ts";
-import { PoolSet } from "./pools.ts";
-import { runShutdown } from "./shutdown.ts";
-import { shutdownWithin } from "./signals.ts";
-import { CertificateReloader } from "./certificates.ts";
 import { VERSION } from "../core/version.ts";
+import { createLbMetrics, type LbMetrics } from "../metrics/lb_metrics.ts";
+import type { Pool } from "../pool/pool.ts";
+import { applyReport, exportMembers } from "../pool/replica.ts";
+import type { LbOptions } from "./lb_options.ts";
+import type { PoolSet } from "./pools.ts";
+import { shutdownWithin } from "./signals.ts";
+import { Supervisor } from "./supervisor.ts";
+import { sumStats, threadStats } from "./thread_stats.ts";
+import { startTraffic } from "./traffic.ts";
+import type { PoolMembers } from "./worker_messages.ts";
 
-/** What can be injected; each part has a production default. */
-export interface LbOptions {
-  /** The health probe of every pool (default: TCP, or HTTP with `health-path`). */
-  readonly probe?: Prober;
-  /** Builds each pool's transport (default: by its `transport` name). */
-  readonly transport?: (pool: PoolConfig) => Transport;
-  /** The hooks of the library API. */
-  readonly hooks?: LbHooks;
-  /** Uniform in [0, 1), for the strategies; `Math.random` by default. */
-  readonly random?: () => number;
-  /** Monotonic milliseconds, for the proxy core; `performance.now` by default. */
-  readonly now?: () => number;
-  /** Bind the traffic listener (default true); without it only {@link LoadBalancer.handle} serves. */
-  readonly listen?: boolean;
-}
+export type { LbOptions };
 
 /** {@link LbOptions} plus what only the lb's own program and tests inject. */
 export interface LbDeps extends LbOptions {
@@ -57,6 +42,11 @@ export interface LoadBalancer {
   readonly addr: Deno.NetAddr | undefined;
   /** The admin listener's address (`/metrics`, `/status`, the admin API). */
   readonly adminAddr: Deno.NetAddr;
+  /**
+   * Resolves once traffic is served: at once on one thread; with
+   * `workers`, when every worker listens (rejects if one can't start).
+   */
+  readonly ready: Promise<void>;
   /** The configuration in force. */
   readonly config: LbConfig;
   /**
@@ -87,102 +77,165 @@ export interface RunningLb extends LoadBalancer {
   readonly metrics: LbMetrics;
 }
 
-/** Starts everything; both listeners are bound when it returns. */
+/** Starts everything; both listeners are bound (or, with workers, binding) when it returns. */
 export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): RunningLb {
   const log = deps.log ?? defaultLog;
   const logger = log("lb");
   const metrics = createLbMetrics();
-  const pools = new PoolSet(config.pools, {
-    metrics,
-    log,
-    probe: deps.probe,
-    transport: deps.transport,
-    now: Date.now,
-  });
-  metrics.registry.beforeRender(() => setBackendGauges(pools.all.map((r) => r.pool), metrics));
   for (const warning of strategyWarnings(config)) logger.warning(warning);
-  const now = deps.now ?? (() => performance.now());
-  const mirror = new Mirror(config.mirrorMaxInFlight, metrics, log("lb", "mirror"), now);
-  const certificates = new CertificateReloader(config.tls, logger);
-  const newCore = (cfg: LbConfig) =>
-    buildCore(cfg, {
-      pools,
+  const workers = deps.listen === false ? 1 : workerCount(config, deps);
+  // With a free port asked for, one is reserved here so every worker binds
+  // the same one; it never accepts, and closes once the workers serve.
+  const reservation = workers > 1 && config.port === 0
+    ? Deno.listen({ hostname: config.host, port: 0, reusePort: true })
+    : undefined;
+  const port = reservation?.addr.port ?? config.port;
+  let reserved = reservation !== undefined;
+  const release = () => {
+    if (reserved) reservation!.close();
+    reserved = false;
+  };
+  const withPort = (c: LbConfig): LbConfig => ({ ...c, port });
+  const traffic = startTraffic(config, {
+    ...deps,
+    log,
+    metrics,
+    listen: workers > 1 ? false : deps.listen,
+  });
+  const pools = traffic.pools;
+  const supervisor = workers > 1
+    ? new Supervisor({
+      count: workers,
+      config: () => withPort(traffic.config),
+      members: () => poolMembers(pools),
+      onReport: (pool, report) => {
+        const runtime = pools.get(pool);
+        if (runtime) applyReport(runtime.pool, report, Date.now());
+      },
       metrics,
-      log,
-      mirror,
-      hooks: deps.hooks,
-      random: deps.random ?? Math.random,
-      now: deps.now,
-      proto: certificates.pem ? "https" : "http",
-    });
-  // One generation serves each request from start to end: a reload swaps
-  // in a new core, and requests in flight finish with the one they began on.
-  let current = config;
-  let core: ProxyCore = newCore(config);
-  // One set across generations, so shutdown can drain every tunnel.
-  const tunnels = new TunnelSet();
-  const listenerDeps = { config, core: () => core, metrics, log, tunnels };
-  const server = deps.listen === false ? undefined : certificates.bind(
-    (port, pem, reusePort) => serveTraffic(listenerDeps, port, pem, reusePort),
-    config.port,
-  );
+      log: log("lb", "workers"),
+    })
+    : undefined;
+  const stopPublishing = supervisor && publishChanges(pools, supervisor);
+  const ready = supervisor?.start().finally(release) ?? Promise.resolve();
+  ready.catch(() => {});
+  const startedAt = Date.now();
   let shuttingDown = false;
+  const report = async (): Promise<TrafficReport> => {
+    const own = threadStats(pools, metrics);
+    if (!supervisor) {
+      const main = { id: 0, state: "running", restarts: 0, requests: own.requests } as const;
+      return sumStats(own, [], [{ ...main, startedAt: new Date(startedAt).toISOString() }]);
+    }
+    const stats = await supervisor.collect();
+    return sumStats(own, stats, supervisor.views);
+  };
   const admin = Deno.serve(
     { hostname: config.adminHost, port: config.adminPort, onListen: () => {} },
     createAdminHandler({
       pools: () => pools.all.map((r) => ({ pool: r.pool, config: r.config })),
-      routes: () => current.routes,
-      metrics,
+      routes: () => traffic.config.routes,
+      report,
+      workers: supervisor,
       shuttingDown: () => shuttingDown,
-      startedAt: Date.now(),
+      startedAt,
       version: VERSION,
       token: config.adminToken,
     }),
   );
-  // In-process requests go through the Deno.serve front's adapter.
-  const inProcess = denoServeHandler({
-    core: () => core,
-    proto: "http",
-    websocket: { metrics, log: log("lb", "websocket"), config: config.websocket, tunnels },
-  });
 
   let shutdownPromise: Promise<boolean> | undefined;
   return {
-    addr: server?.listener.addr,
+    addr: traffic.addr ??
+      (workers > 1 ? { transport: "tcp", hostname: config.host, port } : undefined),
     adminAddr: admin.addr,
+    ready,
     pools,
     metrics,
     get config() {
-      return current;
+      return traffic.config;
     },
-    handle: (request, clientIp = "127.0.0.1") => handleInProcess(inProcess, request, clientIp),
+    handle: (request, clientIp) => traffic.handle(request, clientIp),
     async reconfigure(next) {
-      const restart = restartNeeded(current, next);
-      // First, so an unreadable or invalid certificate rejects the whole reload.
-      if (
-        server && !(await certificates.reload(next.tls, shuttingDown, current.shutdownTimeoutMs))
-      ) {
-        restart.push("tls-cert");
+      const restart = new Set(restartNeeded(traffic.config, next));
+      for (const r of await traffic.reconfigure(next, shuttingDown)) restart.add(r);
+      if (supervisor) {
+        const more = await supervisor.reconfigure(withPort(next), poolMembers(pools));
+        for (const r of more) restart.add(r);
       }
-      await pools.apply(next.pools, current.shutdownTimeoutMs);
-      core = newCore(next);
-      current = next;
-      return restart;
+      return [...restart];
     },
     shutdown: () =>
-      shutdownPromise ??= runShutdown({
-        config: current,
-        log: logger,
-        metrics,
-        tunnels,
-        mirror,
+      shutdownPromise ??= traffic.shutdown({
         begin: () => shuttingDown = true,
-        closeListeners: (ms) => server?.shutdown(ms) ?? Promise.resolve(true),
+        drainPeers: (ms) => supervisor?.shutdown(ms) ?? Promise.resolve(true),
         closeRest: async () => {
-          await pools.close();
+          stopPublishing?.();
+          release();
           await shutdownWithin(admin, 1000);
         },
       }),
+  };
+}
+
+/**
+ * How many worker threads `config` asks for (`auto`: the CPUs this process
+ * may use). Several need `reusePort` (Linux, `--unstable-net`) and can't
+ * take what runs on the request path from the library (hooks, transports,
+ * randomness, clocks), which can't be sent to another thread.
+ */
+function workerCount(config: LbConfig, deps: LbDeps): number {
+  const n = config.workers === 0 ? navigator.hardwareConcurrency : config.workers;
+  if (n <= 1) return 1;
+  // Asking for reusePort without --unstable-net exits the process, so the
+  // flag is detected by an API it alone enables.
+  if (Deno.build.os !== "linux" || !("listenDatagram" in Deno)) {
+    throw new UsageError([
+      `--workers: ${n} workers share the traffic port with reusePort, which needs Linux ` +
+      "and Deno's --unstable-net (deno.json sets it for `deno task lb`); use --workers 1",
+    ]);
+  }
+  const local = (["hooks", "transport", "random", "now"] as const).filter((k) => deps[k]);
+  if (local.length > 0) {
+    throw new UsageError([
+      `--workers: ${local.join(", ")} run on the request path and can't be sent to worker ` +
+      "threads; use workers: 1 with them",
+    ]);
+  }
+  return n;
+}
+
+/** Every pool's shared state, for the workers. */
+function poolMembers(pools: PoolSet): PoolMembers {
+  return Object.fromEntries(pools.all.map((r) => [r.pool.name, exportMembers(r.pool)]));
+}
+
+/**
+ * Sends the workers the pools' shared state whenever it changes, at most
+ * once per turn of the event loop however many backends changed in it.
+ * Pools added by a reload are watched from the next publish on.
+ */
+function publishChanges(pools: PoolSet, supervisor: Supervisor): () => void {
+  const watched = new Map<Pool, () => void>();
+  let queued = false;
+  const publish = () => {
+    queued = false;
+    watch();
+    supervisor.publish(poolMembers(pools));
+  };
+  const changed = () => {
+    if (queued) return;
+    queued = true;
+    queueMicrotask(publish);
+  };
+  const watch = () => {
+    for (const { pool } of pools.all) {
+      if (!watched.has(pool)) watched.set(pool, pool.onChange(changed));
+    }
+  };
+  watch();
+  return () => {
+    for (const off of watched.values()) off();
   };
 }
 
@@ -194,36 +247,4 @@ function strategyWarnings(config: LbConfig): string[] {
       `pool ${p.name}: sticky cookies are signed with a random secret; set --sticky-secret ` +
       "(or STICKY_SECRET) so replicas and restarts agree"
     );
-}
-
-/**
- * Runs `request` through the `Deno.serve` adapter with no socket: the
- * response counts as delivered once its body has been read to the end (or
- * cancelled), which frees its backend and writes its access-log record.
- */
-async function handleInProcess(
-  serve: (req: Request, info: Deno.ServeHandlerInfo) => Promise<Response>,
-  request: Request,
-  clientIp: string,
-): Promise<Response> {
-  // A `Request` built in code has no Host field; its URL's authority stands for it.
-  if (!request.headers.has("host")) {
-    const headers = new Headers(request.headers);
-    headers.set("host", new URL(request.url).host);
-    request = new Request(request, { headers });
-  }
-  let delivered!: () => void;
-  const completed = new Promise<void>((resolve) => delivered = resolve);
-  const res = await serve(request, {
-    remoteAddr: { transport: "tcp", hostname: clientIp, port: 0 },
-    completed,
-  });
-  if (res.body === null || res.status === 101) {
-    delivered();
-    return res;
-  }
-  const body = res.body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({ flush: delivered, cancel: delivered }),
-  );
-  return new Response(body, { status: res.status, headers: res.headers });
 }

@@ -1,7 +1,8 @@
 /**
  * The traffic listener, whichever front serves it: our HTTP/1.1 front on
  * `Deno.listen` for plain HTTP (the default), or `Deno.serve` for TLS (HTTP/2
- * by ALPN) and `--front deno-serve`.
+ * by ALPN) and `--front deno-serve`. With `reusePort` several listeners
+ * (worker threads, or a certificate reload) share the port.
  *
  * @module
  */
@@ -33,6 +34,8 @@ export interface ListenerDeps {
   readonly log: (...category: string[]) => Logger;
   /** WebSocket tunnels on the `Deno.serve` front, shared so shutdown can drain them. */
   readonly tunnels: TunnelSet;
+  /** Threads sharing the port: each takes this share of `--max-client-connections`. */
+  readonly sharers: number;
 }
 
 /** Upstream sockets the transports may hold open: per-backend caps times the backends. */
@@ -45,11 +48,17 @@ function upstreamSockets(config: LbConfig): number {
   return total;
 }
 
-/** `--max-client-connections`, or its default from the file limit (logged, as it is derived). */
-function maxClientConnections(config: LbConfig, log: Logger): number {
-  if (config.front.maxClientConnections > 0) return config.front.maxClientConnections;
+/**
+ * `--max-client-connections` (a process-wide cap on file descriptors), or
+ * its default from the file limit (logged, as it is derived), divided
+ * among the `sharers` threads that accept on the port.
+ */
+function maxClientConnections(config: LbConfig, sharers: number, log: Logger): number {
+  const share = (n: number) => Math.max(1, Math.ceil(n / sharers));
+  if (config.front.maxClientConnections > 0) return share(config.front.maxClientConnections);
   const { limit, read } = openFileLimit();
-  const max = defaultMaxClientConnections(limit, upstreamSockets(config));
+  // Every thread holds its own upstream sockets.
+  const max = share(defaultMaxClientConnections(limit, upstreamSockets(config) * sharers));
   log.info(
     `at most ${max} client connections (open-file limit ${limit}${
       read ? "" : ", assumed: /proc/self/limits is not readable"
@@ -80,7 +89,8 @@ export function serveTraffic(
         idleMs: config.front.idleTimeoutMs,
         bodyMs: config.front.bodyTimeoutMs,
       },
-      maxConnections: maxClientConnections(config, deps.log("lb", "front")),
+      reusePort,
+      maxConnections: maxClientConnections(config, deps.sharers, deps.log("lb", "front")),
       proxyProtocolFrom: config.front.proxyProtocol ? config.trustProxy : undefined,
       tunnelIdleMs: config.websocket.idleTimeoutMs,
       metrics,

@@ -27,20 +27,32 @@ export function watchPool(pool: Pool, metrics: LbMetrics, log: Logger): () => vo
       log.info("{pool}/{backend} back from ejection", props);
     }
   });
+  const offLeavers = forgetLeavers(pool, metrics);
   const offMembership = pool.onMembership(({ backend, kind }) => {
     if (kind !== "removed") return;
-    // A backend that left must not keep reporting its last state.
-    for (const g of [metrics.backendUp, metrics.backendInFlight, metrics.backendEjected]) {
-      g.remove(name, backend.id);
-    }
-    metrics.backendWeight.remove(name, backend.id);
     log.info("{pool}/{backend} left the pool", { pool: name, backend: backend.id });
   });
   return () => {
     offFlip();
     offEjection();
+    offLeavers();
     offMembership();
   };
+}
+
+/**
+ * Drops a backend's gauges when it leaves `pool`: one that left must not
+ * keep reporting its last state. All a worker's copy of a pool reports; the
+ * main thread logs and counts the flips.
+ */
+export function forgetLeavers(pool: Pool, metrics: LbMetrics): () => void {
+  return pool.onMembership(({ backend, kind }) => {
+    if (kind !== "removed") return;
+    for (const g of [metrics.backendUp, metrics.backendInFlight, metrics.backendEjected]) {
+      g.remove(pool.name, backend.id);
+    }
+    metrics.backendWeight.remove(pool.name, backend.id);
+  });
 }
 
 /** Sets the per-backend gauges of every pool; called before each scrape. */

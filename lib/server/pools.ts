@@ -21,7 +21,7 @@ import { type Prober, tcpProbe } from "../health/tcp_probe.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
 import { Pool } from "../pool/pool.ts";
 import { createTransport } from "../transport/mod.ts";
-import { watchPool } from "./pool_events.ts";
+import { forgetLeavers, watchPool } from "./pool_events.ts";
 import { readBackendCaSync } from "./tls_files.ts";
 
 /** What the pools need from outside; each part injectable for tests and library use. */
@@ -34,6 +34,11 @@ export interface PoolDeps {
   readonly transport?: (config: PoolConfig) => Transport;
   /** Wall clock (ms) for backends' last-change times. */
   readonly now: () => number;
+  /**
+   * A copy in a worker thread: no health checks or discovery of its own;
+   * the main thread's view arrives through `pool/replica.ts`.
+   */
+  readonly replica?: boolean;
 }
 
 /** One pool's runtime. */
@@ -41,7 +46,7 @@ export class PoolRuntime {
   readonly pool: Pool;
   readonly transport: Transport;
   #config: PoolConfig;
-  #checker: HealthChecker;
+  #checker: HealthChecker | undefined;
   #discovery: DnsDiscovery | undefined;
   /** Backends found by discovery, kept apart from configured ones. */
   #discovered: readonly BackendSpec[] = [];
@@ -56,7 +61,9 @@ export class PoolRuntime {
       ewmaDecayMs: config.balancing.ewmaDecayMs,
       slowStartMs: config.balancing.slowStartMs,
     });
-    this.#unwatch = watchPool(this.pool, deps.metrics, deps.log("lb", "health"));
+    this.#unwatch = deps.replica
+      ? forgetLeavers(this.pool, deps.metrics)
+      : watchPool(this.pool, deps.metrics, deps.log("lb", "health"));
     this.transport = deps.transport?.(config) ?? createTransport(config.transport, {
       connectTimeoutMs: config.connectTimeoutMs,
       // Each attempt gets the per-try timeout; the proxy enforces the overall one.
@@ -66,7 +73,7 @@ export class PoolRuntime {
       maxConnectionsPerBackend: config.limits.upstreamConnections,
     });
     this.#checker = this.#newChecker(config);
-    this.#checker.start();
+    this.#checker?.start();
     this.#discovery = this.#newDiscovery(config);
   }
 
@@ -80,11 +87,12 @@ export class PoolRuntime {
     const before = this.#config;
     this.#config = next;
     this.pool.setHealthConfig(next.health);
-    this.pool.update([...next.backends, ...this.#discovered]);
+    // A copy's members come from the main thread, discovered ones included.
+    if (!this.#deps.replica) this.pool.update([...next.backends, ...this.#discovered]);
     if (JSON.stringify(next.health) !== JSON.stringify(before.health)) {
-      await this.#checker.stop();
+      await this.#checker?.stop();
       this.#checker = this.#newChecker(next);
-      this.#checker.start();
+      this.#checker?.start();
     }
     if (JSON.stringify(next.discovery) !== JSON.stringify(before.discovery)) {
       await this.#discovery?.stop();
@@ -102,7 +110,7 @@ export class PoolRuntime {
   /** Stops health checks and discovery; the pool still serves requests in flight. */
   async stopWatching(): Promise<void> {
     await this.#discovery?.stop();
-    await this.#checker.stop();
+    await this.#checker?.stop();
   }
 
   /** Stops everything; requests still in flight lose their connections. */
@@ -118,8 +126,9 @@ export class PoolRuntime {
     return this.pool.backends.every((b) => b.inFlight <= 0);
   }
 
-  #newChecker(config: PoolConfig): HealthChecker {
-    const { metrics, probe } = this.#deps;
+  #newChecker(config: PoolConfig): HealthChecker | undefined {
+    const { metrics, probe, replica } = this.#deps;
+    if (replica) return undefined;
     const name = config.name;
     return new HealthChecker({
       pool: this.pool,
@@ -133,7 +142,7 @@ export class PoolRuntime {
   }
 
   #newDiscovery(config: PoolConfig): DnsDiscovery | undefined {
-    if (config.discovery.targets.length === 0) return undefined;
+    if (config.discovery.targets.length === 0 || this.#deps.replica) return undefined;
     const discovery = new DnsDiscovery({
       ...config.discovery,
       onChange: (specs) => this.setDiscovered(specs),

@@ -34,6 +34,8 @@ export interface ClientTimeouts {
 export interface H1FrontOptions {
   readonly hostname: string;
   readonly port: number;
+  /** Share the port with other listeners (worker threads; Linux, `--unstable-net`). */
+  readonly reusePort?: boolean;
   readonly core: () => ProxyCore;
   readonly timeouts: ClientTimeouts;
   /** Most client connections open at once. */
@@ -82,6 +84,8 @@ export class H1Front {
       hostname: options.hostname,
       port: options.port,
       transport: "tcp",
+      // Only when asked: the option itself exits the process without --unstable-net.
+      ...(options.reusePort && { reusePort: true }),
     });
     this.addr = this.#listener.addr;
     this.#accepting = this.#accept(this.#context());

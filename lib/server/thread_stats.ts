@@ -1,0 +1,85 @@
+/**
+ * Counters of the threads that serve traffic, and their sum: each thread
+ * (a worker, or the main thread for in-process requests) describes its own
+ * traffic as {@link ThreadStats}; the admin listener's {@link TrafficReport}
+ * is their sum. Gathered on scrape, so the request path keeps plain
+ * per-thread counters and pays nothing for the sum; a scrape costs each
+ * worker one snapshot of its registry between two requests.
+ *
+ * @module
+ */
+
+import type { BackendTraffic, TrafficReport, WorkerView } from "../admin/types.ts";
+import { type LbMetrics, MAIN_THREAD_FAMILIES } from "../metrics/lb_metrics.ts";
+import { type FamilySnapshot, mergeFamilies, renderFamilies } from "../metrics/registry.ts";
+import { percentilesOf } from "../pool/latency.ts";
+import type { BackendCounters, ThreadStats } from "./worker_messages.ts";
+import type { PoolSet } from "./pools.ts";
+
+const REQUESTS = "lb_requests_total";
+
+/** This thread's counters: its metric families and every backend's traffic. */
+export function threadStats(pools: PoolSet, metrics: LbMetrics): ThreadStats {
+  const monotonic = performance.now();
+  const families = metrics.registry.snapshot();
+  const backends: Record<string, Record<string, BackendCounters>> = {};
+  for (const { pool } of pools.all) {
+    const own: Record<string, BackendCounters> = backends[pool.name] = {};
+    for (const b of pool.backends) {
+      own[b.id] = {
+        inFlight: b.inFlight,
+        requests: b.requests,
+        failures: b.failures,
+        latencies: [...b.latency.samples()],
+        ewma: b.ewma.value(monotonic),
+      };
+    }
+  }
+  return { families, requests: requestsIn(families), backends };
+}
+
+/** The sum of `lb_requests_total` in `families`. */
+function requestsIn(families: readonly FamilySnapshot[]): number {
+  const family = families.find((f) => f.name === REQUESTS);
+  let total = 0;
+  for (const s of family?.series ?? []) total += typeof s.value === "number" ? s.value : 0;
+  return total;
+}
+
+/**
+ * The sum of the main thread's `own` stats and the `workers`' ones:
+ * families only the main thread keeps come from it alone, the rest add up;
+ * backend counters add up, latency percentiles are over every thread's
+ * samples, and the EWMA is the highest thread's.
+ */
+export function sumStats(
+  own: ThreadStats,
+  workers: readonly ThreadStats[],
+  views: readonly WorkerView[],
+): TrafficReport {
+  const served = workers.map((w) => w.families.filter((f) => !MAIN_THREAD_FAMILIES.has(f.name)));
+  const metrics = renderFamilies(mergeFamilies([own.families, ...served]));
+  const all = [own, ...workers];
+  return {
+    metrics,
+    workers: views,
+    traffic(pool, backend) {
+      return sumBackend(all.map((s) => s.backends[pool]?.[backend.id]));
+    },
+  };
+}
+
+function sumBackend(parts: readonly (BackendCounters | undefined)[]): BackendTraffic {
+  let inFlight = 0, requests = 0, failures = 0, ewma = 0;
+  const latencies: number[] = [];
+  for (const p of parts) {
+    if (!p) continue;
+    inFlight += p.inFlight;
+    requests += p.requests;
+    failures += p.failures;
+    ewma = Math.max(ewma, p.ewma);
+    latencies.push(...p.latencies);
+  }
+  const [p50, p90, p99] = percentilesOf(Float64Array.from(latencies), [0.5, 0.9, 0.99]);
+  return { inFlight, requests, failures, latencyMs: { p50, p90, p99, ewma } };
+}
