@@ -10,121 +10,33 @@
  * instead of landing on whichever ran last. Medians over rounds go in the
  * tables; every run's figures go in `<out>/bench-<timestamp>.json`.
  *
+ * `--workers 1,2` adds `lb-w2` and `nginx-w2` (scripts/bench/workers.ts);
+ * `--pin` puts wrk and the backends on some CPUs and the proxy on the others
+ * (scripts/bench/pinning.ts).
+ *
  * Every process started is stopped in a `finally`, also on Ctrl-C.
  *
  * @module
  */
 
 import { fileURLToPath } from "node:url";
-import { parseFlags, Problems, runCli } from "../lib/config/cli.ts";
+import { runCli } from "../lib/config/cli.ts";
 import { type BackendKind, type Backends, type BenchEnv, startBackends } from "./bench/backends.ts";
-import { CASE_NAMES, type CaseName, CASES } from "./bench/cases.ts";
+import { CASES } from "./bench/cases.ts";
 import { LARGE_BODY_BYTES } from "./bench/configs.ts";
 import { formatFacts, type MachineFacts, machineFacts } from "./bench/machine.ts";
-import { findExecutable, Processes } from "./bench/processes.ts";
-import { ratioRows, ratioTable, rssGoalLines } from "./bench/ratios.ts";
+import { type BenchOptions as Options, parseOptions, USAGE } from "./bench/options.ts";
+import { describePin, type PinPlan, pinProcessArgv, preparePinning } from "./bench/pinning.ts";
+import { findExecutable, Processes, run } from "./bench/processes.ts";
+import { SkipTarget, type Target } from "./bench/proxies.ts";
+import { RATIO_PAIRS, ratioRows, ratioTable, rssGoalLines } from "./bench/ratios.ts";
 import { bigTable, h2Table, markdownTable, summarize } from "./bench/report.ts";
 import { type Outcome, runCases } from "./bench/rounds.ts";
-import {
-  DEFAULT_TARGETS,
-  SkipTarget,
-  startTarget,
-  type Target,
-  TARGET_HELP,
-  TARGET_NAMES,
-  type TargetName,
-} from "./bench/targets.ts";
+import { startTarget } from "./bench/targets.ts";
+import { targetSpecs, workerRatioPairs, workerReport } from "./bench/workers.ts";
 import { uploadLua } from "./bench/wrk.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-
-const USAGE =
-  `bench — the lb's fronts against their ceiling relays, NGINX, HAProxy and a fetch proxy
-
-Usage: deno task bench [flags]
-
-  --duration D     each measured wrk or big_client run (5s; whole seconds)
-  --warmup D       unmeasured run per target and case before its first round (1s; 0s: none;
-                   the 256 MiB cases have none)
-  --rounds N       measured runs per target and case, alternating targets (3)
-  --cases LIST     comma-separated, from: ${CASE_NAMES.join(", ")} (all)
-  --targets LIST   comma-separated, from: ${TARGET_NAMES.join(", ")}
-                   (all but lb-node-http)
-  --backend KIND   auto | nginx | deno: what serves the three backends (auto: nginx if installed)
-  --out DIR        where bench-<timestamp>.json goes (bench-results)
-  --help
-
-Cases:
-${CASE_NAMES.map((c) => `  ${c.padEnd(15)}${CASES[c].help}`).join("\n")}
-
-Targets:
-${TARGET_NAMES.map((t) => `  ${t.padEnd(15)}${TARGET_HELP[t]}`).join("\n")}
-
-Needs wrk; nginx-light and haproxy are optional (apt-get install wrk nginx-light haproxy), and
-the h2 case needs h2load and openssl (apt-get install nghttp2-client openssl).`;
-
-/** The parsed command line. */
-interface Options {
-  readonly durationS: number;
-  readonly warmupS: number;
-  readonly rounds: number;
-  readonly cases: readonly CaseName[];
-  readonly targets: readonly TargetName[];
-  readonly backend: "auto" | BackendKind;
-  readonly out: string;
-}
-
-function listFlag<T extends string>(
-  p: Problems,
-  flag: string,
-  raw: unknown,
-  all: readonly T[],
-  defaults: readonly T[] = all,
-): T[] {
-  if (typeof raw !== "string") return [...defaults];
-  const names = raw.split(",").map((s) => s.trim()).filter(Boolean);
-  for (const n of names) {
-    if (!(all as readonly string[]).includes(n)) {
-      p.add(flag, `"${n}" is not one of ${all.join(", ")}`);
-    }
-  }
-  // Table order, whatever order the flag gave.
-  return all.filter((n) => names.includes(n));
-}
-
-function parseOptions(args: readonly string[]): Options | "help" {
-  const f = parseFlags(args, {
-    duration: { type: "string" },
-    warmup: { type: "string" },
-    rounds: { type: "string" },
-    cases: { type: "string" },
-    targets: { type: "string" },
-    backend: { type: "string" },
-    out: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
-  if (f.help) return "help";
-  const p = new Problems();
-  const problemsBefore = p.list.length;
-  const duration = p.duration("duration", String(f.duration ?? "5s"));
-  if (p.list.length === problemsBefore && duration < 1000) {
-    p.add("duration", "must be at least 1s (wrk counts seconds)");
-  }
-  const warmup = p.duration("warmup", String(f.warmup ?? "1s"));
-  const options: Options = {
-    durationS: Math.round(duration / 1000),
-    warmupS: warmup === 0 ? 0 : Math.max(1, Math.round(warmup / 1000)),
-    rounds: p.integer("rounds", String(f.rounds ?? "3"), 1, 100),
-    cases: listFlag(p, "cases", f.cases, CASE_NAMES),
-    targets: listFlag(p, "targets", f.targets, TARGET_NAMES, DEFAULT_TARGETS),
-    backend: p.choice("backend", String(f.backend ?? "auto"), ["auto", "nginx", "deno"]),
-    out: String(f.out ?? "bench-results"),
-  };
-  if (options.cases.length === 0) p.add("cases", "names no case");
-  if (options.targets.length === 0) p.add("targets", "names no target");
-  p.throwIfAny();
-  return options;
-}
 
 /** Starts the requested targets, printing why any is skipped. */
 async function startTargets(
@@ -134,14 +46,14 @@ async function startTargets(
   skipped: Record<string, string>,
 ): Promise<Target[]> {
   const started: Target[] = [];
-  for (const name of o.targets) {
+  for (const { name, workers, label } of targetSpecs(o.targets, o.workers)) {
     try {
-      started.push(await startTarget(name, env, backends));
-      console.log(`target ${name}: ready on port ${started.at(-1)!.port}`);
+      started.push(await startTarget(name, env, backends, { workers }));
+      console.log(`target ${label}: ready on port ${started.at(-1)!.port}`);
     } catch (err) {
       if (!(err instanceof SkipTarget)) throw err;
-      skipped[name] = err.message;
-      console.log(`target ${name}: SKIPPED — ${err.message}`);
+      skipped[label] = err.message;
+      console.log(`target ${label}: SKIPPED — ${err.message}`);
     }
   }
   return started;
@@ -183,13 +95,38 @@ function findTools(o: Options): Tools {
   return { wrk, nginx, haproxy, h2load, openssl, backendKind };
 }
 
+/** How the run was pinned: the plan, if any, and the line the report prints. */
+interface Pinning {
+  readonly plan?: PinPlan;
+  readonly note: string;
+}
+
+/** With `--pin`, the plan, or why there is none (printed, never fatal). */
+async function pinning(o: Options): Promise<Pinning> {
+  if (!o.pin) return { note: "not pinned: wrk, the backends and the proxy share every CPU" };
+  const plan = await preparePinning();
+  if (typeof plan === "string") {
+    console.log(`pinning: SKIPPED — ${plan}`);
+    return { note: `not pinned (--pin skipped: ${plan})` };
+  }
+  console.log(describePin(plan));
+  return { plan, note: describePin(plan) };
+}
+
+/** What {@link benchmark} measured, and each target's RSS right after it started. */
+interface Measured {
+  readonly outcome: Outcome;
+  readonly startRssMiB: Record<string, number | undefined>;
+}
+
 /**
  * Starts backends and targets in a private temp dir, runs the cases, and
  * stops every process and removes the temp dir whatever happens. SIGINT and
  * SIGTERM end the measurements early; what ran so far is kept.
  */
-async function benchmark(o: Options, tools: Tools): Promise<Outcome> {
+async function benchmark(o: Options, tools: Tools, pin?: PinPlan): Promise<Measured> {
   const outcome: Outcome = { runs: [], skipped: {}, skippedCases: {}, interrupted: false };
+  const startRssMiB: Record<string, number | undefined> = {};
   const controller = new AbortController();
   const onSignal = () => controller.abort(new Error("interrupted"));
   Deno.addSignalListener("SIGINT", onSignal);
@@ -198,11 +135,14 @@ async function benchmark(o: Options, tools: Tools): Promise<Outcome> {
   // NGINX workers run as an unprivileged user when started as root.
   await Deno.chmod(tmp, 0o755);
   const procs = new Processes();
-  const env: BenchEnv = { procs, tmp, root: ROOT, nginx: tools.nginx, haproxy: tools.haproxy };
+  const env: BenchEnv = { procs, tmp, root: ROOT, nginx: tools.nginx, haproxy: tools.haproxy, pin };
   try {
+    // The benchmark's own sampling and bookkeeping belong to the load side, off the proxy's CPUs.
+    if (pin) await run(pinProcessArgv(pin, "load", Deno.pid));
     const backends = await startBackends(env, tools.backendKind);
     console.log(`backends: ${backends.kind} on ${backends.addrs.join(", ")}`);
     const targets = await startTargets(o, env, backends, outcome.skipped);
+    for (const t of targets) startRssMiB[t.name] = t.startRssMiB;
     const luaPath = `${tmp}/upload.lua`;
     await Deno.writeTextFile(luaPath, uploadLua(LARGE_BODY_BYTES));
     const signal = controller.signal;
@@ -216,25 +156,36 @@ async function benchmark(o: Options, tools: Tools): Promise<Outcome> {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
   }
-  return outcome;
+  return { outcome, startRssMiB };
+}
+
+/** What {@link report} prints and saves. */
+interface ReportInput {
+  readonly o: Options;
+  readonly tools: Tools;
+  readonly facts: MachineFacts;
+  readonly startedAt: Date;
+  readonly pinning: Pinning;
+  readonly measured: Measured;
 }
 
 /** Prints the Markdown tables and writes every figure to `<out>/bench-<timestamp>.json`. */
-async function report(
-  o: Options,
-  tools: Tools,
-  facts: MachineFacts,
-  startedAt: Date,
-  outcome: Outcome,
-): Promise<void> {
-  const { runs, skipped, skippedCases, interrupted } = outcome;
+async function report(i: ReportInput): Promise<void> {
+  const { o, tools, facts, pinning } = i;
+  const { runs, skipped, skippedCases, interrupted } = i.measured.outcome;
+  // Table order: each target's worker variants right after it; the h2 case's one-worker
+  // instances by their plain names even when --workers leaves out 1.
+  const names = [
+    ...new Set([...targetSpecs(o.targets, o.workers).map((s) => s.label), ...o.targets]),
+  ];
   const summary: Record<string, ReturnType<typeof summarize>> = Object.fromEntries(
-    o.cases.map((c) => [c, summarize(runs.filter((r) => r.case === c), o.targets)]),
+    o.cases.map((c) => [c, summarize(runs.filter((r) => r.case === c), names)]),
   );
   const command = ["deno task bench", ...Deno.args].join(" ");
   console.log(`\n# Results${interrupted ? " (interrupted: partial)" : ""}\n`);
   console.log(
-    `\`${command}\` — ${o.rounds} round(s) of ${o.durationS}s, ${tools.backendKind} backends\n`,
+    `\`${command}\` — ${o.rounds} round(s) of ${o.durationS}s, ${tools.backendKind} backends; ` +
+      `${pinning.note}\n`,
   );
   console.log(`${formatFacts(facts)}\n`);
   const measured = o.cases.filter((c) => summary[c].length > 0);
@@ -243,31 +194,41 @@ async function report(
     const table = kind === "big" ? bigTable : kind === "h2" ? h2Table : markdownTable;
     console.log(`## ${c}: ${CASES[c].help}\n\n${table(summary[c])}\n`);
   }
-  const ratios = measured.flatMap((c) => ratioRows(c, summary[c]));
+  const pairs = [...RATIO_PAIRS, ...workerRatioPairs(o.workers)];
+  const ratios = measured.flatMap((c) => ratioRows(c, summary[c], pairs));
   if (ratios.length > 0) {
-    console.log(`## Ratios\n\nMedians of one target over another's, per case.\n`);
+    console.log(`## Ratios\n\nMedians of one target over another's, per case; ${pinning.note}.\n`);
     console.log(`${ratioTable(ratios)}\n`);
   }
   const goals = measured.flatMap((c) => rssGoalLines(c, summary[c]));
   if (goals.length > 0) console.log(`## Memory with 256 MiB bodies\n\n${goals.join("\n")}\n`);
-  for (const [name, reason] of Object.entries(skipped)) {
-    console.log(`skipped ${name}: ${reason}`);
-  }
+  const cores = {
+    pinned: pinning.plan !== undefined,
+    proxyCpus: pinning.plan?.proxy.length ?? 0,
+    machineCpus: facts.nproc,
+  };
+  const summaries = measured.map((c) => [c, summary[c]] as const);
+  const startRssMiB = i.measured.startRssMiB;
+  const workers = workerReport({ summaries, workers: o.workers, cores, startRssMiB });
+  if (workers) console.log(workers);
+  for (const [name, reason] of Object.entries(skipped)) console.log(`skipped ${name}: ${reason}`);
   for (const [name, reason] of Object.entries(skippedCases)) {
     console.log(`skipped case ${name}: ${reason}`);
   }
 
   await Deno.mkdir(o.out, { recursive: true });
-  const file = `${o.out}/bench-${startedAt.toISOString().replaceAll(":", "-")}.json`;
+  const file = `${o.out}/bench-${i.startedAt.toISOString().replaceAll(":", "-")}.json`;
   const json = {
     command,
-    startedAt,
+    startedAt: i.startedAt,
     finishedAt: new Date(),
     interrupted,
     options: o,
     cases: Object.fromEntries(o.cases.map((c) => [c, CASES[c]])),
     machine: facts,
     backends: tools.backendKind,
+    pinning: pinning.plan ?? pinning.note,
+    startRssMiB: i.measured.startRssMiB,
     skipped,
     skippedCases,
     summary,
@@ -284,10 +245,11 @@ async function main(): Promise<void> {
   const tools = findTools(o);
   const facts = await machineFacts(tools, ROOT);
   console.log(`Machine:\n${formatFacts(facts)}\n`);
+  const pinned = await pinning(o);
   const startedAt = new Date();
-  const outcome = await benchmark(o, tools);
-  await report(o, tools, facts, startedAt, outcome);
-  if (outcome.interrupted) Deno.exit(130);
+  const measured = await benchmark(o, tools, pinned.plan);
+  await report({ o, tools, facts, startedAt, pinning: pinned, measured });
+  if (measured.outcome.interrupted) Deno.exit(130);
 }
 
 if (import.meta.main) await runCli("bench", main);

@@ -29,7 +29,7 @@ async function nginxTest(dir: string, conf: string): Promise<void> {
 }
 
 Deno.test({
-  name: "nginx -t accepts the backend and the proxy configs, plain and HTTPS with h2",
+  name: "nginx -t accepts the backend and the proxy configs, plain, two workers and HTTPS with h2",
   ignore: !nginx || !openssl,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "bench-configs-" });
@@ -49,6 +49,8 @@ Deno.test({
       const plain = nginxProxyConfig(dir, { port: 7, upstreams });
       assert.match(plain, /listen 127\.0\.0\.1:7 backlog=4096;/);
       await nginxTest(dir, plain);
+      // Two workers, one reuseport listener each (the nginx-w2 target).
+      await nginxTest(dir, nginxProxyConfig(dir, { port: 9, upstreams, workers: 2 }));
       const h2 = nginxProxyConfig(dir, { port: 8, upstreams, tls });
       assert.match(h2, /listen 127\.0\.0\.1:8 ssl http2 backlog=4096;/);
       assert.match(h2, new RegExp(`ssl_certificate ${tls.certFile};`));

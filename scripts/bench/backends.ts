@@ -8,6 +8,7 @@
  */
 
 import { HUGE_BODY_BYTES, LARGE_BODY_BYTES, nginxBackendConfig } from "./configs.ts";
+import { pinned, type PinPlan } from "./pinning.ts";
 import { freePort, type Proc, type Processes, waitForPort } from "./processes.ts";
 
 /** What the benchmark needs from its surroundings. */
@@ -20,6 +21,8 @@ export interface BenchEnv {
   /** Absolute paths of the optional programs, when installed. */
   readonly nginx?: string;
   readonly haproxy?: string;
+  /** With `--pin`: which CPUs the load side and the proxy run on. */
+  readonly pin?: PinPlan;
 }
 
 /** Which server implements the backends. */
@@ -50,14 +53,18 @@ export async function startBackends(env: BenchEnv, kind: BackendKind): Promise<B
 
 /** One `deno_backend.ts` process on `port`. */
 async function startDenoBackend(env: BenchEnv, port: number): Promise<Proc> {
-  const proc = env.procs.start(`deno-backend-${port}`, [
-    Deno.execPath(),
-    "run",
-    "--allow-net",
-    "scripts/bench/deno_backend.ts",
-    "--port",
-    String(port),
-  ], { cwd: env.root, logFile: `${env.tmp}/deno-backend-${port}.log` });
+  const proc = env.procs.start(
+    `deno-backend-${port}`,
+    pinned(env.pin, "load", [
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      "scripts/bench/deno_backend.ts",
+      "--port",
+      String(port),
+    ]),
+    { cwd: env.root, logFile: `${env.tmp}/deno-backend-${port}.log` },
+  );
   await waitForPort(proc, port);
   return proc;
 }
@@ -72,20 +79,27 @@ async function startNginxBackends(env: BenchEnv, nginx: string, ports: number[])
   await Deno.truncate(`${root}/256m`, HUGE_BODY_BYTES);
   // What /big-upload streams to: something that reads a 256 MiB body whole before answering.
   const drainPort = freePort();
-  const drain = env.procs.start("drain", [
-    Deno.execPath(),
-    "run",
-    "--allow-net",
-    "scripts/bench/drain.ts",
-    "--port",
-    String(drainPort),
-  ], { cwd: env.root, logFile: `${env.tmp}/drain.log` });
+  const drain = env.procs.start(
+    "drain",
+    pinned(env.pin, "load", [
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      "scripts/bench/drain.ts",
+      "--port",
+      String(drainPort),
+    ]),
+    { cwd: env.root, logFile: `${env.tmp}/drain.log` },
+  );
   await waitForPort(drain, drainPort);
   const conf = nginxBackendConfig({ prefix, root, ports, sinkPort: freePort(), drainPort });
   await Deno.writeTextFile(`${prefix}/nginx.conf`, conf);
   const proc = env.procs.start(
     "nginx-backend",
-    [nginx, "-p", prefix, "-e", `${prefix}/error.log`, "-c", `${prefix}/nginx.conf`],
+    pinned(env.pin, "load", [
+      nginx,
+      ...["-p", prefix, "-e", `${prefix}/error.log`, "-c", `${prefix}/nginx.conf`],
+    ]),
     // NGINX appends to error.log itself; its stdout/stderr go to the same file.
     { logFile: `${prefix}/error.log` },
   );

@@ -42,9 +42,12 @@ export interface NginxBackendOptions {
   readonly drainPort: number;
 }
 
-/** `events`/`http` settings shared by both NGINX roles; temp paths kept under `prefix`. */
-function nginxCommon(prefix: string): string {
-  return `worker_processes 1;
+/**
+ * `events`/`http` settings shared by both NGINX roles; temp paths kept under
+ * `prefix`. `worker_connections` is per worker.
+ */
+function nginxCommon(prefix: string, workers = 1): string {
+  return `worker_processes ${workers};
 daemon off;
 pid ${prefix}/nginx.pid;
 error_log ${prefix}/error.log warn;
@@ -167,9 +170,22 @@ export interface TlsFiles {
   readonly keyFile: string;
 }
 
+/** Options for {@link nginxProxyConfig}. */
+export interface NginxProxyOptions extends ProxyOptions {
+  /** Serve HTTPS with HTTP/2 by ALPN from these files. */
+  readonly tls?: TlsFiles;
+  /**
+   * `worker_processes` (1). Above 1 the listener also gets `reuseport`: one
+   * socket per worker, the kernel spreading connections over them by hash,
+   * which is how the lb's `--workers` shares its port, so both are measured
+   * with the same way of dividing connections.
+   */
+  readonly workers?: number;
+}
+
 /**
- * NGINX as a one-worker round-robin reverse proxy with kept-alive upstream
- * connections. Request bodies stream (`proxy_request_buffering off`), like
+ * NGINX as a round-robin reverse proxy (one worker unless `workers` says
+ * otherwise; each has its own kept-alive upstream connections). Request bodies stream (`proxy_request_buffering off`), like
  * the lb's, with no size limit (the `big-upload` case sends 256 MiB);
  * responses use NGINX's usual memory buffers but never spill to temp files
  * (`proxy_max_temp_file_size 0`), so no disk I/O is measured.
@@ -180,14 +196,16 @@ export interface TlsFiles {
  * listener) also caps the requests per HTTP/2 connection since NGINX
  * 1.19.7, so h2load's 16 connections are never cut short.
  */
-export function nginxProxyConfig(prefix: string, o: ProxyOptions & { tls?: TlsFiles }): string {
+export function nginxProxyConfig(prefix: string, o: NginxProxyOptions): string {
+  const workers = o.workers ?? 1;
   const servers = o.upstreams.map((u) => `    server ${u};`).join("\n");
+  const reuse = workers > 1 ? " reuseport" : "";
   const listen = o.tls
-    ? `listen 127.0.0.1:${o.port} ssl http2 backlog=4096;
+    ? `listen 127.0.0.1:${o.port} ssl http2 backlog=4096${reuse};
     ssl_certificate ${o.tls.certFile};
     ssl_certificate_key ${o.tls.keyFile};`
-    : `listen 127.0.0.1:${o.port} backlog=4096;`;
-  return `${nginxCommon(prefix)}
+    : `listen 127.0.0.1:${o.port} backlog=4096${reuse};`;
+  return `${nginxCommon(prefix, workers)}
 http {
 ${nginxHttpCommon(prefix)}
   upstream backends {

@@ -18,15 +18,8 @@ import type { Backends, BenchEnv } from "./backends.ts";
 import type { TlsFiles } from "./configs.ts";
 import { h2loadArgs, h2loadFailure, parseH2loadOutput } from "./h2load.ts";
 import { run, stop } from "./processes.ts";
-import {
-  errorText,
-  lbFlags,
-  SkipTarget,
-  startLb,
-  startNginxProxy,
-  type Target,
-  type TargetName,
-} from "./targets.ts";
+import { errorText, SkipTarget, startLb, startNginxProxy, type Target } from "./proxies.ts";
+import { lbFlags, type TargetName } from "./targets.ts";
 
 /** Whether `name` gets an HTTPS instance in the h2 case. */
 export function takesPartInH2(name: TargetName): boolean {
@@ -73,7 +66,7 @@ export async function startH2Targets(
       const flags = lbFlags(name);
       const target = flags
         ? await startLb(name, o.env, urls, { flags, tls: o.tls })
-        : await startNginxProxy(o.env, o.backends, o.tls);
+        : await startNginxProxy(o.env, o.backends, { tls: o.tls });
       try {
         await h2Check(o.h2load, target);
       } catch (err) {

@@ -6,6 +6,9 @@
  * nothing) gets a `failure` instead of figures, never an exception; an
  * abort (Ctrl-C) does throw.
  *
+ * Each takes a `launcher`: the argv prefix the load generator runs under
+ * (`taskset -c 0` with `--pin`, else nothing).
+ *
  * @module
  */
 
@@ -14,7 +17,7 @@ import type { BigCase, H2Case } from "./cases.ts";
 import { h2loadArgs, h2loadErrors, h2loadFailure, parseH2loadOutput } from "./h2load.ts";
 import { type CommandResult, processTree, rssKiB, RssSampler, run } from "./processes.ts";
 import type { RunRecord } from "./report.ts";
-import type { Target } from "./targets.ts";
+import type { Target } from "./proxies.ts";
 import { errorCount, parseWrkOutput, wrkArgs, type WrkRun } from "./wrk.ts";
 
 /** What one run adds to its case, round and target. */
@@ -62,9 +65,11 @@ export async function measureWrk(
   wrkRun: WrkRun,
   target: Target,
   signal: AbortSignal,
+  launcher: readonly string[] = [],
 ): Promise<Figures> {
   const limit = wrkRun.seconds * 1000 + GRACE_MS;
-  const { result, peakRssMiB } = await sampled([wrk, ...wrkArgs(wrkRun)], target, signal, limit);
+  const argv = [...launcher, wrk, ...wrkArgs(wrkRun)];
+  const { result, peakRssMiB } = await sampled(argv, target, signal, limit);
   if (result.code !== 0) {
     return failed(`wrk exited ${result.code}: ${result.stderr.trim()}`, peakRssMiB);
   }
@@ -128,10 +133,16 @@ export function bigFigures(c: BigClientResult): Omit<Figures, "peakRssMiB" | "id
  * One big_client run. The target's resident memory is read just before,
  * so the record holds both its idle size and its peak during the run.
  */
-export async function measureBig(r: BigRun, target: Target, signal: AbortSignal): Promise<Figures> {
+export async function measureBig(
+  r: BigRun,
+  target: Target,
+  signal: AbortSignal,
+  launcher: readonly string[] = [],
+): Promise<Figures> {
   const idleRssMiB = target.proc ? rssKiB(processTree(target.proc.pid)) / 1024 : undefined;
   const limit = (r.seconds + BIG_REQUEST_TIMEOUT_S) * 1000 + GRACE_MS;
-  const { result, peakRssMiB } = await sampled(bigClientArgs(r), target, signal, limit);
+  const argv = [...launcher, ...bigClientArgs(r)];
+  const { result, peakRssMiB } = await sampled(argv, target, signal, limit);
   const withIdle = (f: Figures): Figures => idleRssMiB === undefined ? f : { ...f, idleRssMiB };
   if (result.code !== 0) {
     return withIdle(
@@ -156,8 +167,10 @@ export async function measureH2(
   c: H2Case,
   target: Target,
   signal: AbortSignal,
+  launcher: readonly string[] = [],
 ): Promise<Figures> {
-  const argv = [h2load, ...h2loadArgs({ ...c, url: `https://127.0.0.1:${target.port}${c.path}` })];
+  const url = `https://127.0.0.1:${target.port}${c.path}`;
+  const argv = [...launcher, h2load, ...h2loadArgs({ ...c, url })];
   const { result, peakRssMiB } = await sampled(argv, target, signal, GRACE_MS);
   if (result.code !== 0) {
     return failed(`h2load exited ${result.code}: ${result.stderr.trim()}`, peakRssMiB);

@@ -240,3 +240,50 @@ export class RssSampler {
     return this.#peakKiB / 1024;
   }
 }
+
+/**
+ * How many sockets listen on TCP `port`, from the text of `/proc/net/tcp`
+ * or `/proc/net/tcp6` (state `0A` is LISTEN; ports are hex). With
+ * `SO_REUSEPORT` every worker's listener is its own socket, so this counts
+ * the workers that are taking connections, whatever the program says.
+ */
+export function listenerCount(procNetTcp: string, port: number): number {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  let n = 0;
+  for (const line of procNetTcp.split("\n")) {
+    const m = /^\s*\d+:\s+[0-9A-F]+:([0-9A-F]{4})\s+[0-9A-F]+:[0-9A-F]{4}\s+([0-9A-F]{2})\s/.exec(
+      line,
+    );
+    if (m && m[1] === hexPort && m[2] === "0A") n++;
+  }
+  return n;
+}
+
+/** The listening sockets on `port` in this network namespace, IPv4 and IPv6. */
+export function listeners(port: number): number {
+  let n = 0;
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    try {
+      n += listenerCount(Deno.readTextFileSync(file), port);
+    } catch { /* no IPv6 */ }
+  }
+  return n;
+}
+
+/**
+ * Waits until at least `count` sockets listen on `port` (worker threads
+ * may open theirs after the first one answers) or `timeoutMs` passes;
+ * returns how many there were at the end.
+ */
+export async function waitForListeners(
+  port: number,
+  count: number,
+  timeoutMs = 10_000,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const n = listeners(port);
+    if (n >= count || Date.now() > deadline) return n;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -11,9 +11,11 @@ import type { Backends, BenchEnv } from "./backends.ts";
 import { type CaseName, CASES, type H2Case } from "./cases.ts";
 import { makeCertificate, startH2Targets, takesPartInH2 } from "./h2.ts";
 import { type Figures, measureBig, measureH2, measureWrk } from "./measure.ts";
+import { pinned } from "./pinning.ts";
 import { run, stop } from "./processes.ts";
 import { formatMs, type RunRecord } from "./report.ts";
-import type { Target, TargetName } from "./targets.ts";
+import type { Target } from "./proxies.ts";
+import type { TargetName } from "./targets.ts";
 import { wrkArgs, type WrkRun } from "./wrk.ts";
 
 /** What a benchmark produced, complete or cut short by Ctrl-C. */
@@ -82,11 +84,13 @@ export async function runCases(ctx: CaseContext): Promise<void> {
       await runH2Case(ctx, caseName, c);
       continue;
     }
+    // With --pin the load generators run on the load side's CPUs.
+    const launcher = pinned(ctx.env.pin, "load", []);
     await runRounds(ctx, caseName, ctx.targets, async (target, round) => {
       const { o, tools, signal } = ctx;
       if (c.kind === "big") {
         const r = { case: c, port: target.port, seconds: o.durationS, root: ctx.env.root };
-        return await measureBig(r, target, signal);
+        return await measureBig(r, target, signal, launcher);
       }
       const wrkRun: WrkRun = {
         url: `http://127.0.0.1:${target.port}${c.path}`,
@@ -96,9 +100,9 @@ export async function runCases(ctx: CaseContext): Promise<void> {
         script: c.upload ? ctx.luaPath : undefined,
       };
       if (round === 1 && o.warmupS > 0) {
-        await run([tools.wrk, ...wrkArgs({ ...wrkRun, seconds: o.warmupS })], signal);
+        await run([...launcher, tools.wrk, ...wrkArgs({ ...wrkRun, seconds: o.warmupS })], signal);
       }
-      return await measureWrk(tools.wrk, wrkRun, target, signal);
+      return await measureWrk(tools.wrk, wrkRun, target, signal, launcher);
     });
   }
 }
@@ -154,12 +158,13 @@ async function runH2Case(ctx: CaseContext, caseName: CaseName, c: H2Case): Promi
     skipped: outcome.skipped,
   });
   try {
+    const launcher = pinned(env.pin, "load", []);
     await runRounds(ctx, caseName, targets, async (target, round) => {
       if (round === 1 && o.warmupS > 0) {
         const warm = { ...c, requests: Math.ceil(c.requests / 10) };
-        await measureH2(h2load, warm, target, ctx.signal);
+        await measureH2(h2load, warm, target, ctx.signal, launcher);
       }
-      return await measureH2(h2load, c, target, ctx.signal);
+      return await measureH2(h2load, c, target, ctx.signal, launcher);
     });
   } finally {
     for (const t of targets) if (t.proc) await stop(t.proc);

@@ -9,18 +9,28 @@
  * ceiling relay (`relay-listen`, `relay-serve`) doing the least work a
  * relay on that runtime API can, so lb / relay is the lb's own cost.
  *
+ * How each kind of proxy process is started is in proxies.ts.
+ *
+ * `lb` and `nginx` also run with several workers (`--workers N`,
+ * `worker_processes N`) as `lb-wN` and `nginx-wN`; with `--pin` every
+ * target runs on the proxy's CPUs (scripts/bench/pinning.ts).
+ *
  * @module
  */
 
 import type { Backends, BenchEnv } from "./backends.ts";
+import { SMALL_BODY_BYTES, TEN_ROUTES } from "./configs.ts";
+import { processTree, rssKiB, stop, waitForListeners } from "./processes.ts";
 import {
-  haproxyConfig,
-  nginxProxyConfig,
-  SMALL_BODY_BYTES,
-  TEN_ROUTES,
-  type TlsFiles,
-} from "./configs.ts";
-import { freePort, type Proc, ProcessExited, stop, waitForPort } from "./processes.ts";
+  errorText,
+  SkipTarget,
+  startHaproxy,
+  startLb,
+  startNginxProxy,
+  startScript,
+  type Target,
+  workerLabel,
+} from "./proxies.ts";
 
 /** Every target, in table order. */
 export const TARGET_NAMES = [
@@ -49,7 +59,7 @@ export const DEFAULT_TARGETS: readonly TargetName[] = TARGET_NAMES.filter((t) =>
 /** One line per target, for `--help` and the docs. */
 export const TARGET_HELP: Readonly<Record<TargetName, string>> = {
   direct: "wrk straight at the first backend (the ceiling; no proxy)",
-  lb: "main.ts --front h1 --transport h1",
+  lb: "main.ts --front h1 --transport h1 (lb-wN: with --workers N)",
   "lb-routes":
     "lb with a ten-route config (scripts/bench/configs.ts): nine that miss, then match-all",
   "lb-deno-serve": "main.ts --front deno-serve --transport h1",
@@ -58,7 +68,7 @@ export const TARGET_HELP: Readonly<Record<TargetName, string>> = {
   "relay-serve": "scripts/bench/relay_serve.ts: Deno.serve + pooled Deno.connect " +
     "(lb-deno-serve's ceiling)",
   "fetch-proxy": "scripts/bench/fetch_proxy.ts (Deno.serve + fetch baseline)",
-  nginx: "NGINX, one worker, upstream keepalive",
+  nginx: "NGINX, one worker, upstream keepalive (nginx-wN: N workers, listen … reuseport)",
   haproxy: "HAProxy, one thread, http-reuse always",
 };
 
@@ -77,67 +87,80 @@ const SCRIPTS: Readonly<Partial<Record<TargetName, string>>> = {
   "fetch-proxy": "scripts/bench/fetch_proxy.ts",
 };
 
-/** A running target. */
-export interface Target {
-  readonly name: TargetName;
-  readonly port: number;
-  /** The proxy process, root of the tree whose memory is sampled; none for `direct`. */
-  readonly proc?: Proc;
+/** The targets that also run with several workers, as `<name>-w<N>`. */
+export const WORKER_TARGETS: readonly TargetName[] = ["lb", "nginx"];
+
+/** Options for {@link startTarget}. */
+export interface StartTargetOptions {
+  /** Worker processes or threads (1); only for {@link WORKER_TARGETS}. */
+  readonly workers?: number;
 }
 
-/** The target cannot run here; the message says why and what to do. */
-export class SkipTarget extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SkipTarget";
-  }
-}
-
-/** Starts `name` in front of `backends` and checks that it answers `GET /`. */
+/**
+ * Starts `name` in front of `backends` and checks that it answers `GET /`
+ * (and, with several workers, that each has its own listener).
+ */
 export async function startTarget(
   name: TargetName,
   env: BenchEnv,
   backends: Backends,
+  o: StartTargetOptions = {},
 ): Promise<Target> {
-  const target = await launch(name, env, backends);
+  const workers = o.workers ?? 1;
+  if (workers !== 1 && !WORKER_TARGETS.includes(name)) {
+    throw new Error(`target ${name} has no worker variants (only ${WORKER_TARGETS.join(", ")})`);
+  }
+  const target = await launch(name, env, backends, workers);
   try {
     await smokeCheck(target);
+    if (workers > 1) await checkListeners(target, workers);
   } catch (err) {
     if (target.proc) await stop(target.proc);
     throw err;
   }
-  return target;
+  const startRssMiB = target.proc ? rssKiB(processTree(target.proc.pid)) / 1024 : undefined;
+  return startRssMiB === undefined ? target : { ...target, startRssMiB };
 }
 
-async function launch(name: TargetName, env: BenchEnv, backends: Backends): Promise<Target> {
+/**
+ * Several workers must mean several listeners on the port (`SO_REUSEPORT`,
+ * one per worker): an lb that accepts `--workers 2` but still serves from
+ * one thread would otherwise be measured as if it had two.
+ */
+async function checkListeners(target: Target, workers: number): Promise<void> {
+  const seen = await waitForListeners(target.port, workers);
+  if (seen < workers) {
+    throw new SkipTarget(
+      `${target.name}: ${seen} socket(s) listen on port ${target.port}, expected ${workers} ` +
+        "(one per worker, reusePort); the workers are not there (yet)",
+    );
+  }
+}
+
+async function launch(
+  name: TargetName,
+  env: BenchEnv,
+  backends: Backends,
+  workers: number,
+): Promise<Target> {
   const urls = backends.addrs.map((a) => `http://${a}`);
-  const flags = LB_FLAGS[name];
+  const label = workerLabel(name, workers);
+  const lb = LB_FLAGS[name];
+  // `--workers` only when asked for, so lb targets run on an lb without the flag.
+  const flags = lb && workers > 1 ? [...lb, "--workers", String(workers)] : lb;
   if (flags && name === "lb-routes") {
     const config = `${env.tmp}/ten-routes.json`;
     await Deno.writeTextFile(config, JSON.stringify(TEN_ROUTES, null, 2));
-    return await startLb(name, env, urls, { flags: [...flags, "--config", config] });
+    return await startLb(label, env, urls, { flags: [...flags, "--config", config] });
   }
-  if (flags) return await startLb(name, env, urls, { flags });
+  if (flags) return await startLb(label, env, urls, { flags });
   const script = SCRIPTS[name];
-  if (script) {
-    const port = freePort();
-    const proc = env.procs.start(name, [
-      Deno.execPath(),
-      "run",
-      "--allow-net",
-      script,
-      "--port",
-      String(port),
-      "--backends",
-      urls.join(","),
-    ], { cwd: env.root, logFile: `${env.tmp}/${name}.log` });
-    return await started(proc, port, name);
-  }
+  if (script) return await startScript(name, script, env, urls);
   switch (name) {
     case "direct":
       return { name, port: Number(backends.addrs[0].split(":")[1]) };
     case "nginx":
-      return await startNginxProxy(env, backends);
+      return await startNginxProxy(env, backends, { workers });
     case "haproxy":
       return await startHaproxy(env, backends);
     default:
@@ -145,105 +168,9 @@ async function launch(name: TargetName, env: BenchEnv, backends: Backends): Prom
   }
 }
 
-/** Options for {@link startLb}. */
-export interface LbOptions {
-  /** `--front` and `--transport`, as in {@link LB_FLAGS}. */
-  readonly flags: readonly string[];
-  /** Serve HTTPS with these files (`--tls-cert`/`--tls-key`). */
-  readonly tls?: TlsFiles;
-}
-
 /** The `--front …` flags of an lb target; undefined for the others. */
 export function lbFlags(name: TargetName): readonly string[] | undefined {
   return LB_FLAGS[name];
-}
-
-/**
- * Starts main.ts as target `name`. A command line the lb rejects (exit
- * status 2: a flag such as `--front` not there yet) makes it a
- * {@link SkipTarget}, with the lb's own message.
- */
-export async function startLb(
-  name: TargetName,
-  env: BenchEnv,
-  urls: readonly string[],
-  o: LbOptions,
-): Promise<Target> {
-  const [port, adminPort] = [freePort(), freePort()];
-  const tag = o.tls ? `${name}-tls` : name;
-  // The lb runs with the permissions `deno task lb` gives it, from the
-  // repository root so deno.json (and its `no-legacy-abort`) applies.
-  const proc = env.procs.start(tag, [
-    Deno.execPath(),
-    "run",
-    "--allow-net",
-    "--allow-env",
-    "--allow-read",
-    "--allow-sys=networkInterfaces",
-    "main.ts",
-    ...o.flags,
-    ...["--host", "127.0.0.1", "--port", String(port)],
-    ...["--admin-port", String(adminPort), "--backends", urls.join(",")],
-    ...(o.tls ? ["--tls-cert", o.tls.certFile, "--tls-key", o.tls.keyFile] : []),
-    ...["--log-level", "warning"],
-  ], { cwd: env.root, logFile: `${env.tmp}/${tag}.log` });
-  const command = [...o.flags, ...(o.tls ? ["--tls-cert", "…", "--tls-key", "…"] : [])].join(" ");
-  try {
-    await waitForPort(proc, port);
-  } catch (err) {
-    if (err instanceof ProcessExited && err.exitCode === 2) {
-      throw new SkipTarget(`main.ts does not accept ${command} (yet): ${err.message}`);
-    }
-    throw new SkipTarget(`main.ts ${command} did not start: ${errorText(err)}`);
-  }
-  return { name, port, proc };
-}
-
-/** Starts NGINX as a proxy in front of `backends`; with `tls`, on HTTPS with HTTP/2. */
-export async function startNginxProxy(
-  env: BenchEnv,
-  backends: Backends,
-  tls?: TlsFiles,
-): Promise<Target> {
-  if (!env.nginx) {
-    throw new SkipTarget("nginx is not installed (apt-get install nginx-light)");
-  }
-  const prefix = `${env.tmp}/nginx-proxy${tls ? "-tls" : ""}`;
-  await Deno.mkdir(prefix, { recursive: true });
-  const port = freePort();
-  await Deno.writeTextFile(
-    `${prefix}/nginx.conf`,
-    nginxProxyConfig(prefix, { port, upstreams: backends.addrs, tls }),
-  );
-  const proc = env.procs.start(
-    tls ? "nginx-tls" : "nginx",
-    [env.nginx, "-p", prefix, "-e", `${prefix}/error.log`, "-c", `${prefix}/nginx.conf`],
-    { logFile: `${prefix}/error.log` },
-  );
-  return await started(proc, port, "nginx");
-}
-
-async function startHaproxy(env: BenchEnv, backends: Backends): Promise<Target> {
-  if (!env.haproxy) {
-    throw new SkipTarget("haproxy is not installed (apt-get install haproxy)");
-  }
-  const port = freePort();
-  const config = `${env.tmp}/haproxy.cfg`;
-  await Deno.writeTextFile(config, haproxyConfig({ port, upstreams: backends.addrs }));
-  // -db: stay in the foreground, one process, no master.
-  const proc = env.procs.start("haproxy", [env.haproxy, "-db", "-f", config], {
-    logFile: `${env.tmp}/haproxy.log`,
-  });
-  return await started(proc, port, "haproxy");
-}
-
-async function started(proc: Proc, port: number, name: TargetName): Promise<Target> {
-  try {
-    await waitForPort(proc, port);
-  } catch (err) {
-    throw new SkipTarget(`${name} did not start: ${errorText(err)}`);
-  }
-  return { name, port, proc };
 }
 
 /** One `GET /` through the target must come back 200 with the backend's 100-byte body. */
@@ -261,9 +188,4 @@ async function smokeCheck(target: Target): Promise<void> {
   } catch (err) {
     throw new SkipTarget(`${target.name} failed its check request (GET /): ${errorText(err)}`);
   }
-}
-
-/** The message of `err`, whatever was thrown. */
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
