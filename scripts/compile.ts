@@ -25,8 +25,10 @@ for (const { entry, output, env } of targets) {
     // lb reads (and watches) its --config file, whose path is the operator's choice,
     // and node:dns's setServers() (--dns-server) reads the system's DNS servers.
     ...(entry === "main.ts" ? ["--allow-read", "--allow-sys=networkInterfaces"] : []),
+    // --workers starts this module in each worker thread; nothing imports it statically.
+    ...(entry === "main.ts" ? ["--include", "lib/server/worker_thread.ts"] : []),
     "--unstable-no-legacy-abort",
-    // reusePort, so a TLS listener can rebind with a reloaded certificate.
+    // reusePort: --workers share the port, and a TLS listener rebinds with a reloaded certificate.
     "--unstable-net",
     "--output",
     output,

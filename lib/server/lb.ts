@@ -24,7 +24,7 @@ import type { LbOptions } from "./lb_options.ts";
 import type { PoolSet } from "./pools.ts";
 import { shutdownWithin } from "./signals.ts";
 import { Supervisor } from "./supervisor.ts";
-import { sumStats, threadStats } from "./thread_stats.ts";
+import { singleThreadReport, sumStats, threadStats } from "./thread_stats.ts";
 import { startTraffic } from "./traffic.ts";
 import type { PoolMembers } from "./worker_messages.ts";
 
@@ -121,14 +121,11 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): RunningL
   ready.catch(() => {});
   const startedAt = Date.now();
   let shuttingDown = false;
+  const own = () => pools.all.map((r) => r.pool);
   const report = async (): Promise<TrafficReport> => {
-    const own = threadStats(pools, metrics);
-    if (!supervisor) {
-      const main = { id: 0, state: "running", restarts: 0, requests: own.requests } as const;
-      return sumStats(own, [], [{ ...main, startedAt: new Date(startedAt).toISOString() }]);
-    }
+    if (!supervisor) return singleThreadReport(own(), metrics, startedAt);
     const stats = await supervisor.collect();
-    return sumStats(own, stats, supervisor.views);
+    return sumStats(threadStats(own(), metrics), stats, supervisor.views);
   };
   const admin = Deno.serve(
     { hostname: config.adminHost, port: config.adminPort, onListen: () => {} },

@@ -14,16 +14,16 @@ import { type LbMetrics, MAIN_THREAD_FAMILIES } from "../metrics/lb_metrics.ts";
 import { type FamilySnapshot, mergeFamilies, renderFamilies } from "../metrics/registry.ts";
 import { percentilesOf } from "../pool/latency.ts";
 import type { BackendCounters, ThreadStats } from "./worker_messages.ts";
-import type { PoolSet } from "./pools.ts";
+import type { Pool } from "../pool/pool.ts";
 
 const REQUESTS = "lb_requests_total";
 
 /** This thread's counters: its metric families and every backend's traffic. */
-export function threadStats(pools: PoolSet, metrics: LbMetrics): ThreadStats {
+export function threadStats(pools: readonly Pool[], metrics: LbMetrics): ThreadStats {
   const monotonic = performance.now();
   const families = metrics.registry.snapshot();
   const backends: Record<string, Record<string, BackendCounters>> = {};
-  for (const { pool } of pools.all) {
+  for (const pool of pools) {
     const own: Record<string, BackendCounters> = backends[pool.name] = {};
     for (const b of pool.backends) {
       own[b.id] = {
@@ -36,6 +36,23 @@ export function threadStats(pools: PoolSet, metrics: LbMetrics): ThreadStats {
     }
   }
   return { families, requests: requestsIn(families), backends };
+}
+
+/** The report of a lb that serves on its main thread alone (shown as worker 0). */
+export function singleThreadReport(
+  pools: readonly Pool[],
+  metrics: LbMetrics,
+  startedAt: number,
+): TrafficReport {
+  const own = threadStats(pools, metrics);
+  const main: WorkerView = {
+    id: 0,
+    state: "running",
+    requests: own.requests,
+    restarts: 0,
+    startedAt: new Date(startedAt).toISOString(),
+  };
+  return sumStats(own, [], [main]);
 }
 
 /** The sum of `lb_requests_total` in `families`. */

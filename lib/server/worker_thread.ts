@@ -75,7 +75,11 @@ class WorkerLb {
   }
 
   stats(seq: number): void {
-    send({ type: "stats", seq, stats: threadStats(this.#traffic.pools, this.#metrics) });
+    send({
+      type: "stats",
+      seq,
+      stats: threadStats(this.#traffic.pools.all.map((r) => r.pool), this.#metrics),
+    });
   }
 
   /** Drains; the main thread already waited out `--shutdown-delay`. */

@@ -9,6 +9,7 @@ import type { AdminPool } from "../../lib/admin/types.ts";
 import { Problems } from "../../lib/config/cli.ts";
 import { parseBackends } from "../../lib/config/parse.ts";
 import type { HealthConfig, PoolConfig, RouteConfig } from "../../lib/config/types.ts";
+import { singleThreadReport } from "../../lib/server/thread_stats.ts";
 import { createLbMetrics } from "../../lib/metrics/lb_metrics.ts";
 import { Pool } from "../../lib/pool/pool.ts";
 
@@ -92,7 +93,8 @@ export function setup(options: SetupOptions = {}): Setup {
   const handler = createAdminHandler({
     pools: () => pools,
     routes: () => options.routes ?? [],
-    metrics: createLbMetrics(),
+    report: () =>
+      Promise.resolve(singleThreadReport(pools.map((p) => p.pool), createLbMetrics(), Date.now())),
     shuttingDown: options.shuttingDown ?? (() => false),
     startedAt: Date.now(),
     version: "test",

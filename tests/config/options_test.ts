@@ -52,6 +52,7 @@ Deno.test("options: today's environment variables, each for its option", () => {
     STICKY_SECRET: "sticky-secret",
     ADMIN_TOKEN: "admin-token",
     LB_CONFIG: "config",
+    LB_WORKERS: "workers",
   });
   assert.deepEqual([...LB_ENV_VARS].sort(), [...Object.keys(mapping), ...YAML_ENV_VARS].sort());
 });
@@ -117,6 +118,7 @@ Deno.test("options: the restart-only set", () => {
     "transport",
     "try-timeout",
     "upstream-connections",
+    "workers",
     "ws-idle-timeout",
     "ws-max-buffer",
   ]);

@@ -22,6 +22,7 @@ Deno.test("parseLbArgs: defaults are one pool `default` and one match-all route 
     logLevel: "info",
     logFormat: "text",
     accessLog: false,
+    workers: 1,
     shutdownDelayMs: 0,
     shutdownTimeoutMs: 30_000,
     front: {
