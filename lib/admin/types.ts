@@ -51,6 +51,11 @@ export interface WorkerView {
   readonly restarts: number;
   /** When it last started, ISO 8601. */
   readonly startedAt: string;
+  /**
+   * Its isolate's JavaScript heap (total and used) and external memory, in
+   * MiB at the last report; the process's RSS is in `/status`'s `memoryMiB`.
+   */
+  readonly heapMiB?: { readonly total: number; readonly used: number; readonly external: number };
 }
 
 /**

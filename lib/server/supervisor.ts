@@ -15,7 +15,7 @@ import type { LbConfig } from "../config/types.ts";
 import type { Logger } from "../core/logging.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
 import type { MemberReport } from "../pool/replica.ts";
-import type { FromWorker, PoolMembers, ThreadStats, ToWorker } from "./worker_messages.ts";
+import type { FromWorker, HeapMiB, PoolMembers, ThreadStats, ToWorker } from "./worker_messages.ts";
 
 /** Why a worker was replaced: the `reason` label of `lb_worker_restarts_total`. */
 export type RestartReason = "crashed" | "killed" | "unresponsive";
@@ -51,6 +51,7 @@ class Slot {
   startedAt = Date.now();
   lastPong = Date.now();
   requests = 0;
+  heapMiB: HeapMiB | undefined;
   /** Replies awaited, by sequence number. */
   readonly waiting = new Map<number, Waiter>();
   /** Resolves when the worker serves (or rejects when it could not start). */
@@ -88,6 +89,7 @@ export class Supervisor {
       id: s.id,
       state: s.state,
       requests: s.requests,
+      ...(s.heapMiB && { heapMiB: s.heapMiB }),
       restarts: s.restarts,
       startedAt: new Date(s.startedAt).toISOString(),
     }));
@@ -157,6 +159,7 @@ export class Supervisor {
     slot.worker = worker;
     slot.startedAt = slot.lastPong = Date.now();
     slot.requests = 0;
+    slot.heapMiB = undefined;
     let started!: () => void, failed!: (err: Error) => void;
     slot.ready = new Promise<void>((resolve, reject) => (started = resolve, failed = reject));
     worker.onmessage = (e: MessageEvent<FromWorker>) => {
@@ -251,7 +254,10 @@ export class Supervisor {
           slot.waiting.set(seq, {
             resolve: (m) => {
               clearTimeout(timer);
-              if (m.type === "stats") slot.requests = m.stats.requests;
+              if (m.type === "stats") {
+                slot.requests = m.stats.requests;
+                slot.heapMiB = m.stats.heapMiB;
+              }
               resolve(m);
             },
           });

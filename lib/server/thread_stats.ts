@@ -13,7 +13,7 @@ import type { BackendTraffic, TrafficReport, WorkerView } from "../admin/types.t
 import { type LbMetrics, MAIN_THREAD_FAMILIES } from "../metrics/lb_metrics.ts";
 import { type FamilySnapshot, mergeFamilies, renderFamilies } from "../metrics/registry.ts";
 import { percentilesOf } from "../pool/latency.ts";
-import type { BackendCounters, ThreadStats } from "./worker_messages.ts";
+import type { BackendCounters, HeapMiB, ThreadStats } from "./worker_messages.ts";
 import type { Pool } from "../pool/pool.ts";
 
 const REQUESTS = "lb_requests_total";
@@ -35,7 +35,7 @@ export function threadStats(pools: readonly Pool[], metrics: LbMetrics): ThreadS
       };
     }
   }
-  return { families, requests: requestsIn(families), backends };
+  return { families, requests: requestsIn(families), heapMiB: heapMiB(), backends };
 }
 
 /** The report of a lb that serves on its main thread alone (shown as worker 0). */
@@ -49,10 +49,18 @@ export function singleThreadReport(
     id: 0,
     state: "running",
     requests: own.requests,
+    heapMiB: own.heapMiB,
     restarts: 0,
     startedAt: new Date(startedAt).toISOString(),
   };
   return sumStats(own, [], [main]);
+}
+
+/** This isolate's heap, from `Deno.memoryUsage()` (whose `rss` is the whole process's). */
+function heapMiB(): HeapMiB {
+  const m = Deno.memoryUsage();
+  const mib = (n: number) => Math.round(n / 1024 / 102.4) / 10;
+  return { total: mib(m.heapTotal), used: mib(m.heapUsed), external: mib(m.external) };
 }
 
 /** The sum of `lb_requests_total` in `families`. */

@@ -52,12 +52,21 @@ export interface BackendCounters {
   readonly ewma: number;
 }
 
+/** One isolate's memory, in MiB to one decimal. */
+export interface HeapMiB {
+  readonly total: number;
+  readonly used: number;
+  readonly external: number;
+}
+
 /** What one thread reports when asked. */
 export interface ThreadStats {
   /** Its metric families. */
   readonly families: readonly FamilySnapshot[];
   /** Requests answered (the sum of its `lb_requests_total`). */
   readonly requests: number;
+  /** Its isolate's JavaScript heap and external memory (`Deno.memoryUsage()`), in MiB. */
+  readonly heapMiB: HeapMiB;
   /** Per pool name, per backend origin. */
   readonly backends: Readonly<Record<string, Readonly<Record<string, BackendCounters>>>>;
 }
