@@ -32,8 +32,10 @@ export interface SupervisorOptions {
   readonly onReport: (pool: string, report: MemberReport) => void;
   readonly metrics: LbMetrics;
   readonly log: Logger;
-  /** Heartbeat period, and how long a worker may go without answering (ms). */
+  /** Heartbeat period, and how long a worker may go without answering (ms); 1 s and 10 s by default. */
   readonly heartbeat?: { readonly everyMs: number; readonly deadMs: number };
+  /** The worker's module; `worker_thread.ts` by default (tests give a stand-in). */
+  readonly module?: URL;
 }
 
 /** Longest a reply (stats, reload) is awaited from a worker. */
@@ -152,7 +154,7 @@ export class Supervisor {
   }
 
   #spawn(slot: Slot): void {
-    const worker = new Worker(new URL("./worker_thread.ts", import.meta.url), {
+    const worker = new Worker(this.#opts.module ?? new URL("./worker_thread.ts", import.meta.url), {
       type: "module",
       name: `lb worker ${slot.id}`,
     });

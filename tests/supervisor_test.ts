@@ -1,0 +1,82 @@
+/**
+ * The supervisor's lifecycle with stand-in workers (`fixtures/stand_in_worker.ts`):
+ * a worker that crashes or stops answering its heartbeat is replaced and
+ * counted, one killed through the API likewise, and shutdown ends them all.
+ */
+
+import assert from "node:assert/strict";
+import { createLbMetrics } from "../lib/metrics/lb_metrics.ts";
+import { Supervisor } from "../lib/server/supervisor.ts";
+import { LbConfigForTests } from "./_supervisor.ts";
+
+function supervisor(mode: string, count = 2) {
+  const metrics = createLbMetrics();
+  const logged: string[] = [];
+  const s = new Supervisor({
+    count,
+    config: () => LbConfigForTests,
+    members: () => ({}),
+    onReport: () => {},
+    metrics,
+    log: { error: (m: string) => logged.push(m) } as never,
+    heartbeat: { everyMs: 50, deadMs: 400 },
+    module: new URL(`./fixtures/stand_in_worker.ts?mode=${mode}`, import.meta.url),
+  });
+  return { s, metrics, logged };
+}
+
+async function until(what: string, test: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!test()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const restarts = (m: ReturnType<typeof createLbMetrics>, worker: string, reason: string) =>
+  m.workerRestarts.labels(worker, reason).value;
+
+Deno.test("supervisor: every worker starts; stats come from each", async () => {
+  const { s } = supervisor("answer");
+  await s.start();
+  const stats = await s.collect();
+  assert.equal(stats.length, 2);
+  assert.deepEqual(s.views.map((v) => [v.id, v.state, v.requests]), [[1, "running", 7], [
+    2,
+    "running",
+    7,
+  ]]);
+  assert.equal(await s.shutdown(1000), true);
+});
+
+Deno.test("supervisor: a worker that crashes is replaced and counted as crashed", async () => {
+  const { s, metrics } = supervisor("crash", 1);
+  await s.start();
+  await s.collect(); // the stand-in throws on this request
+  await until("the restart", () => s.views[0].restarts === 1 && s.views[0].state === "running");
+  assert.equal(restarts(metrics, "1", "crashed"), 1);
+  await s.shutdown(1000);
+});
+
+Deno.test("supervisor: a worker that stops answering its heartbeat is replaced as unresponsive", async () => {
+  const { s, metrics } = supervisor("hang", 1);
+  await s.start();
+  void s.collect(); // blocks the stand-in's event loop for 1.5 s
+  await until("the restart", () => restarts(metrics, "1", "unresponsive") === 1);
+  await until("the new worker", () => s.views[0].state === "running");
+  await s.shutdown(1000);
+});
+
+Deno.test("supervisor: kill ends one worker and replaces it; unknown ids and stopped supervisors refuse", async () => {
+  const { s, metrics } = supervisor("answer");
+  await s.start();
+  assert.equal(s.kill(3), false);
+  assert.equal(s.kill(2), true);
+  assert.equal(s.views[1].state, "restarting");
+  assert.equal(s.kill(2), false, "not twice while it restarts");
+  await until("the replacement", () => s.views[1].state === "running");
+  assert.equal(restarts(metrics, "2", "killed"), 1);
+  assert.equal(s.views[0].restarts, 0);
+  await s.shutdown(1000);
+  assert.equal(s.kill(1), false);
+});
