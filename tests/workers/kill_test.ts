@@ -13,7 +13,9 @@ import assert from "node:assert/strict";
 import { waitFor } from "../_lb.ts";
 import {
   admin,
+  contractFields,
   failures,
+  hit,
   metricsText,
   metricSum,
   moreResults,
@@ -21,6 +23,7 @@ import {
   startLoad,
   startWorkersLb,
   TOKEN,
+  type WorkerEntry,
   workers,
 } from "./_workers.ts";
 
@@ -87,7 +90,8 @@ Deno.test("--workers 2: DELETE /api/workers/1 kills worker 1; it is replaced and
   ]);
   assert.ok(Date.parse(after[0].startedAt) > Date.parse(initial[0].startedAt), "a new startedAt");
   assert.equal(after[1].startedAt, initial[1].startedAt, "worker 2 was not restarted");
-  assert.deepEqual((await admin(lb, "GET", "/api/workers")).json, { workers: after });
+  const listed = (await admin(lb, "GET", "/api/workers")).json as { workers: WorkerEntry[] };
+  assert.deepEqual(contractFields(listed.workers), contractFields(after));
 
   const text = await metricsText(lb);
   const restarts = "lb_worker_restarts_total";
@@ -108,4 +112,30 @@ Deno.test("DELETE /api/workers/{id}: 401 without the token, 404 for an unknown i
   const now = await workers(lb);
   assert.deepEqual(now.map((w) => [w.id, w.restarts]), [[1, 0], [2, 0]]);
   assert.equal(metricSum(await metricsText(lb), "lb_worker_restarts_total"), 0);
+});
+
+Deno.test("DELETE /api/workers/1 cuts the killed worker's in-flight requests at once, and only those", async () => {
+  await using slow = namedBackend("slow", { delayMs: 1500 });
+  await using lb = await startWorkersLb([slow.origin], { extra: ["--admin-token", TOKEN] });
+  // Sixteen connections: both workers hold some (all on one: odds 1 in 2^15).
+  const n = 16;
+  const answers = Array.from({ length: n }, () =>
+    hit(lb.port, "/", 10_000).then(
+      (r) => `${r.status} ${r.body}`,
+      (err) => `error ${err}`,
+    ));
+  await waitFor(() => slow.count() === n, 5000, `${n} requests at the backend`);
+  const killed = await admin(lb, "DELETE", "/api/workers/1");
+  assert.equal(killed.status, 202, killed.text);
+
+  const done = await Promise.all(answers);
+  const ok = done.filter((d) => d === "200 slow");
+  const cut = done.filter((d) => d !== "200 slow");
+  assert.ok(cut.length > 0, "no request was lost: the kill waited for worker 1's requests");
+  assert.ok(ok.length > 0, "worker 2's requests were lost too");
+  for (const d of cut) assert.doesNotMatch(d, /no answer within/, "a cut request hung");
+  assert.equal(
+    metricSum(await metricsText(lb), "lb_worker_restarts_total", { worker: "1", reason: "killed" }),
+    1,
+  );
 });
