@@ -142,6 +142,24 @@ Deno.test("replica: a report about a backend that left, or of an older ejection,
   assert.equal(b.reason, "first");
 });
 
+Deno.test("replica: two workers reporting the same ejection make one", () => {
+  using p = pair();
+  let ejections = 0;
+  p.main.onEjection((e) => e.ejected && ejections++);
+  const report = (until: number) =>
+    applyReport(p.main, {
+      kind: "eject",
+      origin: "http://127.0.0.1:1",
+      until,
+      ejections: 1,
+      reason: "errors",
+    }, p.clock.now);
+  report(p.clock.now + 30_000);
+  report(p.clock.now + 30_002);
+  assert.equal(ejections, 1);
+  assert.equal(p.main.find("http://127.0.0.1:1")!.outlier.ejectedUntil, p.clock.now + 30_000);
+});
+
 Deno.test("pool: a later ejection of an ejected backend extends it; the first timer doesn't end it", async () => {
   const pool = new Pool([spec(1)], HEALTH, Date.now(), {
     name: "p",

@@ -81,8 +81,8 @@ export function applyReport(pool: Pool, report: MemberReport, now: number): void
   const b = pool.find(report.origin);
   if (!b || b.draining) return;
   if (report.kind === "down") return pool.markDown(b, report.reason, now);
+  // Workers that saw the same errors at once each report an ejection: it is one.
+  if (b.ejected || report.until <= pool.now()) return;
   b.outlier.ejections = Math.max(b.outlier.ejections, report.ejections);
-  if (report.until > b.outlier.ejectedUntil && report.until > pool.now()) {
-    pool.eject(b, report.until, report.reason);
-  }
+  pool.eject(b, report.until, report.reason);
 }

@@ -95,7 +95,8 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): RunningL
     if (reserved) reservation!.close();
     reserved = false;
   };
-  const withPort = (c: LbConfig): LbConfig => ({ ...c, port });
+  // What workers are told: the port chosen, and `auto` resolved.
+  const withPort = (c: LbConfig): LbConfig => ({ ...c, port, workers });
   const traffic = startTraffic(config, {
     ...deps,
     log,

@@ -57,8 +57,8 @@ function maxClientConnections(config: LbConfig, sharers: number, log: Logger): n
   const share = (n: number) => Math.max(1, Math.ceil(n / sharers));
   if (config.front.maxClientConnections > 0) return share(config.front.maxClientConnections);
   const { limit, read } = openFileLimit();
-  // Every thread holds its own upstream sockets.
-  const max = share(defaultMaxClientConnections(limit, upstreamSockets(config) * sharers));
+  // `--upstream-connections` is split among the threads too, so the room is the same.
+  const max = share(defaultMaxClientConnections(limit, upstreamSockets(config)));
   log.info(
     `at most ${max} client connections (open-file limit ${limit}${
       read ? "" : ", assumed: /proc/self/limits is not readable"

@@ -39,6 +39,11 @@ export interface PoolDeps {
    * the main thread's view arrives through `pool/replica.ts`.
    */
   readonly replica?: boolean;
+  /**
+   * Threads holding a copy of each pool, which split `--upstream-connections`
+   * (a cap per backend over the whole process) evenly; 1 by default.
+   */
+  readonly sharers?: number;
 }
 
 /** One pool's runtime. */
@@ -70,7 +75,7 @@ export class PoolRuntime {
       responseTimeoutMs: config.retry.tryTimeoutMs,
       idleTimeoutMs: config.idleTimeoutMs,
       caCerts: readBackendCaSync(config.backendCaFile),
-      maxConnectionsPerBackend: config.limits.upstreamConnections,
+      maxConnectionsPerBackend: share(config.limits.upstreamConnections, deps.sharers ?? 1),
     });
     this.#checker = this.#newChecker(config);
     this.#checker?.start();
@@ -151,6 +156,11 @@ export class PoolRuntime {
     discovery.start();
     return discovery;
   }
+}
+
+/** `limit` split among `sharers` threads, at least 1 each; 0 (no limit) stays 0. */
+function share(limit: number, sharers: number): number {
+  return limit === 0 ? 0 : Math.max(1, Math.ceil(limit / sharers));
 }
 
 /** Every pool's runtime, by name. */

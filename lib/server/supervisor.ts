@@ -1,6 +1,7 @@
 /**
  * The main thread's side of `--workers`: starts N worker threads
- * (`worker_thread.ts`), tells them each configuration generation and every
+ * (`worker_thread.ts`, as `node:worker_threads` workers, the Worker API
+ * of Deno's that takes heap limits), tells them each configuration generation and every
  * change of the pools' shared state, gathers their counters when asked, and
  * replaces one that crashes, is killed through the admin API, or stops
  * answering its heartbeat: only that worker's connections are lost, the
@@ -10,6 +11,7 @@
  * @module
  */
 
+import { Worker as NodeWorker } from "node:worker_threads";
 import type { WorkerView } from "../admin/types.ts";
 import type { LbConfig } from "../config/types.ts";
 import type { Logger } from "../core/logging.ts";
@@ -38,6 +40,18 @@ export interface SupervisorOptions {
   readonly module?: URL;
 }
 
+/**
+ * Each worker's V8 heap limits. Left to V8, a worker's heap grows as if it
+ * had the machine to itself: the young generation to 48 MiB and the old
+ * one by up to 4× after each collection, so two workers took 320 MiB of RSS
+ * at 1,000 connections though each holds 12 MiB of live objects. A young
+ * generation of 8 MiB and a 1 GiB ceiling on the old one (which also makes
+ * V8 grow it by smaller steps) kept that to about 175 MiB
+ * (docs/benchmarks.md). A worker whose heap does reach the ceiling is
+ * replaced like one that crashed, instead of taking the host's memory.
+ */
+const HEAP_LIMITS = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 1024 } as const;
+
 /** Longest a reply (stats, reload) is awaited from a worker. */
 const REPLY_MS = 5000;
 
@@ -47,7 +61,7 @@ interface Waiter {
 
 /** One worker slot: its id stays, the thread in it is replaced. */
 class Slot {
-  worker: Worker | undefined;
+  worker: NodeWorker | undefined;
   state: WorkerView["state"] = "starting";
   restarts = 0;
   startedAt = Date.now();
@@ -147,26 +161,29 @@ export class Supervisor {
       })
     ));
     for (const slot of this.#slots) {
-      slot.worker?.terminate();
+      const worker = slot.worker;
       slot.worker = undefined;
+      worker?.terminate();
     }
     return drained.every(Boolean);
   }
 
   #spawn(slot: Slot): void {
-    const worker = new Worker(this.#opts.module ?? new URL("./worker_thread.ts", import.meta.url), {
-      type: "module",
-      name: `lb worker ${slot.id}`,
-    });
+    const worker = new NodeWorker(
+      this.#opts.module ?? new URL("./worker_thread.ts", import.meta.url),
+      {
+        name: `lb worker ${slot.id}`,
+        resourceLimits: HEAP_LIMITS,
+      },
+    );
     slot.worker = worker;
     slot.startedAt = slot.lastPong = Date.now();
     slot.requests = 0;
     slot.heapMiB = undefined;
     let started!: () => void, failed!: (err: Error) => void;
     slot.ready = new Promise<void>((resolve, reject) => (started = resolve, failed = reject));
-    worker.onmessage = (e: MessageEvent<FromWorker>) => {
+    worker.on("message", (m: FromWorker) => {
       if (slot.worker !== worker) return;
-      const m = e.data;
       if (m.type === "ready") {
         slot.state = "running";
         slot.failures = 0;
@@ -183,14 +200,19 @@ export class Supervisor {
         slot.waiting.get(seq)?.resolve(m);
         slot.waiting.delete(seq);
       }
-    };
-    worker.onerror = (e) => {
-      // Unhandled, a worker's error would end the whole process.
-      e.preventDefault();
+    });
+    // An uncaught error, or a heap past its limit (ERR_WORKER_OUT_OF_MEMORY),
+    // ends the worker alone; the process goes on.
+    worker.on("error", (e: Error) => {
       if (slot.worker !== worker) return;
       failed(new Error(`worker ${slot.id}: ${e.message}`));
       this.#lost(slot, "crashed", e.message);
-    };
+    });
+    worker.on("exit", (code: number) => {
+      if (slot.worker !== worker) return;
+      failed(new Error(`worker ${slot.id} exited (${code})`));
+      this.#lost(slot, "crashed", `exited with code ${code}`);
+    });
     slot.ready.catch(() => {});
     const config = this.#opts.config();
     worker.postMessage(
@@ -200,8 +222,10 @@ export class Supervisor {
 
   /** The worker in `slot` is gone or must go: end it and start another after a back-off. */
   #lost(slot: Slot, reason: RestartReason, detail: string): void {
-    slot.worker?.terminate();
+    // Cleared first: terminate() reports the exit at once, which must not count as a crash.
+    const worker = slot.worker;
     slot.worker = undefined;
+    worker?.terminate();
     for (const w of slot.waiting.values()) w.resolve({ type: "drained", drained: false });
     slot.waiting.clear();
     if (this.#stopping) return;

@@ -33,7 +33,7 @@ export interface TrafficDeps extends LbOptions {
   readonly replica?: boolean;
   /** Share the traffic port with other threads (`reusePort`). */
   readonly sharePort?: boolean;
-  /** Threads accepting on the port, which split `--max-client-connections` (1 by default). */
+  /** Threads serving traffic, which split `--max-client-connections` and `--upstream-connections` (1 by default). */
   readonly sharers?: number;
 }
 
@@ -75,6 +75,7 @@ export function startTraffic(config: LbConfig, deps: TrafficDeps): Traffic {
     transport: deps.transport,
     now: Date.now,
     replica: deps.replica,
+    sharers: deps.sharers,
   });
   metrics.registry.beforeRender(() => setBackendGauges(pools.all.map((r) => r.pool), metrics));
   const now = deps.now ?? (() => performance.now());

@@ -6,13 +6,13 @@
  * and ejections arrive as `members` messages and are applied in one step;
  * what its own traffic shows (a backend refusing connections, an outlier
  * ejection) it applies at once and reports, so the main thread spreads it
- * to every other worker. Started by `supervisor.ts` as a module worker.
+ * to every other worker. Started by `supervisor.ts` as a
+ * `node:worker_threads` worker.
  *
  * @module
  */
 
-/// <reference lib="deno.worker" />
-
+import { parentPort } from "node:worker_threads";
 import type { LbConfig } from "../config/types.ts";
 import { log, setupLogging } from "../core/logging.ts";
 import { createLbMetrics } from "../metrics/lb_metrics.ts";
@@ -22,8 +22,11 @@ import { threadStats } from "./thread_stats.ts";
 import { startTraffic, type Traffic } from "./traffic.ts";
 import type { FromWorker, PoolMembers, ToWorker } from "./worker_messages.ts";
 
+/** The channel to the main thread (this module runs only as a worker). */
+const port = parentPort!;
+
 function send(message: FromWorker): void {
-  self.postMessage(message);
+  port.postMessage(message);
 }
 
 /** One worker's state once started. */
@@ -110,8 +113,7 @@ class WorkerLb {
 
 let worker: WorkerLb | undefined;
 
-self.onmessage = async (event: MessageEvent<ToWorker>) => {
-  const message = event.data;
+port.on("message", async (message: ToWorker) => {
   switch (message.type) {
     case "start": {
       const { config } = message;
@@ -140,4 +142,4 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
     case "shutdown":
       return worker?.shutdown(message.timeoutMs);
   }
-};
+});
