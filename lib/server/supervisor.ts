@@ -44,13 +44,15 @@ export interface SupervisorOptions {
  * Each worker's V8 heap limits. Left to V8, a worker's heap grows as if it
  * had the machine to itself: the young generation to 48 MiB and the old
  * one by up to 4× after each collection, so two workers took 320 MiB of RSS
- * at 1,000 connections though each holds 12 MiB of live objects. A young
- * generation of 8 MiB and a 1 GiB ceiling on the old one (which also makes
- * V8 grow it by smaller steps) kept that to about 175 MiB
- * (docs/benchmarks.md). A worker whose heap does reach the ceiling is
- * replaced like one that crashed, instead of taking the host's memory.
+ * at 1,000 connections though each holds about 12 MiB of live objects. A
+ * 4 MiB young generation and a 1 GiB ceiling on the old one (which also
+ * makes V8 grow it by smaller steps) bring that under 160 MiB; 8 MiB costs
+ * the same CPU per request and 8 MiB more, 16 MiB some 10% less CPU and
+ * 25 MiB more (docs/benchmarks.md). A worker whose heap does reach the
+ * ceiling is replaced like one that crashed, instead of taking the host's
+ * memory.
  */
-const HEAP_LIMITS = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 1024 } as const;
+const HEAP_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 1024 } as const;
 
 /** Longest a reply (stats, reload) is awaited from a worker. */
 const REPLY_MS = 5000;

@@ -41,8 +41,13 @@ import { tunnelUpgrade, type UpgradeSink } from "./upgrade.ts";
  */
 const CLIENT_BUFFER = 4096;
 
-/** Replies up to this size (head and body) are encoded into one buffer kept per connection. */
-const REPLY_SCRATCH = 8 * 1024;
+/**
+ * Replies up to this size (head and body) are encoded into one buffer kept
+ * per connection; larger ones get a buffer of their own. 2 KiB holds a
+ * typical head with a small body, and at 1,000 connections saves 6 MiB
+ * over the 8 KiB it was.
+ */
+const REPLY_SCRATCH = 2 * 1024;
 
 /** A client connection; {@link ClientConnection.run} serves it until it closes. */
 export class ClientConnection implements BodySource, HeadSource, UpgradeSink {
