@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import { runCli } from "../lib/config/cli.ts";
 import { type BackendKind, type Backends, type BenchEnv, startBackends } from "./bench/backends.ts";
 import { CASES } from "./bench/cases.ts";
+import { cpuLines } from "./bench/cpu.ts";
 import { LARGE_BODY_BYTES } from "./bench/configs.ts";
 import { formatFacts, type MachineFacts, machineFacts } from "./bench/machine.ts";
 import { type BenchOptions as Options, parseOptions, USAGE } from "./bench/options.ts";
@@ -199,6 +200,13 @@ async function report(i: ReportInput): Promise<void> {
   if (ratios.length > 0) {
     console.log(`## Ratios\n\nMedians of one target over another's, per case; ${pinning.note}.\n`);
     console.log(`${ratioTable(ratios)}\n`);
+  }
+  const cpu = measured.flatMap((c) => cpuLines(c, summary[c]));
+  if (cpu.length > 0) {
+    console.log(
+      `## Proxy CPU\n\nMedian CPUs busy in the proxy's processes and threads; ${pinning.note}.\n`,
+    );
+    console.log(`${cpu.join("\n")}\n`);
   }
   const goals = measured.flatMap((c) => rssGoalLines(c, summary[c]));
   if (goals.length > 0) console.log(`## Memory with 256 MiB bodies\n\n${goals.join("\n")}\n`);

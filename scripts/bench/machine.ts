@@ -32,6 +32,16 @@ async function firstLine(argv: string[], fallback: string): Promise<string> {
   }
 }
 
+/** The short commit of `root`, or "unknown" outside a git checkout (e.g. a `git archive` copy). */
+async function gitHead(root: string): Promise<string> {
+  try {
+    const { code, stdout } = await run(["git", "-C", root, "rev-parse", "--short", "HEAD"]);
+    return code === 0 && stdout.trim() !== "" ? stdout.trim() : "unknown (not a git checkout)";
+  } catch {
+    return "unknown (git not installed)";
+  }
+}
+
 function cpuModel(): string {
   try {
     const m = /^model name\s*:\s*(.+)$/m.exec(Deno.readTextFileSync("/proc/cpuinfo"));
@@ -52,7 +62,7 @@ export async function machineFacts(
     firstLine([tools.wrk, "-v"], "unknown"),
     tools.nginx ? firstLine([tools.nginx, "-v"], "unknown") : missing,
     tools.haproxy ? firstLine([tools.haproxy, "-v"], "unknown") : missing,
-    firstLine(["git", "-C", root, "rev-parse", "--short", "HEAD"], "unknown"),
+    gitHead(root),
     run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"])
       .then((r) => r.code === 0 && r.stdout.trim() !== "", () => false),
   ]);

@@ -14,6 +14,7 @@
 
 import { type BigClientResult, parseBigClientOutput } from "./big_client.ts";
 import type { BigCase, H2Case } from "./cases.ts";
+import { CpuMeter } from "./cpu.ts";
 import { h2loadArgs, h2loadErrors, h2loadFailure, parseH2loadOutput } from "./h2load.ts";
 import { type CommandResult, processTree, rssKiB, RssSampler, run } from "./processes.ts";
 import type { RunRecord } from "./report.ts";
@@ -36,27 +37,38 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** What {@link sampled} measured of the target besides the command's own output. */
+interface Sampled {
+  readonly result: CommandResult;
+  readonly peakRssMiB?: number;
+  readonly proxyCpus?: number;
+}
+
 /**
- * Runs `argv` with the target's memory sampled; `signal` (Ctrl-C) is
- * re-thrown, `limitMs` kills a command that hangs.
+ * Runs `argv` with the target's memory sampled and its CPU use metered;
+ * `signal` (Ctrl-C) is re-thrown, `limitMs` kills a command that hangs.
  */
 async function sampled(
   argv: readonly string[],
   target: Target,
   signal: AbortSignal,
   limitMs: number,
-): Promise<{ result: CommandResult; peakRssMiB?: number }> {
-  const sampler = target.proc ? new RssSampler(target.proc.pid) : undefined;
+): Promise<Sampled> {
+  const pid = target.proc?.pid;
+  const sampler = pid === undefined ? undefined : new RssSampler(pid);
+  const meter = pid === undefined ? undefined : new CpuMeter(() => processTree(pid));
   let result: CommandResult;
   let peakRssMiB: number | undefined;
+  let proxyCpus: number | undefined;
   try {
     result = await run(argv, AbortSignal.any([signal, AbortSignal.timeout(limitMs)]));
   } finally {
     peakRssMiB = sampler?.stop();
+    proxyCpus = meter?.stop();
   }
   // An abort kills the command, which then exits like a failed run: not a measurement.
   signal.throwIfAborted();
-  return { result, peakRssMiB };
+  return proxyCpus === undefined ? { result, peakRssMiB } : { result, peakRssMiB, proxyCpus };
 }
 
 /** One wrk run. */
@@ -69,7 +81,7 @@ export async function measureWrk(
 ): Promise<Figures> {
   const limit = wrkRun.seconds * 1000 + GRACE_MS;
   const argv = [...launcher, wrk, ...wrkArgs(wrkRun)];
-  const { result, peakRssMiB } = await sampled(argv, target, signal, limit);
+  const { result, peakRssMiB, proxyCpus } = await sampled(argv, target, signal, limit);
   if (result.code !== 0) {
     return failed(`wrk exited ${result.code}: ${result.stderr.trim()}`, peakRssMiB);
   }
@@ -81,6 +93,7 @@ export async function measureWrk(
       p99Ms: wrkResult.percentilesMs[99],
       errors: errorCount(wrkResult),
       peakRssMiB,
+      ...(proxyCpus === undefined ? {} : { proxyCpus }),
       wrk: wrkResult,
     };
   } catch (err) {

@@ -25,6 +25,8 @@ export interface RunRecord {
   readonly peakRssMiB?: number;
   /** Resident memory of the proxy just before the run (big-body cases). */
   readonly idleRssMiB?: number;
+  /** Average CPUs busy in the proxy's process tree during the run (scripts/bench/cpu.ts). */
+  readonly proxyCpus?: number;
   /** Mean latency (big_client, h2load). */
   readonly meanMs?: number;
   /** Largest latency (big_client, h2load). */
@@ -54,6 +56,8 @@ export interface Summary {
   readonly idleRssMiB?: number;
   /** Largest peak-minus-idle over the runs that measured both (big-body cases). */
   readonly rssGrowthMiB?: number;
+  /** Median CPUs the proxy kept busy, over the runs that produced figures. */
+  readonly proxyCpus?: number;
   /** Medians, when the runs have them (big_client, h2load). */
   readonly meanMs?: number;
   readonly mibPerSec?: number;
@@ -101,11 +105,13 @@ function optionalFigures(mine: readonly RunRecord[], ok: readonly RunRecord[]): 
   );
   const mean = present(ok, (r) => r.meanMs);
   const mib = present(ok, (r) => r.mibPerSec);
+  const cpus = present(ok, (r) => r.proxyCpus);
   const figures: Partial<Summary> = {
     idleRssMiB: idle.length > 0 ? Math.min(...idle) : undefined,
     rssGrowthMiB: maxOf(growth),
     meanMs: mean.length > 0 ? median(mean) : undefined,
     mibPerSec: mib.length > 0 ? median(mib) : undefined,
+    proxyCpus: cpus.length > 0 ? median(cpus) : undefined,
     maxMs: maxOf(present(ok, (r) => r.maxMs)),
   };
   return Object.fromEntries(Object.entries(figures).filter(([, v]) => v !== undefined));

@@ -40,7 +40,8 @@ function describeRun(r: RunRecord): string {
   const mib = r.mibPerSec === undefined ? "" : `, ${Math.round(r.mibPerSec)} MiB/s`;
   const rss = r.peakRssMiB === undefined ? "" : `, RSS ${r.peakRssMiB.toFixed(1)} MiB` +
     (r.idleRssMiB === undefined ? "" : ` (idle ${r.idleRssMiB.toFixed(1)})`);
-  return `${head} ${rate.padStart(8)} req/s${mib}, ${latency}, ${r.errors} errors${rss}`;
+  const cpu = r.proxyCpus === undefined ? "" : `, CPU ${r.proxyCpus.toFixed(2)}`;
+  return `${head} ${rate.padStart(8)} req/s${mib}, ${latency}, ${r.errors} errors${rss}${cpu}`;
 }
 
 /** The command-line choices the rounds follow. */
