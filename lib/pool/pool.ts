@@ -17,6 +17,7 @@ import type { HealthConfig } from "../config/types.ts";
 import { DOWN_NOW, INITIAL_HEALTH, observe } from "./health_state.ts";
 import { Backend } from "./backend.ts";
 import { SlowStartRamp } from "./slow_start.ts";
+import { BackendTimers, DrainSweep } from "./timers.ts";
 import { type EjectionEvent, type HealthFlip, Listeners, type MembershipEvent } from "./events.ts";
 
 export type { EjectionEvent, HealthFlip, MembershipEvent };
@@ -47,14 +48,14 @@ export class Pool {
   readonly #ewmaDecayMs: number;
   /** The pool's name, from the configuration. */
   readonly name: string;
-  #drainTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #sweep = new DrainSweep(() => this.#backends, (gone) => this.#leave(gone));
   #health: HealthConfig;
   readonly #flips = new Listeners<HealthFlip>();
   readonly #ejections = new Listeners<EjectionEvent>();
   readonly #changes = new Listeners<void>();
   readonly #now: () => number;
   /** The timer that ends each ejected backend's ejection. */
-  readonly #timers = new Map<Backend, ReturnType<typeof setTimeout>>();
+  readonly #timers = new BackendTimers();
   readonly #ramp: SlowStartRamp;
 
   constructor(
@@ -197,24 +198,13 @@ export class Pool {
     b.lastChange = this.#now();
     b.reason = reason;
     this.#members.emit({ backend: b, kind: "draining" });
-    if (this.#drainTimer === undefined) {
-      this.#drainTimer = setInterval(() => this.#sweepDrained(), 100);
-    }
+    this.#sweep.start();
   }
 
-  #sweepDrained(): void {
-    const gone = this.#backends.filter((b) => b.draining && b.inFlight <= 0);
-    if (gone.length > 0) {
-      this.#backends = this.#backends.filter((b) => !gone.includes(b));
-      for (const backend of gone) {
-        this.#members.emit({ backend, kind: "removed" });
-      }
-      this.#changes.emit();
-    }
-    if (!this.#backends.some((b) => b.draining)) {
-      clearInterval(this.#drainTimer);
-      this.#drainTimer = undefined;
-    }
+  #leave(gone: readonly Backend[]): void {
+    this.#backends = this.#backends.filter((b) => !gone.includes(b));
+    for (const backend of gone) this.#members.emit({ backend, kind: "removed" });
+    this.#changes.emit();
   }
 
   #changed(events: MembershipEvent[]): void {
@@ -284,29 +274,24 @@ export class Pool {
    */
   eject(backend: Backend, until: number, reason: string): void {
     const now = this.#now();
-    clearTimeout(this.#timers.get(backend));
     backend.outlier.ejectedUntil = until;
     backend.lastChange = now;
     backend.reason = reason;
     this.#refresh();
     this.#ejections.emit({ backend, ejected: true, reason });
-    const timer = setTimeout(() => {
-      this.#timers.delete(backend);
+    this.#timers.set(backend, until - now, () => {
       backend.outlier.ejectedUntil = 0;
       backend.lastChange = this.#now();
       backend.reason = "ejection ended";
       this.#ramp.start(backend);
       this.#refresh();
       this.#ejections.emit({ backend, ejected: false, reason: "ejection ended" });
-    }, Math.max(0, until - now));
-    this.#timers.set(backend, timer);
+    });
   }
 
   /** Stops ejection, ramp and drain timers. */
   close(): void {
-    clearInterval(this.#drainTimer);
-    this.#drainTimer = undefined;
-    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#sweep.stop();
     this.#timers.clear();
     this.#ramp.close();
   }
