@@ -176,3 +176,24 @@ Deno.test("pool: a later ejection of an ejected backend extends it; the first ti
     pool.close();
   }
 });
+
+Deno.test("replica: a backend back up ramps its weight in the copy too (slow start)", () => {
+  const clock = { now: 5_000 };
+  const options = { name: "p", ewmaDecayMs: 10_000, slowStartMs: 10_000, now: () => clock.now };
+  const main = new Pool([spec(1, 10)], HEALTH, clock.now, options);
+  const copy = new Pool([spec(1, 10)], HEALTH, clock.now, options);
+  try {
+    const b = main.backends[0];
+    for (let i = 0; i < HEALTH.fall; i++) main.observe(b, false, "refused", clock.now);
+    applyMembers(copy, exportMembers(main));
+    for (let i = 0; i < HEALTH.rise; i++) main.observe(b, true, "ok", clock.now);
+    applyMembers(copy, exportMembers(main));
+    const copied = copy.backends[0];
+    assert.equal(copied.up, true);
+    assert.equal(copied.effectiveWeight, 1, "a tenth of its weight as the ramp starts");
+    assert.equal(b.effectiveWeight, copied.effectiveWeight, "the same ramp as the main thread's");
+  } finally {
+    main.close();
+    copy.close();
+  }
+});
