@@ -11,22 +11,17 @@
  */
 
 import { createAdminHandler } from "../admin/handler.ts";
-import type { TrafficReport } from "../admin/types.ts";
-import { UsageError } from "../config/cli.ts";
 import { restartNeeded } from "../config/reload.ts";
 import type { LbConfig } from "../config/types.ts";
 import { log as defaultLog, type Logger } from "../core/logging.ts";
 import { VERSION } from "../core/version.ts";
 import { createLbMetrics, type LbMetrics } from "../metrics/lb_metrics.ts";
-import type { Pool } from "../pool/pool.ts";
-import { applyReport, exportMembers } from "../pool/replica.ts";
 import type { LbOptions } from "./lb_options.ts";
 import type { PoolSet } from "./pools.ts";
 import { shutdownWithin } from "./signals.ts";
-import { Supervisor } from "./supervisor.ts";
-import { singleThreadReport, sumStats, threadStats } from "./thread_stats.ts";
+import { singleThreadReport } from "./thread_stats.ts";
 import { startTraffic } from "./traffic.ts";
-import type { PoolMembers } from "./worker_messages.ts";
+import { startWorkers, workerCount } from "./workers.ts";
 
 export type { LbOptions };
 
@@ -80,61 +75,37 @@ export interface RunningLb extends LoadBalancer {
 /** Starts everything; both listeners are bound (or, with workers, binding) when it returns. */
 export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): RunningLb {
   const log = deps.log ?? defaultLog;
-  const logger = log("lb");
   const metrics = createLbMetrics();
-  for (const warning of strategyWarnings(config)) logger.warning(warning);
-  const workers = deps.listen === false ? 1 : workerCount(config, deps);
-  // With a free port asked for, one is reserved here so every worker binds
-  // the same one; it never accepts, and closes once the workers serve.
-  const reservation = workers > 1 && config.port === 0
-    ? Deno.listen({ hostname: config.host, port: 0, reusePort: true })
-    : undefined;
-  const port = reservation?.addr.port ?? config.port;
-  let reserved = reservation !== undefined;
-  const release = () => {
-    if (reserved) reservation!.close();
-    reserved = false;
-  };
-  // What workers are told: the port chosen, and `auto` resolved.
-  const withPort = (c: LbConfig): LbConfig => ({ ...c, port, workers });
+  for (const warning of strategyWarnings(config)) log("lb").warning(warning);
+  const count = workerCount(config, deps);
+  // With workers the main thread binds no traffic listener, but keeps a
+  // core for in-process requests (`handle`).
   const traffic = startTraffic(config, {
     ...deps,
     log,
     metrics,
-    listen: workers > 1 ? false : deps.listen,
+    listen: count > 1 ? false : deps.listen,
   });
   const pools = traffic.pools;
-  const supervisor = workers > 1
-    ? new Supervisor({
-      count: workers,
-      config: () => withPort(traffic.config),
-      members: () => poolMembers(pools),
-      onReport: (pool, report) => {
-        const runtime = pools.get(pool);
-        if (runtime) applyReport(runtime.pool, report, Date.now());
-      },
+  const workers = count > 1
+    ? startWorkers(config, count, {
+      pools,
+      config: () => traffic.config,
       metrics,
       log: log("lb", "workers"),
     })
     : undefined;
-  const stopPublishing = supervisor && publishChanges(pools, supervisor);
-  const ready = supervisor?.start().finally(release) ?? Promise.resolve();
-  ready.catch(() => {});
   const startedAt = Date.now();
   let shuttingDown = false;
-  const own = () => pools.all.map((r) => r.pool);
-  const report = async (): Promise<TrafficReport> => {
-    if (!supervisor) return singleThreadReport(own(), metrics, startedAt);
-    const stats = await supervisor.collect();
-    return sumStats(threadStats(own(), metrics), stats, supervisor.views);
-  };
   const admin = Deno.serve(
     { hostname: config.adminHost, port: config.adminPort, onListen: () => {} },
     createAdminHandler({
       pools: () => pools.all.map((r) => ({ pool: r.pool, config: r.config })),
       routes: () => traffic.config.routes,
-      report,
-      workers: supervisor,
+      report: () =>
+        workers?.report() ??
+          Promise.resolve(singleThreadReport(pools.all.map((r) => r.pool), metrics, startedAt)),
+      workers: workers?.control,
       shuttingDown: () => shuttingDown,
       startedAt,
       version: VERSION,
@@ -144,10 +115,9 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): RunningL
 
   let shutdownPromise: Promise<boolean> | undefined;
   return {
-    addr: traffic.addr ??
-      (workers > 1 ? { transport: "tcp", hostname: config.host, port } : undefined),
+    addr: traffic.addr ?? workers?.addr,
     adminAddr: admin.addr,
-    ready,
+    ready: workers?.ready ?? Promise.resolve(),
     pools,
     metrics,
     get config() {
@@ -157,83 +127,18 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): RunningL
     async reconfigure(next) {
       const restart = new Set(restartNeeded(traffic.config, next));
       for (const r of await traffic.reconfigure(next, shuttingDown)) restart.add(r);
-      if (supervisor) {
-        const more = await supervisor.reconfigure(withPort(next), poolMembers(pools));
-        for (const r of more) restart.add(r);
-      }
+      for (const r of await workers?.reconfigure(next) ?? []) restart.add(r);
       return [...restart];
     },
     shutdown: () =>
       shutdownPromise ??= traffic.shutdown({
         begin: () => shuttingDown = true,
-        drainPeers: (ms) => supervisor?.shutdown(ms) ?? Promise.resolve(true),
+        drainPeers: (ms) => workers?.drain(ms) ?? Promise.resolve(true),
         closeRest: async () => {
-          stopPublishing?.();
-          release();
+          workers?.close();
           await shutdownWithin(admin, 1000);
         },
       }),
-  };
-}
-
-/**
- * How many worker threads `config` asks for (`auto`: the CPUs this process
- * may use). Several need `reusePort` (Linux, `--unstable-net`) and can't
- * take what runs on the request path from the library (hooks, transports,
- * randomness, clocks), which can't be sent to another thread.
- */
-function workerCount(config: LbConfig, deps: LbDeps): number {
-  const n = config.workers === 0 ? navigator.hardwareConcurrency : config.workers;
-  if (n <= 1) return 1;
-  // Asking for reusePort without --unstable-net exits the process, so the
-  // flag is detected by an API it alone enables.
-  if (Deno.build.os !== "linux" || !("listenDatagram" in Deno)) {
-    throw new UsageError([
-      `--workers: ${n} workers share the traffic port with reusePort, which needs Linux ` +
-      "and Deno's --unstable-net (deno.json sets it for `deno task lb`); use --workers 1",
-    ]);
-  }
-  const local = (["hooks", "transport", "random", "now"] as const).filter((k) => deps[k]);
-  if (local.length > 0) {
-    throw new UsageError([
-      `--workers: ${local.join(", ")} run on the request path and can't be sent to worker ` +
-      "threads; use workers: 1 with them",
-    ]);
-  }
-  return n;
-}
-
-/** Every pool's shared state, for the workers. */
-function poolMembers(pools: PoolSet): PoolMembers {
-  return Object.fromEntries(pools.all.map((r) => [r.pool.name, exportMembers(r.pool)]));
-}
-
-/**
- * Sends the workers the pools' shared state whenever it changes, at most
- * once per turn of the event loop however many backends changed in it.
- * Pools added by a reload are watched from the next publish on.
- */
-function publishChanges(pools: PoolSet, supervisor: Supervisor): () => void {
-  const watched = new Map<Pool, () => void>();
-  let queued = false;
-  const publish = () => {
-    queued = false;
-    watch();
-    supervisor.publish(poolMembers(pools));
-  };
-  const changed = () => {
-    if (queued) return;
-    queued = true;
-    queueMicrotask(publish);
-  };
-  const watch = () => {
-    for (const { pool } of pools.all) {
-      if (!watched.has(pool)) watched.set(pool, pool.onChange(changed));
-    }
-  };
-  watch();
-  return () => {
-    for (const off of watched.values()) off();
   };
 }
 
