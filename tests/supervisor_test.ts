@@ -12,9 +12,10 @@ import { LbConfigForTests } from "./_supervisor.ts";
 function supervisor(mode: string, count = 2) {
   const metrics = createLbMetrics();
   const logged: string[] = [];
+  const current = { config: { ...LbConfigForTests, port: 1111 } };
   const s = new Supervisor({
     count,
-    config: () => LbConfigForTests,
+    config: () => current.config,
     members: () => ({}),
     onReport: () => {},
     metrics,
@@ -22,7 +23,7 @@ function supervisor(mode: string, count = 2) {
     heartbeat: { everyMs: 50, deadMs: 400 },
     module: new URL(`./fixtures/stand_in_worker.ts?mode=${mode}`, import.meta.url),
   });
-  return { s, metrics, logged };
+  return { s, metrics, logged, current };
 }
 
 async function until(what: string, test: () => boolean, ms = 5000): Promise<void> {
@@ -41,11 +42,9 @@ Deno.test("supervisor: every worker starts; stats come from each", async () => {
   await s.start();
   const stats = await s.collect();
   assert.equal(stats.length, 2);
-  assert.deepEqual(s.views.map((v) => [v.id, v.state, v.requests]), [[1, "running", 7], [
-    2,
-    "running",
-    7,
-  ]]);
+  // The stand-in reports its configuration's port as its request count.
+  const views = s.views.map((v) => [v.id, v.state, v.requests]);
+  assert.deepEqual(views, [[1, "running", 1111], [2, "running", 1111]]);
   assert.equal(await s.shutdown(1000), true);
 });
 
@@ -79,4 +78,21 @@ Deno.test("supervisor: kill ends one worker and replaces it; unknown ids and sto
   assert.equal(s.views[0].restarts, 0);
   await s.shutdown(1000);
   assert.equal(s.kill(1), false);
+});
+
+Deno.test("supervisor: a worker that was starting during a reload catches up with it", async () => {
+  const { s, current } = supervisor("slow");
+  await s.start();
+  assert.equal(s.kill(2), true);
+  // Its replacement is spawned after 100 ms and is ready 300 ms later.
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(s.views[1].state, "restarting");
+  current.config = { ...current.config, port: 2222 };
+  assert.deepEqual(await s.reconfigure(current.config, {}), []);
+  await until("the replacement", () => s.views[1].state === "running");
+  await until("both on the new generation", () => {
+    void s.collect();
+    return s.views.every((v) => v.requests === 2222);
+  });
+  await s.shutdown(1000);
 });

@@ -1,7 +1,6 @@
 /**
  * The main thread's side of `--workers`: starts N worker threads
- * (`worker_thread.ts`, as `node:worker_threads` workers, the Worker API
- * of Deno's that takes heap limits), tells them each configuration generation and every
+ * (`worker_thread.ts`, started by `worker_spawn.ts`), tells them each configuration generation and every
  * change of the pools' shared state, gathers their counters when asked, and
  * replaces one that crashes, is killed through the admin API, or stops
  * answering its heartbeat: only that worker's connections are lost, the
@@ -11,12 +10,12 @@
  * @module
  */
 
-import { Worker as NodeWorker } from "node:worker_threads";
 import type { WorkerView } from "../admin/types.ts";
 import type { LbConfig } from "../config/types.ts";
 import type { Logger } from "../core/logging.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
 import type { MemberReport } from "../pool/replica.ts";
+import { spawnWorker, type WorkerThread } from "./worker_spawn.ts";
 import type { FromWorker, HeapMiB, PoolMembers, ThreadStats, ToWorker } from "./worker_messages.ts";
 
 /** Why a worker was replaced: the `reason` label of `lb_worker_restarts_total`. */
@@ -40,20 +39,6 @@ export interface SupervisorOptions {
   readonly module?: URL;
 }
 
-/**
- * Each worker's V8 heap limits. Left to V8, a worker's heap grows as if it
- * had the machine to itself: the young generation to 48 MiB and the old
- * one by up to 4× after each collection, so two workers took 320 MiB of RSS
- * at 1,000 connections though each holds about 12 MiB of live objects. A
- * 4 MiB young generation and a 1 GiB ceiling on the old one (which also
- * makes V8 grow it by smaller steps) bring that under 160 MiB; 8 MiB costs
- * the same CPU per request and 8 MiB more, 16 MiB some 10% less CPU and
- * 25 MiB more (docs/benchmarks.md). A worker whose heap does reach the
- * ceiling is replaced like one that crashed, instead of taking the host's
- * memory.
- */
-const HEAP_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 1024 } as const;
-
 /** Longest a reply (stats, reload) is awaited from a worker. */
 const REPLY_MS = 5000;
 
@@ -63,7 +48,7 @@ interface Waiter {
 
 /** One worker slot: its id stays, the thread in it is replaced. */
 class Slot {
-  worker: NodeWorker | undefined;
+  worker: WorkerThread | undefined;
   state: WorkerView["state"] = "starting";
   restarts = 0;
   startedAt = Date.now();
@@ -76,6 +61,8 @@ class Slot {
   ready: Promise<void> = Promise.resolve();
   /** Consecutive failed starts, for the back-off. */
   failures = 0;
+  /** The configuration generation its worker was started with. */
+  generation = 0;
   constructor(readonly id: number) {}
 }
 
@@ -84,6 +71,8 @@ export class Supervisor {
   readonly #opts: SupervisorOptions;
   readonly #slots: Slot[];
   #seq = 0;
+  /** Counts reloads, so a worker that started during one catches up. */
+  #generation = 0;
   #stopping = false;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -120,7 +109,13 @@ export class Supervisor {
 
   /** Applies a generation in every worker; resolves with the settings any of them could not apply. */
   async reconfigure(config: LbConfig, members: PoolMembers): Promise<string[]> {
-    const replies = await this.#ask((seq) => ({ type: "reconfigure", seq, config, members }));
+    this.#generation++;
+    const replies = await this.#ask(
+      (seq) => ({ type: "reconfigure", seq, config, members }),
+      (s) => {
+        s.generation = this.#generation;
+      },
+    );
     const restart = new Set<string>();
     for (const reply of replies) {
       if (reply.type === "reconfigured") reply.restart.forEach((r) => restart.add(r));
@@ -159,75 +154,65 @@ export class Supervisor {
             resolve(m.type === "drained" && m.drained);
           },
         });
-        slot.worker!.postMessage({ type: "shutdown", timeoutMs } satisfies ToWorker);
+        slot.worker!.post({ type: "shutdown", timeoutMs } satisfies ToWorker);
       })
     ));
     for (const slot of this.#slots) {
-      const worker = slot.worker;
+      slot.worker?.end();
       slot.worker = undefined;
-      worker?.terminate();
     }
     return drained.every(Boolean);
   }
 
   #spawn(slot: Slot): void {
-    const worker = new NodeWorker(
-      this.#opts.module ?? new URL("./worker_thread.ts", import.meta.url),
-      {
-        name: `lb worker ${slot.id}`,
-        resourceLimits: HEAP_LIMITS,
-      },
-    );
-    slot.worker = worker;
     slot.startedAt = slot.lastPong = Date.now();
     slot.requests = 0;
     slot.heapMiB = undefined;
+    slot.generation = this.#generation;
     let started!: () => void, failed!: (err: Error) => void;
     slot.ready = new Promise<void>((resolve, reject) => (started = resolve, failed = reject));
-    worker.on("message", (m: FromWorker) => {
-      if (slot.worker !== worker) return;
-      if (m.type === "ready") {
-        slot.state = "running";
-        slot.failures = 0;
-        started();
-      } else if (m.type === "failed") {
-        failed(new Error(`worker ${slot.id}: ${m.message}`));
-        this.#lost(slot, "crashed", m.message);
-      } else if (m.type === "report") {
-        this.#opts.onReport(m.pool, m.report);
-      } else if (m.type === "pong") {
-        slot.lastPong = Date.now();
-      } else {
-        const seq = m.type === "drained" ? -1 : m.seq;
-        slot.waiting.get(seq)?.resolve(m);
-        slot.waiting.delete(seq);
-      }
-    });
-    // An uncaught error, or a heap past its limit (ERR_WORKER_OUT_OF_MEMORY),
-    // ends the worker alone; the process goes on.
-    worker.on("error", (e: Error) => {
-      if (slot.worker !== worker) return;
-      failed(new Error(`worker ${slot.id}: ${e.message}`));
-      this.#lost(slot, "crashed", e.message);
-    });
-    worker.on("exit", (code: number) => {
-      if (slot.worker !== worker) return;
-      failed(new Error(`worker ${slot.id} exited (${code})`));
-      this.#lost(slot, "crashed", `exited with code ${code}`);
-    });
     slot.ready.catch(() => {});
-    const config = this.#opts.config();
-    worker.postMessage(
-      { type: "start", id: slot.id, config, members: this.#opts.members() } satisfies ToWorker,
+    const module = this.#opts.module ?? new URL("./worker_thread.ts", import.meta.url);
+    const worker = spawnWorker(module, `lb worker ${slot.id}`, {
+      onMessage: (m) => {
+        if (m.type === "ready") {
+          slot.state = "running";
+          slot.failures = 0;
+          this.#catchUp(slot, worker);
+          started();
+        } else if (m.type === "failed") {
+          failed(new Error(`worker ${slot.id}: ${m.message}`));
+          this.#lost(slot, "crashed", m.message);
+        } else if (m.type === "report") {
+          this.#opts.onReport(m.pool, m.report);
+        } else if (m.type === "pong") {
+          slot.lastPong = Date.now();
+        } else {
+          const seq = m.type === "drained" ? -1 : m.seq;
+          slot.waiting.get(seq)?.resolve(m);
+          slot.waiting.delete(seq);
+        }
+      },
+      onGone: (detail) => {
+        failed(new Error(`worker ${slot.id}: ${detail}`));
+        this.#lost(slot, "crashed", detail);
+      },
+    });
+    slot.worker = worker;
+    worker.post(
+      {
+        type: "start",
+        id: slot.id,
+        config: this.#opts.config(),
+        members: this.#opts.members(),
+      } satisfies ToWorker,
     );
   }
 
   /** The worker in `slot` is gone or must go: end it and start another after a back-off. */
   #lost(slot: Slot, reason: RestartReason, detail: string): void {
-    // Cleared first: terminate() reports the exit at once, which must not count as a crash.
-    const worker = slot.worker;
+    slot.worker?.end();
     slot.worker = undefined;
-    worker?.terminate();
     for (const w of slot.waiting.values()) w.resolve({ type: "drained", drained: false });
     slot.waiting.clear();
     if (this.#stopping) return;
@@ -250,6 +235,23 @@ export class Supervisor {
     this.#timers.add(timer);
   }
 
+  /**
+   * A worker that became ready may have missed what happened while it
+   * started: the pools' state changed, or a reload applied to the others.
+   */
+  #catchUp(slot: Slot, worker: WorkerThread): void {
+    const members = this.#opts.members();
+    if (slot.generation === this.#generation) {
+      worker.post({ type: "members", members } satisfies ToWorker);
+      return;
+    }
+    slot.generation = this.#generation;
+    const seq = ++this.#seq;
+    worker.post(
+      { type: "reconfigure", seq, config: this.#opts.config(), members } satisfies ToWorker,
+    );
+  }
+
   #beat(deadMs: number): void {
     const now = Date.now();
     for (const slot of this.#slots) {
@@ -258,19 +260,20 @@ export class Supervisor {
         this.#lost(slot, "unresponsive", `no heartbeat for ${now - slot.lastPong}ms`);
         continue;
       }
-      slot.worker.postMessage({ type: "ping", seq: ++this.#seq } satisfies ToWorker);
+      slot.worker.post({ type: "ping", seq: ++this.#seq } satisfies ToWorker);
     }
   }
 
   #broadcast(message: ToWorker): void {
     for (const slot of this.#slots) {
-      if (slot.worker && slot.state === "running") slot.worker.postMessage(message);
+      if (slot.worker && slot.state === "running") slot.worker.post(message);
     }
   }
 
   /** Sends each serving worker a request and collects the replies that come in time. */
-  async #ask(make: (seq: number) => ToWorker): Promise<FromWorker[]> {
+  async #ask(make: (seq: number) => ToWorker, asked?: (slot: Slot) => void): Promise<FromWorker[]> {
     const running = this.#slots.filter((s) => s.worker && s.state === "running");
+    running.forEach((s) => asked?.(s));
     const replies = await Promise.all(
       running.map((slot) =>
         new Promise<FromWorker | undefined>((resolve) => {
@@ -289,7 +292,7 @@ export class Supervisor {
               resolve(m);
             },
           });
-          slot.worker!.postMessage(make(seq));
+          slot.worker!.post(make(seq));
         })
       ),
     );
