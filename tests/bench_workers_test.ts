@@ -16,6 +16,7 @@ import {
   memoryLines,
   perWorkerMiB,
   scalingLines,
+  signedMiB,
   targetSpecs,
   whyNotFree,
   workerRatioPairs,
@@ -156,6 +157,8 @@ Deno.test("scalingLines: lb-wN / lb against 0.8·N, judged only on free cores", 
 Deno.test("perWorkerMiB and memoryLines: the added worker's cost, the total against 160 MiB", () => {
   assert.equal(perWorkerMiB(100, 130, 2), 30);
   assert.equal(perWorkerMiB(100, 190, 4), 30);
+  assert.equal(signedMiB(perWorkerMiB(190, 165, 2)), "-25.0");
+  assert.equal(signedMiB(0), "+0.0");
   const rows = [
     row("lb", 1, 95.5),
     row("lb-w2", 1, 131),

@@ -122,6 +122,15 @@ export function perWorkerMiB(oneWorkerMiB: number, nWorkersMiB: number, workers:
   return (nWorkersMiB - oneWorkerMiB) / (workers - 1);
 }
 
+/**
+ * `+35.5` or `-21.6`: an added worker can cost less than nothing, where one
+ * worker (serving on the main thread, with V8's default heap sizes) grows a
+ * larger heap than several workers with their own limits.
+ */
+export function signedMiB(x: number): string {
+  return x < 0 ? `-${formatMiB(-x)}` : `+${formatMiB(x)}`;
+}
+
 /** The lb's memory goal: total RSS with this many workers in this case. */
 export const LB_WORKERS_RSS_GOAL = { case: "c1000", workers: 2, mib: 160 } as const;
 
@@ -145,7 +154,7 @@ export function memoryLines(
       const [one, many] = [peak(base), peak(`${base}-w${n}`)];
       if (many === undefined) return [];
       const added = one === undefined ? "" : `1 worker ${formatMiB(one)} MiB, ` +
-        `+${formatMiB(perWorkerMiB(one, many, n))} MiB per added worker, `;
+        `${signedMiB(perWorkerMiB(one, many, n))} MiB per added worker, `;
       const judged = base === "lb" && caseName === goal.case && n === goal.workers;
       const verdict = judged
         ? ` (goal ≤ ${goal.mib} MiB): ${many <= goal.mib ? "met" : "not met"}`
@@ -168,7 +177,7 @@ export function idleMemoryLines(
       if (one === undefined || many === undefined) return [];
       return [
         `- idle after start: ${base} 1 worker ${formatMiB(one)} MiB, ${n} workers ` +
-        `${formatMiB(many)} MiB: +${formatMiB(perWorkerMiB(one, many, n))} MiB per added worker`,
+        `${formatMiB(many)} MiB: ${signedMiB(perWorkerMiB(one, many, n))} MiB per added worker`,
       ];
     })
   );
