@@ -17,11 +17,12 @@ import type { FromWorker } from "./worker_messages.ts";
  * one by up to 4× after each collection, so two workers took 320 MiB of RSS
  * at 1,000 connections though each holds about 12 MiB of live objects. A
  * 4 MiB young generation and a 1 GiB ceiling on the old one (which also
- * makes V8 grow it by smaller steps) bring that under 160 MiB; 8 MiB costs
- * the same CPU per request and 8 MiB more, 16 MiB some 10% less CPU and
- * 25 MiB more (docs/benchmarks.md). A worker whose heap does reach the
- * ceiling is replaced like one that crashed, instead of taking the host's
- * memory.
+ * makes V8 grow it by smaller steps) bring that to about 166 MiB. Measured
+ * on the same machine (docs/benchmarks.md): 2 MiB saves 7 MiB more but costs
+ * a third more CPU per request at 1,000 connections; 8 MiB costs the same
+ * CPU as 4 and 8 MiB more; 16 MiB some 10% less CPU and 25 MiB more. A
+ * worker whose heap does reach the ceiling is replaced like one that
+ * crashed, instead of taking the host's memory.
  */
 const HEAP_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 1024 } as const;
 
