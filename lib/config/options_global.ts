@@ -152,7 +152,7 @@ export const GLOBAL_OPTIONS = {
     kind: custom("N", r.readClientCap, { format: (n) => (n === 0 ? "auto" : String(n)) }),
     default: "auto",
     help:
-      "most open client connections, past it new ones are closed at once (auto: the open-file limit less room for upstream sockets)",
+      "most open client connections over all workers, past it new ones are closed at once (auto: the open-file limit less room for upstream sockets)",
   }),
   "proxy-protocol": option({
     ...front,

@@ -257,7 +257,7 @@ export const POOL_OPTIONS = {
     default: "128",
     reload: false,
     help:
-      "connections the h1 transport opens per backend (0: no limit); each SSE stream or long poll holds one",
+      "connections the h1 transport opens per backend, over all workers (0: no limit); each SSE stream or long poll holds one",
   }),
   discover: option({
     ...discovery,
