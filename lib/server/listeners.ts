@@ -15,6 +15,7 @@ import { H1Front } from "../front/h1/server.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
 import type { ProxyCore } from "../proxy/handler.ts";
 import type { TunnelSet } from "../proxy/websocket.ts";
+import { share } from "./pools.ts";
 import { shutdownWithin } from "./signals.ts";
 import type { ListenerPem } from "./tls_files.ts";
 
@@ -54,11 +55,12 @@ function upstreamSockets(config: LbConfig): number {
  * among the `sharers` threads that accept on the port.
  */
 function maxClientConnections(config: LbConfig, sharers: number, log: Logger): number {
-  const share = (n: number) => Math.max(1, Math.ceil(n / sharers));
-  if (config.front.maxClientConnections > 0) return share(config.front.maxClientConnections);
+  if (config.front.maxClientConnections > 0) {
+    return share(config.front.maxClientConnections, sharers);
+  }
   const { limit, read } = openFileLimit();
   // `--upstream-connections` is split among the threads too, so the room is the same.
-  const max = share(defaultMaxClientConnections(limit, upstreamSockets(config)));
+  const max = share(defaultMaxClientConnections(limit, upstreamSockets(config)), sharers);
   log.info(
     `at most ${max} client connections (open-file limit ${limit}${
       read ? "" : ", assumed: /proc/self/limits is not readable"

@@ -158,8 +158,11 @@ export class PoolRuntime {
   }
 }
 
-/** `limit` split among `sharers` threads, at least 1 each; 0 (no limit) stays 0. */
-function share(limit: number, sharers: number): number {
+/**
+ * `limit` (a cap over the whole process) split among `sharers` threads, at
+ * least 1 each; 0 (no limit) stays 0.
+ */
+export function share(limit: number, sharers: number): number {
   return limit === 0 ? 0 : Math.max(1, Math.ceil(limit / sharers));
 }
 

@@ -42,8 +42,9 @@ export interface SupervisorOptions {
 /** Longest a reply (stats, reload) is awaited from a worker. */
 const REPLY_MS = 5000;
 
+/** A reply awaited: the message, or undefined when the worker went away first. */
 interface Waiter {
-  resolve(message: FromWorker): void;
+  resolve(message: FromWorker | undefined): void;
 }
 
 /** One worker slot: its id stays, the thread in it is replaced. */
@@ -110,12 +111,9 @@ export class Supervisor {
   /** Applies a generation in every worker; resolves with the settings any of them could not apply. */
   async reconfigure(config: LbConfig, members: PoolMembers): Promise<string[]> {
     this.#generation++;
-    const replies = await this.#ask(
-      (seq) => ({ type: "reconfigure", seq, config, members }),
-      (s) => {
-        s.generation = this.#generation;
-      },
-    );
+    // Those not serving yet catch up once ready (see #catchUp).
+    for (const slot of this.#running()) slot.generation = this.#generation;
+    const replies = await this.#ask((seq) => ({ type: "reconfigure", seq, config, members }));
     const restart = new Set<string>();
     for (const reply of replies) {
       if (reply.type === "reconfigured") reply.restart.forEach((r) => restart.add(r));
@@ -143,7 +141,7 @@ export class Supervisor {
     this.#stopping = true;
     clearInterval(this.#heartbeat);
     for (const t of this.#timers) clearTimeout(t);
-    const running = this.#slots.filter((s) => s.worker && s.state === "running");
+    const running = this.#running();
     const drained = await Promise.all(running.map((slot) =>
       new Promise<boolean>((resolve) => {
         // The worker's own deadline is timeoutMs; a margin for its reply.
@@ -151,7 +149,7 @@ export class Supervisor {
         slot.waiting.set(-1, {
           resolve: (m) => {
             clearTimeout(timer);
-            resolve(m.type === "drained" && m.drained);
+            resolve(m?.type === "drained" && m.drained);
           },
         });
         slot.worker!.post({ type: "shutdown", timeoutMs } satisfies ToWorker);
@@ -213,7 +211,7 @@ export class Supervisor {
   #lost(slot: Slot, reason: RestartReason, detail: string): void {
     slot.worker?.end();
     slot.worker = undefined;
-    for (const w of slot.waiting.values()) w.resolve({ type: "drained", drained: false });
+    for (const w of slot.waiting.values()) w.resolve(undefined);
     slot.waiting.clear();
     if (this.#stopping) return;
     slot.state = "restarting";
@@ -265,17 +263,18 @@ export class Supervisor {
   }
 
   #broadcast(message: ToWorker): void {
-    for (const slot of this.#slots) {
-      if (slot.worker && slot.state === "running") slot.worker.post(message);
-    }
+    for (const slot of this.#running()) slot.worker!.post(message);
+  }
+
+  /** The slots whose worker serves now. */
+  #running(): Slot[] {
+    return this.#slots.filter((s) => s.worker && s.state === "running");
   }
 
   /** Sends each serving worker a request and collects the replies that come in time. */
-  async #ask(make: (seq: number) => ToWorker, asked?: (slot: Slot) => void): Promise<FromWorker[]> {
-    const running = this.#slots.filter((s) => s.worker && s.state === "running");
-    running.forEach((s) => asked?.(s));
+  async #ask(make: (seq: number) => ToWorker): Promise<FromWorker[]> {
     const replies = await Promise.all(
-      running.map((slot) =>
+      this.#running().map((slot) =>
         new Promise<FromWorker | undefined>((resolve) => {
           const seq = ++this.#seq;
           const timer = setTimeout(() => {
@@ -285,7 +284,7 @@ export class Supervisor {
           slot.waiting.set(seq, {
             resolve: (m) => {
               clearTimeout(timer);
-              if (m.type === "stats") {
+              if (m?.type === "stats") {
                 slot.requests = m.stats.requests;
                 slot.heapMiB = m.stats.heapMiB;
               }

@@ -16,8 +16,6 @@ import { percentilesOf } from "../pool/latency.ts";
 import type { BackendCounters, HeapMiB, ThreadStats } from "./worker_messages.ts";
 import type { Pool } from "../pool/pool.ts";
 
-const REQUESTS = "lb_requests_total";
-
 /** This thread's counters: its metric families and every backend's traffic. */
 export function threadStats(pools: readonly Pool[], metrics: LbMetrics): ThreadStats {
   const monotonic = performance.now();
@@ -35,7 +33,8 @@ export function threadStats(pools: readonly Pool[], metrics: LbMetrics): ThreadS
       };
     }
   }
-  return { families, requests: requestsIn(families), heapMiB: heapMiB(), backends };
+  const requests = requestsIn(families, metrics.requests.name);
+  return { families, requests, heapMiB: heapMiB(), backends };
 }
 
 /** The report of a lb that serves on its main thread alone (shown as worker 0). */
@@ -63,9 +62,9 @@ function heapMiB(): HeapMiB {
   return { total: mib(m.heapTotal), used: mib(m.heapUsed), external: mib(m.external) };
 }
 
-/** The sum of `lb_requests_total` in `families`. */
-function requestsIn(families: readonly FamilySnapshot[]): number {
-  const family = families.find((f) => f.name === REQUESTS);
+/** The sum of the counter family `name` (`lb_requests_total`) in `families`. */
+function requestsIn(families: readonly FamilySnapshot[], name: string): number {
+  const family = families.find((f) => f.name === name);
   let total = 0;
   for (const s of family?.series ?? []) total += typeof s.value === "number" ? s.value : 0;
   return total;
