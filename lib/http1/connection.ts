@@ -17,11 +17,13 @@ import { BODY_BUFFER, giveBackBodyBuffer, takeBodyBuffer } from "./body_buffers.
 /** Largest single read of a body. */
 export const READ_BUFFER = BODY_BUFFER;
 /**
- * Initial size of each connection's read buffer. It doubles, up to
- * {@link MAX_BUFFER}, only for a head that doesn't fit, so a thousand idle
- * connections cost 16 MiB rather than 64.
+ * Initial size of each connection's read buffer, client or upstream. Most
+ * heads, and the small bodies read whole, are well under 4 KiB; the buffer
+ * doubles, up to {@link MAX_BUFFER}, only when what must be buffered doesn't
+ * fit, and a streamed body is read into body buffers of its own. At 1,000
+ * client and 256 upstream connections this holds 5 MiB, where 16 KiB held 20.
  */
-const INITIAL_BUFFER = 16 * 1024;
+const INITIAL_BUFFER = 4 * 1024;
 /** The read buffer never grows past this: a larger head is refused. */
 const MAX_BUFFER = 128 * 1024;
 
@@ -43,14 +45,10 @@ export class Connection {
 
   #onClose: (() => void) | undefined;
 
-  /**
-   * `onClose` runs once when the connection closes or is handed away.
-   * `initialBuffer` sizes the read buffer, which doubles only for a head
-   * that doesn't fit.
-   */
-  constructor(readonly conn: Socket, onClose?: () => void, initialBuffer = INITIAL_BUFFER) {
+  /** `onClose` runs once when the connection closes or is handed away. */
+  constructor(readonly conn: Socket, onClose?: () => void) {
     this.#onClose = onClose;
-    this.buf = new Uint8Array(initialBuffer);
+    this.buf = new Uint8Array(INITIAL_BUFFER);
   }
 
   /** Where request heads are encoded, one request at a time per connection (made on first use). */

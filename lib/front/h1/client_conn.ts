@@ -36,12 +36,6 @@ import { requestAuthority } from "./request_authority.ts";
 import { tunnelUpgrade, type UpgradeSink } from "./upgrade.ts";
 
 /**
- * A client connection's first read buffer: most request heads are well under
- * 4 KiB, and a thousand idle keep-alive clients then hold 4 MiB, not 16.
- */
-const CLIENT_BUFFER = 4096;
-
-/**
  * Replies up to this size (head and body) are encoded into one buffer kept
  * per connection; larger ones get a buffer of their own. 2 KiB holds a
  * typical head with a small body, and at 1,000 connections saves 6 MiB
@@ -81,7 +75,7 @@ export class ClientConnection implements BodySource, HeadSource, UpgradeSink {
     /** The peer's address; replaced by what a PROXY header carries. */
     public clientIp: string,
   ) {
-    this.c = new Connection(conn, undefined, CLIENT_BUFFER);
+    this.c = new Connection(conn);
   }
 
   /** Whether the connection sits between requests (shutdown closes those at once). */

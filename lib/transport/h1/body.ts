@@ -11,6 +11,13 @@ import { type Connection, READ_BUFFER } from "../../http1/connection.ts";
 import type { Framing } from "./head.ts";
 import { concat } from "../../http1/bytes.ts";
 
+/**
+ * A chunked body is decoded in the connection's own buffer, which starts
+ * at head size; it is grown to this once, so such bodies are read in 16 KiB
+ * reads, not 4 KiB ones.
+ */
+const CHUNKED_READ = 16 * 1024;
+
 /** Returns a function yielding the body's chunks in order, then null. */
 export function bodyReader(c: Connection, framing: Framing): () => Promise<Uint8Array | null> {
   switch (framing.kind) {
@@ -33,8 +40,9 @@ export function bodyReader(c: Connection, framing: Framing): () => Promise<Uint8
       return async () => {
         for (;;) {
           if (decoder.done) return null;
-          if (c.buffered === 0 && !(await c.fill())) {
-            throw new UpstreamError("reset", "backend closed mid-body");
+          if (c.buffered === 0) {
+            c.reserve(CHUNKED_READ);
+            if (!(await c.fill())) throw new UpstreamError("reset", "backend closed mid-body");
           }
           const parts: Uint8Array[] = [];
           const used = decoder.decode(c.buf, c.start, c.end, (d) => parts.push(d.slice()));
