@@ -88,6 +88,7 @@ export type {
   TlsConfig,
   WebSocketConfig,
 } from "./lib/config/types.ts";
+export type * from "./lib/config/policies/types.ts";
 export type { FrontName, StrategyName, TransportName } from "./lib/config/names.ts";
 export { FRONT_NAMES, STRATEGY_NAMES, TRANSPORT_NAMES } from "./lib/config/names.ts";
 

@@ -23,6 +23,7 @@ export const LAYERS = [
   "health",
   "discovery",
   "routing",
+  "policy",
   "proxy",
   "front",
   "admin",

@@ -45,6 +45,8 @@ export interface FileRoute {
   readonly "strip-prefix"?: string;
   /** What replaces `strip-prefix`. */
   readonly "replace-prefix"?: string;
+  /** The route's own policies (`policies/mod.ts`). */
+  readonly policies?: Readonly<Record<string, unknown>>;
 }
 
 /** A checked config file. */
@@ -55,6 +57,8 @@ export interface ConfigFile extends FileLayer {
   readonly pools?: readonly FilePool[];
   /** The `routes`, in file order; absent when the file has none. */
   readonly routes?: readonly FileRoute[];
+  /** The top level's `policies`: every route's defaults. */
+  readonly policies?: Readonly<Record<string, unknown>>;
 }
 
 type BackendEntry = string | { url: string; weight?: number; metadata?: Record<string, string> };
@@ -106,6 +110,7 @@ export function parseConfigFile(path: string, text: string): ConfigFile {
         ...layer(values, fileOptions("pool")),
       })),
     routes: json.routes as FileRoute[] | undefined,
+    policies: json.policies as Record<string, unknown> | undefined,
   };
 }
 

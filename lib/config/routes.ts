@@ -15,8 +15,9 @@
 
 import type { Problems } from "./cli.ts";
 import type { ConfigFile, FileRoute } from "./file.ts";
+import { buildPolicySet } from "./policies/mod.ts";
 import { notAPath, parseMatch, ROUTE_PATH } from "./route_match.ts";
-import type { RouteConfig, RouteTarget } from "./types.ts";
+import type { PolicySet, RouteConfig, RouteTarget } from "./types.ts";
 import { fileWhere } from "./values.ts";
 
 /** Reads the routes; `pools` are the pool names, in config order. */
@@ -27,7 +28,13 @@ export function buildRoutes(
 ): RouteConfig[] {
   if (!file?.routes) {
     if (pools.length === 1) {
-      return [{ name: "default", match: {}, target: { kind: "pool", pool: pools[0] } }];
+      const policies = routePolicies(p, file, undefined, "default");
+      const route: RouteConfig = {
+        name: "default",
+        match: {},
+        target: { kind: "pool", pool: pools[0] },
+      };
+      return [policies ? { ...route, policies } : route];
     }
     p.at(fileWhere(file?.path ?? "", "routes"), "needed when there are several pools");
     return [];
@@ -45,14 +52,33 @@ export function buildRoutes(
         `${what} is also the name of routes[${first}]`,
       );
     } else names.set(name, i);
-    return buildRoute(p, route, { at, name, known });
+    return buildRoute(p, route, { at, name, known, file });
   });
+}
+
+/** The policies of route `name` (the file's defaults under the route's own); undefined when none. */
+function routePolicies(
+  p: Problems,
+  file: ConfigFile | undefined,
+  route: FileRoute | undefined,
+  name: string,
+  at = "",
+): PolicySet | undefined {
+  const path = file?.path ?? "";
+  const set = buildPolicySet(p, {
+    defaults: file?.policies,
+    route: route?.policies,
+    defaultsAt: fileWhere(path, "policies"),
+    routeAt: `${at}.policies`,
+  }, { route: name, file: path });
+  return Object.keys(set).length === 0 ? undefined : set;
 }
 
 interface RouteContext {
   readonly at: string;
   readonly name: string;
   readonly known: ReadonlySet<string>;
+  readonly file: ConfigFile;
 }
 
 function buildRoute(p: Problems, route: FileRoute, ctx: RouteContext): RouteConfig {
@@ -63,6 +89,8 @@ function buildRoute(p: Problems, route: FileRoute, ctx: RouteContext): RouteConf
     match: parseMatch(p, route.match, `${at}.match`),
     target,
   };
+  const policies = routePolicies(p, ctx.file, route, ctx.name, at);
+  if (policies) config.policies = policies;
   if (route.mirror !== undefined) {
     checkPool(p, route.mirror, `${at}.mirror`, ctx.known);
     const targets = target.kind === "pool" ? [target.pool] : target.weights.map(([n]) => n);

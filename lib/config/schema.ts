@@ -12,6 +12,7 @@
 
 import type { Schema } from "./json_schema.ts";
 import { fileOptions, type OptionName, optionSpec, type Scope } from "./options.ts";
+import { policiesSchema } from "./policies/mod.ts";
 
 /** Pool and route names: they become metric labels, so they are kept short and plain. */
 export const NAME_PATTERN = "^[a-z0-9][a-z0-9_-]{0,62}$";
@@ -61,6 +62,7 @@ const ROUTE: Schema = {
     mirror: { type: "string", description: "a pool that gets a copy of each request" },
     "strip-prefix": { type: "string", description: "removed from the path before it goes on" },
     "replace-prefix": { type: "string", description: "put in place of strip-prefix (needs it)" },
+    policies: policiesSchema(),
   },
 };
 
@@ -119,6 +121,7 @@ export function generateSchema(): Schema {
         description: "Tried in order; the first whose match passes handles the request.",
         items: ROUTE,
       },
+      policies: policiesSchema(),
     },
   };
 }

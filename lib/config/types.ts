@@ -10,6 +10,9 @@ import type { BackendSpec } from "../core/backend_spec.ts";
 import type { Cidr } from "../core/cidr.ts";
 import type { LogFormat, LogLevelName } from "../core/logging.ts";
 import type { FrontName, StrategyName, TransportName } from "./names.ts";
+import type { PolicySet } from "./policies/types.ts";
+
+export type { PolicySet };
 
 export type { BackendSpec };
 
@@ -223,6 +226,8 @@ export interface RouteConfig {
   readonly stripPrefix?: string;
   /** Put in place of `stripPrefix` (needs it); `/` when absent. */
   readonly replacePrefix?: string;
+  /** The edge policies in force on the route (its own over the file's defaults); absent when none. */
+  readonly policies?: PolicySet;
 }
 
 /** Everything `lb` needs to run, validated. */

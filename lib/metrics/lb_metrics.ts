@@ -97,6 +97,22 @@ export interface LbMetrics {
   readonly mirrorRequests: Counter;
   /** Mirrored requests in flight now. */
   readonly mirrorInFlight: GaugeChild;
+  /** Requests a policy answered itself (403, 429, 401…), by route and policy. */
+  readonly policyDenied: Counter;
+  /** Rate-limit checks the shared store could not answer, by reason. */
+  readonly rateLimitStoreErrors: Counter;
+  /** Keys in the local rate-limit tables now, by route. */
+  readonly rateLimitKeys: Gauge;
+  /** Forward-auth subrequests, by route and result. */
+  readonly forwardAuth: Counter;
+  /** Responses compressed, by route and encoding. */
+  readonly compressed: Counter;
+  /** Body bytes into and out of compression. */
+  readonly compressionBytes: Counter;
+  /** Trace spans, by what became of them (exported, failed, dropped). */
+  readonly spans: Counter;
+  /** Access-log file reopens (SIGUSR1) and write failures, by event. */
+  readonly accessLogEvents: Counter;
 }
 
 /** Creates the families in a fresh registry. */
@@ -253,6 +269,46 @@ export function createLbMetrics(registry = new Registry()): LbMetrics {
       "lb_mirror_requests_in_flight",
       "Mirrored requests in flight now (at most --mirror-max-in-flight).",
     ).labels(),
+    policyDenied: registry.counter(
+      "lb_policy_denied_total",
+      "Requests a policy answered instead of a backend (ip 403, rate-limit 429, auth 401/403…), by route and policy.",
+      ["route", "policy"],
+    ),
+    rateLimitStoreErrors: registry.counter(
+      "lb_rate_limit_store_errors_total",
+      "Rate-limit checks the shared store did not answer (local buckets decided), by reason.",
+      ["reason"],
+    ),
+    rateLimitKeys: registry.gauge(
+      "lb_rate_limit_keys",
+      "Keys held in the local rate-limit tables now (at most max-keys each), by route.",
+      ["route"],
+    ),
+    forwardAuth: registry.counter(
+      "lb_forward_auth_requests_total",
+      "Forward-auth subrequests, by route and result (allowed, denied, error, timeout).",
+      ["route", "result"],
+    ),
+    compressed: registry.counter(
+      "lb_compressed_responses_total",
+      "Responses compressed on the way to the client, by route and encoding.",
+      ["route", "encoding"],
+    ),
+    compressionBytes: registry.counter(
+      "lb_compression_bytes_total",
+      "Response body bytes into (in) and out of (out) compression.",
+      ["direction"],
+    ),
+    spans: registry.counter(
+      "lb_trace_spans_total",
+      "Trace spans, by result: exported, failed (the collector refused or was unreachable), dropped (queue full).",
+      ["result"],
+    ),
+    accessLogEvents: registry.counter(
+      "lb_access_log_events_total",
+      "Access-log file events: reopen (SIGUSR1), error (a write or reopen failed).",
+      ["event"],
+    ),
   };
 }
 

@@ -17,6 +17,8 @@ import type { CompiledRoute } from "../routing/router.ts";
 import type { Answer } from "./attempts.ts";
 import type { AccessRecord, LbHooks } from "./hooks.ts";
 import type { Upstream } from "./upstream.ts";
+import type { PolicyChain } from "../policy/chain.ts";
+import type { PolicyExchange } from "../policy/types.ts";
 
 /** Where one request goes, decided before anything is sent. */
 export interface Routed {
@@ -27,6 +29,8 @@ export interface Routed {
   /** The upstream target, after the route's rewrite and the hooks. */
   readonly path: string;
   readonly ctx: PickContext & { readonly exclude: Set<Backend> };
+  /** The route's edge policies and this request's passage through them; absent when none. */
+  readonly policy?: { readonly chain: PolicyChain; readonly x: PolicyExchange };
 }
 
 /**
@@ -112,7 +116,9 @@ export class Accounting {
   /** Ends an exchange: the in-flight gauge, and the access-log record. */
   finished(exchange: Exchange, bytes: number): void {
     this.#metrics.inFlight.dec();
-    if (!this.logs) return;
+    const policy = exchange.routed?.policy;
+    policy?.chain.done(policy.x, exchange.reply.status, bytes);
+    if (!this.logs || (policy !== undefined && !policy.chain.logged)) return;
     const record = exchange.record(bytes, this.#now());
     this.#accessLog?.info(
       "{method} {path} {status} {route} {pool} {backend} {durationMs}ms {bytes}B",
@@ -152,6 +158,8 @@ class Exchange implements ProxyExchange {
       durationMs: Math.round((now - this.start) * 10) / 10,
       bytes,
       client: req.clientIp,
+      requestId: routed?.policy?.x.requestId,
+      user: routed?.policy?.x.user,
     };
   }
 }

@@ -17,7 +17,7 @@ import { recordOutcome } from "../pool/outcome.ts";
 import type { PickContext, Strategy } from "../balancing/types.ts";
 import { type BackendLimiter, QueueRejected } from "../resilience/limiter.ts";
 import { NoBackendError } from "./errors.ts";
-import { mayRetry, type RetryFacts } from "./retry.ts";
+import { mayResend, mayRetry, type RetryFacts } from "./retry.ts";
 import type { Upstream } from "./upstream.ts";
 
 /** What {@link sendWithRetries} needs besides the upstream. */
@@ -43,6 +43,15 @@ export interface Outgoing<T> {
   send(backend: Backend): Promise<T>;
   /** Whether an answer counts as a failure for outlier detection (5xx with `--eject-on-5xx`). */
   failed?(value: T): boolean;
+  /** Answers worth trying another backend for (`policies.retry`). */
+  retryOn?: StatusRetry<T>;
+}
+
+/** Which answers to retry, and how to let go of one that is not used. */
+export interface StatusRetry<T> {
+  /** The answer's status when it is one to retry; undefined otherwise. */
+  wants(value: T): number | undefined;
+  discard(value: T): void;
 }
 
 /** The backend that answered and its answer. Its slot is held until {@link Answer.release}. */
@@ -64,8 +73,11 @@ export async function sendWithRetries<T>(
   const { pool, config } = up;
   const { metrics, now } = deps;
   let lastError: unknown;
+  // A retry on an answer was already paid for from the budget (see below).
+  let paid = false;
   for (let attempt = 0; attempt <= config.retries; attempt++) {
-    if (attempt > 0) {
+    if (attempt > 0 && paid) paid = false;
+    else if (attempt > 0) {
       if (now() - out.start >= config.responseTimeoutMs) break;
       if (!up.budget.tryRetry(now())) {
         metrics.retryBudgetExhausted.inc();
@@ -89,6 +101,14 @@ export async function sendWithRetries<T>(
       const at = now();
       backend.answered(at - sentAt, at);
       recordOutcome(pool, backend, !(out.failed?.(value) ?? false), config.outlier);
+      const unwanted = out.retryOn?.wants(value);
+      if (unwanted !== undefined && retryAnswer(up, deps, out, attempt, unwanted)) {
+        // Let this answer go only once another try is sure to be made.
+        out.retryOn!.discard(value);
+        release(backend, limiter);
+        paid = true;
+        continue;
+      }
       return { backend, value, at, release: () => release(backend, limiter) };
     } catch (err) {
       backend.fail();
@@ -112,6 +132,33 @@ export async function sendWithRetries<T>(
   }
   // Errors are built only on failure: capturing a stack costs a microsecond.
   throw lastError ?? new NoBackendError();
+}
+
+/**
+ * Whether an answer `policies.retry` names is retried: the request must be
+ * one that may be sent twice (idempotent, its body replayable), attempts and
+ * time must be left, another backend must be there to try, and the retry
+ * budget must allow it (then it is spent, and counted). Otherwise the answer
+ * goes to the client as it is: a 503 is better than a made-up 502.
+ */
+function retryAnswer<T>(
+  up: Upstream,
+  deps: AttemptDeps,
+  out: Outgoing<T>,
+  attempt: number,
+  status: number,
+): boolean {
+  const { config } = up;
+  if (attempt >= config.retries || !mayResend(out.facts)) return false;
+  const at = deps.now();
+  if (at - out.start >= config.responseTimeoutMs) return false;
+  if (!up.pool.healthy.some((b) => !out.ctx.exclude.has(b))) return false;
+  if (!up.budget.tryRetry(at)) {
+    deps.metrics.retryBudgetExhausted.inc();
+    return false;
+  }
+  deps.metrics.retries.labels(up.name, `status_${status}`).inc();
+  return true;
 }
 
 function release(backend: Backend, limiter: BackendLimiter): void {

@@ -13,11 +13,17 @@
 import type { Cidr } from "../core/cidr.ts";
 import type { Logger } from "../core/logging.ts";
 import type { ProxyReply, ProxyRequest } from "../core/message.ts";
-import { type HeaderPairs, headerValue, type UpstreamResponse } from "../core/transport.ts";
+import {
+  type HeaderPairs,
+  headerValue,
+  type UpstreamRequest,
+  type UpstreamResponse,
+} from "../core/transport.ts";
+import type { PolicyExchange } from "../policy/types.ts";
 import type { Backend } from "../pool/pool.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
 import type { Router } from "../routing/router.ts";
-import { type Answer, sendWithRetries } from "./attempts.ts";
+import { type Answer, sendWithRetries, type StatusRetry } from "./attempts.ts";
 import { BadRequestError, NoRouteError, statusFor } from "./errors.ts";
 import { upstreamRequestHeaders } from "./headers.ts";
 import { Accounting, type ProxyExchange, type Routed } from "./accounting.ts";
@@ -25,6 +31,7 @@ import type { HookContext, LbHooks } from "./hooks.ts";
 
 export type { ProxyExchange };
 import type { Mirror } from "./mirror.ts";
+import type { PolicyChain } from "../policy/chain.ts";
 import { clientReply, failureReply, replayableBody, responseReply } from "./reply.ts";
 import type { Upstream } from "./upstream.ts";
 
@@ -40,6 +47,8 @@ export interface ProxyOptions {
   readonly trustProxy: readonly Cidr[];
   /** Status for a request no route matches. */
   readonly noRouteStatus: number;
+  /** The edge policies of the routes that have any, by route name (`policy/chain.ts`). */
+  readonly policies?: ReadonlyMap<string, PolicyChain>;
   /** Sends mirror copies; shared across generations, as its cap is global. */
   readonly mirror?: Mirror;
   readonly hooks?: LbHooks;
@@ -99,6 +108,9 @@ export function createProxy(options: ProxyOptions): ProxyCore {
   const count = accounting.count.bind(accounting);
   const proto = options.proto ?? "http";
   const byName = new Map(router.routes.map((r) => [r.name, r]));
+  const policies = options.policies !== undefined && options.policies.size > 0
+    ? options.policies
+    : undefined;
 
   /** Validates the request and decides its route, pool, path and upstream headers. */
   function route(req: ProxyRequest, start: number, forced?: string): Routed {
@@ -122,12 +134,17 @@ export function createProxy(options: ProxyOptions): ProxyCore {
       hooks.rewriteRequest(draft, { request: req, route: chosen.name, pool: up.name });
       path = draft.path;
     }
+    const chain = policies?.get(chosen.name);
     return {
       route: chosen,
       up,
       headers,
       path,
       ctx: { now: start, request: req, exclude: new Set() },
+      policy: chain && {
+        chain,
+        x: chain.exchange(req, chosen.name, up.name, headers, trustProxy),
+      },
     };
   }
 
@@ -142,21 +159,38 @@ export function createProxy(options: ProxyOptions): ProxyCore {
       const decision = hooks?.onRequest ? await hooks.onRequest(req) : undefined;
       if (decision instanceof Response) return answered(req, responseReply(decision), start);
       routed = route(req, start, decision?.route);
-      answer = await send(req, routed, start);
-      reply = clientReply(
-        answer.value,
-        routed.up.strategy.responseHeaders?.(answer.backend, routed.ctx),
-        req,
-      );
-      if (hooks?.modifyResponse) reply = modified(reply, routed, answer.backend, req);
+      let early: ProxyReply | undefined;
+      if (routed.policy) {
+        const asked = routed.policy.chain.request(routed.policy.x);
+        early = asked instanceof Promise ? await asked : asked;
+      }
+      if (early !== undefined) reply = refused(req, early);
+      else {
+        answer = await send(req, routed, start);
+        if (routed.policy) routed.policy.x.backend = answer.backend.id;
+        reply = clientReply(
+          answer.value,
+          routed.up.strategy.responseHeaders?.(answer.backend, routed.ctx),
+          req,
+        );
+        if (hooks?.modifyResponse) reply = modified(reply, routed, answer.backend, req);
+      }
     } catch (err) {
       answer?.release();
       answer = undefined;
       reply = failureReply(err, req, routed?.up.retryAfterSeconds ?? 1, log, hooks);
     }
+    // Every reply on a route with policies passes them: its own, an error's, a policy's.
+    if (routed?.policy) reply = routed.policy.chain.response(reply, routed.policy.x);
     // The response headers' arrival is the end of what the duration measures.
     count(routed, answer?.backend, req.method, reply.status, (answer?.at ?? now()) - start);
     return accounting.exchange(reply, req, routed, answer, start);
+  }
+
+  /** A policy's own answer: the request body nobody will read is let go. */
+  function refused(req: ProxyRequest, reply: ProxyReply): ProxyReply {
+    if (req.body instanceof ReadableStream) req.body.cancel().catch(() => {});
+    return reply;
   }
 
   /** A reply the core made itself (a hook answered): no route, no backend. */
@@ -191,9 +225,32 @@ export function createProxy(options: ProxyOptions): ProxyCore {
       start,
       signal: req.signal,
       sendsAtStart: req.body === null,
-      send: (backend) => up.transport.request(backend.spec, request),
+      send: routed.policy?.chain.observesAttempts
+        ? observed(routed.policy.chain, routed.policy.x, up, request)
+        : (backend) => up.transport.request(backend.spec, request),
       failed: on5xx ? (res) => res.status >= 500 : undefined,
+      retryOn: retryOn(routed.policy?.chain.retryOn),
     });
+  }
+
+  /** Attempts that the route's policies see start and end (trace spans). */
+  function observed(
+    chain: PolicyChain,
+    x: PolicyExchange,
+    up: Upstream,
+    request: UpstreamRequest,
+  ): (backend: Backend) => Promise<UpstreamResponse> {
+    return async (backend) => {
+      const end = chain.attempt(x, backend.spec);
+      try {
+        const res = await up.transport.request(backend.spec, request);
+        end(res.status);
+        return res;
+      } catch (err) {
+        end(undefined, err);
+        throw err;
+      }
+    };
   }
 
   function modified(reply: ProxyReply, routed: Routed, backend: Backend, req: ProxyRequest) {
@@ -244,4 +301,18 @@ export function createProxy(options: ProxyOptions): ProxyCore {
   }
 
   return { handle, openTunnel, countsBytes: accounting.logs, options };
+}
+
+/** The retry-on-status test of `policies.retry`, with a discard for the answer not used. */
+function retryOn(
+  statuses: ReadonlySet<number> | undefined,
+): StatusRetry<UpstreamResponse> | undefined {
+  if (statuses === undefined) return undefined;
+  return {
+    wants: (res) => statuses.has(res.status) ? res.status : undefined,
+    discard: (res) => {
+      if (res.body instanceof ReadableStream) res.body.cancel().catch(() => {});
+      res.upgrade?.conn.close();
+    },
+  };
 }

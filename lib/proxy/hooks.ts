@@ -75,6 +75,10 @@ export interface AccessRecord {
   readonly bytes: number;
   /** The client's IP address (after PROXY protocol, when used), without brackets. */
   readonly client: string;
+  /** The request's ID, when the route has `policies.request-id`. */
+  readonly requestId?: string;
+  /** Who an auth policy let through, when one did. */
+  readonly user?: string;
 }
 
 /** The hooks; every one is optional. */

@@ -38,6 +38,15 @@ export interface RetryFacts {
 export function mayRetry(err: UpstreamError, facts: RetryFacts): boolean {
   if (!err.mayHaveReached) return true;
   if (err.kind === "response_timeout" && !facts.perTryTimeout) return false;
+  return mayResend(facts);
+}
+
+/**
+ * Whether a request a backend may have acted on may go to another: only an
+ * idempotent one (or one with an `Idempotency-Key`) whose body, if any,
+ * can be sent again. Also the rule for retrying on an answer.
+ */
+export function mayResend(facts: RetryFacts): boolean {
   const idempotent = RETRYABLE_METHODS.has(facts.method) || facts.idempotencyKey === true;
   return idempotent && (!facts.hasBody || facts.replayable === true);
 }

@@ -15,6 +15,8 @@ import { compileRoutes } from "../routing/router.ts";
 import { createProxy, type ProxyCore } from "../proxy/handler.ts";
 import type { LbHooks } from "../proxy/hooks.ts";
 import type { Mirror } from "../proxy/mirror.ts";
+import { buildChains } from "../policy/chain.ts";
+import type { PolicyDeps } from "../policy/types.ts";
 import { createUpstream, type Upstream } from "../proxy/upstream.ts";
 import type { PoolSet } from "./pools.ts";
 
@@ -24,6 +26,8 @@ export interface GenerationDeps {
   readonly metrics: LbMetrics;
   readonly log: (...category: string[]) => Logger;
   readonly mirror: Mirror;
+  /** What the routes' edge policies are built with (`policy/runtime.ts`). */
+  readonly policies: PolicyDeps;
   readonly hooks?: LbHooks;
   /** Uniform in [0, 1), for the strategies. */
   readonly random: () => number;
@@ -58,6 +62,7 @@ export function buildCore(config: LbConfig, deps: GenerationDeps): ProxyCore {
     trustProxy: config.trustProxy,
     noRouteStatus: config.noRouteStatus,
     mirror: deps.mirror,
+    policies: buildChains(config.routes, deps.policies),
     hooks: deps.hooks,
     now: deps.now,
     proto: deps.proto,

@@ -15,6 +15,7 @@ import { denoServeHandler } from "../front/deno_serve.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
 import type { ProxyCore } from "../proxy/handler.ts";
 import { Mirror } from "../proxy/mirror.ts";
+import { PolicyRuntime } from "../policy/runtime.ts";
 import { TunnelSet } from "../proxy/websocket.ts";
 import { CertificateReloader } from "./certificates.ts";
 import { buildCore } from "./generation.ts";
@@ -80,6 +81,13 @@ export function startTraffic(config: LbConfig, deps: TrafficDeps): Traffic {
   metrics.registry.beforeRender(() => setBackendGauges(pools.all.map((r) => r.pool), metrics));
   const now = deps.now ?? (() => performance.now());
   const mirror = new Mirror(config.mirrorMaxInFlight, metrics, log("lb", "mirror"), now);
+  // Outlives generations: Redis connections, exporters, bucket tables kept across reloads.
+  const policies = new PolicyRuntime({
+    metrics,
+    log: log("lb", "policy"),
+    now,
+    random: deps.random,
+  });
   const certificates = new CertificateReloader(config.tls, logger);
   const newCore = (cfg: LbConfig) =>
     buildCore(cfg, {
@@ -87,6 +95,7 @@ export function startTraffic(config: LbConfig, deps: TrafficDeps): Traffic {
       metrics,
       log,
       mirror,
+      policies: policies.deps,
       hooks: deps.hooks,
       random: deps.random ?? Math.random,
       now: deps.now,
@@ -154,6 +163,7 @@ export function startTraffic(config: LbConfig, deps: TrafficDeps): Traffic {
         },
         closeRest: async () => {
           await pools.close();
+          await policies.close();
           await steps.closeRest?.();
         },
       }),

@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { POLICY_KEYS } from "../../lib/config/policies/mod.ts";
 import { optionsMarkdown, README_MARKERS } from "../../lib/config/docs.ts";
 import { parseConfigFile } from "../../lib/config/file.ts";
 import { validate } from "../../lib/config/json_schema.ts";
@@ -62,7 +63,7 @@ Deno.test("--help: every option with its env and default, in lines of at most 10
   for (const line of LB_USAGE.split("\n")) assert.ok(line.length <= 100, line);
 });
 
-Deno.test("schema: every file option at the top level, pool ones per pool, routes", () => {
+Deno.test("schema: every file option at the top level, pool ones per pool, routes, policies", () => {
   const schema = generateSchema();
   const top = Object.keys(schema.properties!);
   assert.deepEqual(top, [
@@ -71,11 +72,17 @@ Deno.test("schema: every file option at the top level, pool ones per pool, route
     ...fileOptions("pool"),
     "pools",
     "routes",
+    "policies",
   ]);
   const pool = schema.properties!.pools.additionalProperties;
   assert.ok(typeof pool === "object");
   assert.deepEqual(Object.keys(pool.properties!), fileOptions("pool"));
   assert.equal(schema.properties!.routes.items?.required?.[0], "match");
+  assert.deepEqual(Object.keys(schema.properties!.policies.properties!), POLICY_KEYS);
+  assert.deepEqual(
+    schema.properties!.routes.items?.properties?.policies,
+    schema.properties!.policies,
+  );
 });
 
 Deno.test("schema: the old flat files still validate", () => {

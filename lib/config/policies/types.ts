@@ -1,0 +1,163 @@
+/**
+ * The edge policies' configuration, as parsed: one optional entry per
+ * policy. The file's top-level `policies` is the default for every route; a
+ * route's own `policies.<name>` replaces that entry whole, and `false`
+ * turns it off for the route. A policy absent here costs nothing per
+ * request.
+ *
+ * @module
+ */
+
+import type { Cidr } from "../../core/cidr.ts";
+
+/** `policies.ip`: client addresses allowed and denied (CIDRs, IPv4 and IPv6). */
+export interface IpRulesConfig {
+  /** When given, only these addresses pass. */
+  readonly allow?: readonly Cidr[];
+  /** These never pass, even when allowed. */
+  readonly deny: readonly Cidr[];
+}
+
+/** A header rule's value: text with `${client_ip}`, `${request_id}`, `${route}`, `${pool}`, `${backend}`. */
+export type HeaderTemplate = string;
+
+/** Set, add and remove fields of one message. */
+export interface HeaderEdits {
+  /** Field → value, replacing every field of that name. */
+  readonly set: readonly (readonly [string, HeaderTemplate])[];
+  /** Field → value, appended. */
+  readonly add: readonly (readonly [string, HeaderTemplate])[];
+  /** Fields removed, lower-case. */
+  readonly remove: readonly string[];
+}
+
+/** `policies.headers`: rules for the upstream request and the client's response. */
+export interface HeaderRulesConfig {
+  /** Edits to the request sent upstream. */
+  readonly request?: HeaderEdits;
+  /** Edits to the response sent to the client. */
+  readonly response?: HeaderEdits;
+}
+
+/** `policies.request-id`. */
+export interface RequestIdConfig {
+  /** The field, lower-case (`x-request-id`). */
+  readonly header: string;
+  /** Keep a well-formed ID sent by a peer in `--trust-proxy`; otherwise always generate. */
+  readonly trustIncoming: boolean;
+  /** Send it back to the client on the response. */
+  readonly echo: boolean;
+}
+
+/** `policies.retry`: retries on answers (as opposed to failures to get one). */
+export interface RetryOnConfig {
+  /** Statuses that send an idempotent request to another backend, within the retry budget. */
+  readonly onStatus: ReadonlySet<number>;
+}
+
+/** One part of a rate limit's key. */
+export type RateKeyPart =
+  | { readonly kind: "ip" }
+  | { readonly kind: "route" }
+  | { readonly kind: "header"; readonly name: string }
+  | { readonly kind: "cookie"; readonly name: string };
+
+/** `policies.rate-limit`: token buckets. */
+export interface RateLimitConfig {
+  /** The policy's name in headers and metrics (`RateLimit-Policy`); the route's name by default. */
+  readonly name: string;
+  /** The key: the parts joined; a request missing a header or cookie part shares the empty value. */
+  readonly key: readonly RateKeyPart[];
+  /** Tokens added per `periodMs`. */
+  readonly limit: number;
+  /** The refill period, ms. */
+  readonly periodMs: number;
+  /** Bucket size: requests allowed at once after a quiet spell. */
+  readonly burst: number;
+  /** Most keys kept (least recently used go first). */
+  readonly maxKeys: number;
+  /** Shared store; local buckets when absent. */
+  readonly store?: RateStoreConfig;
+}
+
+/** Where rate-limit buckets are shared between replicas. */
+export interface RateStoreConfig {
+  /** `redis://host:port[/db]`. */
+  readonly url: string;
+  /** A check slower than this counts as a store failure. */
+  readonly timeoutMs: number;
+  /** When the store is down or slow: let the request through (`open`) or answer 429 (`closed`), after the local buckets agree. */
+  readonly onError: "open" | "closed";
+}
+
+/** `policies.basic-auth`. */
+export interface BasicAuthConfig {
+  /** The realm in `WWW-Authenticate`. */
+  readonly realm: string;
+  /** User → bcrypt hash, from `users` and the `htpasswd` file. */
+  readonly users: ReadonlyMap<string, string>;
+  /** The htpasswd file, when one was given (reread on reload). */
+  readonly htpasswd?: string;
+  /** Remove `Authorization` before the request goes upstream. */
+  readonly strip: boolean;
+}
+
+/** `policies.forward-auth`. */
+export interface ForwardAuthConfig {
+  /** The auth service's URL; the request's method, path and fields go with it as `X-Forwarded-*`. */
+  readonly url: string;
+  /** Fields of the client request sent to the auth service (all when absent). */
+  readonly requestHeaders?: readonly string[];
+  /** Fields of a 2xx auth answer copied onto the upstream request. */
+  readonly copyHeaders: readonly string[];
+  /** The auth service must answer within this. */
+  readonly timeoutMs: number;
+  /** What the client gets when the auth service fails or times out. */
+  readonly onErrorStatus: 401 | 403 | 503;
+}
+
+/** `policies.compression`. */
+export interface CompressionConfig {
+  /** In the server's order of preference; the client's `Accept-Encoding` q-values decide among them. */
+  readonly encodings: readonly ("br" | "zstd" | "gzip")[];
+  /** Media types compressed (`text/*` allowed), lower-case, without parameters. */
+  readonly types: readonly string[];
+  /** Bodies shorter than this (when their length is known) go as they are. */
+  readonly minBytes: number;
+}
+
+/** `policies.tracing`: W3C trace context and spans. */
+export interface TracingConfig {
+  /** The share of new traces sampled, 0-1 (a sampled parent is always followed). */
+  readonly sample: number;
+}
+
+/** `policies.access-log`. */
+export interface RouteAccessLogConfig {
+  /** Whether this route's requests are logged. */
+  readonly enabled: boolean;
+}
+
+/** The policies of one route (or the defaults), each optional. */
+export interface PolicySet {
+  /** `request-id`. */
+  readonly requestId?: RequestIdConfig;
+  /** `tracing`. */
+  readonly tracing?: TracingConfig;
+  /** `ip`. */
+  readonly ip?: IpRulesConfig;
+  /** `rate-limit`. */
+  readonly rateLimit?: RateLimitConfig;
+  /** `basic-auth`. */
+  readonly basicAuth?: BasicAuthConfig;
+  /** `forward-auth`. */
+  readonly forwardAuth?: ForwardAuthConfig;
+  /** `headers`. */
+  readonly headers?: HeaderRulesConfig;
+  /** `retry`. */
+  readonly retry?: RetryOnConfig;
+  /** `compression`. */
+  readonly compression?: CompressionConfig;
+  /** `access-log`. */
+  readonly accessLog?: RouteAccessLogConfig;
+}

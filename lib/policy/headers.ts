@@ -1,0 +1,61 @@
+/**
+ * Header rules: remove, then set (replacing every field of the name), then
+ * add, on the upstream request after the proxy's own rules, and on the
+ * client's response. The config refused rules on hop-by-hop and framing
+ * fields, so a rule can't desynchronise a connection.
+ *
+ * @module
+ */
+
+import type { HeaderEdits, HeaderRulesConfig } from "../config/policies/types.ts";
+import type { HeaderPairs } from "../core/transport.ts";
+import { compileTemplate, type Template } from "./templates.ts";
+import type { Policy, PolicyExchange } from "./types.ts";
+
+interface CompiledEdits {
+  readonly drop: ReadonlySet<string>;
+  readonly set: readonly (readonly [string, Template])[];
+  readonly add: readonly (readonly [string, Template])[];
+}
+
+function compile(edits: HeaderEdits): CompiledEdits {
+  return {
+    drop: new Set([...edits.remove, ...edits.set.map(([name]) => name)]),
+    set: edits.set.map(([name, text]) => [name, compileTemplate(text)]),
+    add: edits.add.map(([name, text]) => [name, compileTemplate(text)]),
+  };
+}
+
+/** `headers` with `edits` applied, as a new list. Pure but for the variables' values. */
+export function applyEdits(
+  headers: HeaderPairs,
+  edits: CompiledEdits,
+  x: PolicyExchange,
+): HeaderPairs {
+  const out: HeaderPairs = edits.drop.size === 0
+    ? headers.slice()
+    : headers.filter(([name]) => !edits.drop.has(name));
+  for (const [name, value] of edits.set) out.push([name, value(x)]);
+  for (const [name, value] of edits.add) out.push([name, value(x)]);
+  return out;
+}
+
+/** The header rules policy. */
+export function createHeaderRules(config: HeaderRulesConfig): Policy {
+  const request = config.request && compile(config.request);
+  const response = config.response && compile(config.response);
+  const policy: { -readonly [K in keyof Policy]: Policy[K] } = { kind: "headers" };
+  if (request) {
+    policy.request = (x) => {
+      // The upstream list is the proxy's own; edit it in place.
+      const edited = applyEdits(x.upstreamHeaders, request, x);
+      x.upstreamHeaders.length = 0;
+      x.upstreamHeaders.push(...edited);
+      return undefined;
+    };
+  }
+  if (response) {
+    policy.response = (reply, x) => ({ ...reply, headers: applyEdits(reply.headers, response, x) });
+  }
+  return policy;
+}

@@ -1,0 +1,33 @@
+/**
+ * IP allow and deny lists: a client address in `deny`, or outside `allow`
+ * when one is given, gets 403. The address is the one the front settled on
+ * (after the PROXY protocol), and behind a trusted proxy the forwarded
+ * client's (`--trust-proxy`), so a proxy's own address does not stand in for
+ * everyone behind it.
+ *
+ * @module
+ */
+
+import { ipInRanges } from "../core/cidr.ts";
+import type { IpRulesConfig } from "../config/policies/types.ts";
+import { textReply } from "./replies.ts";
+import type { Policy, PolicyDeps } from "./types.ts";
+
+/** Whether `ip` may pass `rules`. Pure. */
+export function ipAllowed(rules: IpRulesConfig, ip: string): boolean {
+  if (rules.deny.length > 0 && ipInRanges(ip, rules.deny)) return false;
+  return rules.allow === undefined || ipInRanges(ip, rules.allow);
+}
+
+/** The IP rules policy. */
+export function createIpRules(config: IpRulesConfig, deps: PolicyDeps, route: string): Policy {
+  const denied = deps.metrics.policyDenied.labels(route, "ip");
+  return {
+    kind: "ip",
+    request(x) {
+      if (ipAllowed(config, x.clientIp)) return undefined;
+      denied.inc();
+      return textReply(403, "forbidden\n");
+    },
+  };
+}
