@@ -7,6 +7,7 @@
  */
 
 import type { RouteConfig, RouteMatch } from "../config/types.ts";
+import { describePolicies } from "../config/policies/mod.ts";
 import type { Backend } from "../pool/pool.ts";
 import type { AdminPool, BackendTraffic, TrafficReport } from "./types.ts";
 
@@ -142,6 +143,8 @@ export interface RouteView {
   readonly stripPrefix?: string;
   /** Put in place of `stripPrefix`. */
   readonly replacePrefix?: string;
+  /** The edge policies in force, by config key, as `describe` shows them (no secrets). */
+  readonly policies?: Readonly<Record<string, unknown>>;
 }
 
 /** A route's configuration as plain JSON (no tuples, no undefined fields). */
@@ -156,6 +159,7 @@ export function routeView(r: RouteConfig): RouteView {
     ...(r.mirror !== undefined && { mirror: r.mirror }),
     ...(r.stripPrefix !== undefined && { stripPrefix: r.stripPrefix }),
     ...(r.replacePrefix !== undefined && { replacePrefix: r.replacePrefix }),
+    ...(r.policies !== undefined && { policies: describePolicies(r.policies) }),
   };
 }
 

@@ -13,6 +13,7 @@ import type { RouteAccessLogConfig } from "./types.ts";
 /** Parses `policies.access-log`. */
 export const accessLogPolicy: PolicyParser<RouteAccessLogConfig> = {
   schema: { type: "boolean", description: "whether this route's requests are logged (true)" },
+  describe: (c) => ({ enabled: c.enabled }),
   parse(_p, value) {
     return { enabled: value === true };
   },

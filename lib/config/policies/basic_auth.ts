@@ -27,6 +27,7 @@ export const basicAuthPolicy: PolicyParser<BasicAuthConfig> = {
       },
     },
   },
+  describe: (c) => ({ realm: c.realm, users: c.users.size, strip: c.strip }),
   parse(_p, value) {
     const raw = value as { realm?: string; users?: Record<string, string>; strip?: boolean };
     return {

@@ -21,6 +21,7 @@ export const compressionPolicy: PolicyParser<CompressionConfig> = {
     }],
     description: "compresses responses the client accepts compressed",
   },
+  describe: (c) => ({ encodings: c.encodings, types: c.types, minBytes: c.minBytes }),
   parse() {
     return { encodings: ["br", "gzip"], types: ["text/*", "application/json"], minBytes: 1024 };
   },

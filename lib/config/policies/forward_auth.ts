@@ -30,6 +30,7 @@ export const forwardAuthPolicy: PolicyParser<ForwardAuthConfig> = {
       },
     },
   },
+  describe: (c) => ({ url: c.url, copyHeaders: c.copyHeaders, timeoutMs: c.timeoutMs }),
   parse(_p, value) {
     const raw = value as { url: string; "copy-headers"?: string[]; "on-error"?: 401 | 403 | 503 };
     return {

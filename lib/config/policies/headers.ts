@@ -67,6 +67,17 @@ export const headersPolicy: PolicyParser<HeaderRulesConfig> = {
       response: { ...EDITS, description: "edits to the response sent to the client" },
     },
   },
+  describe: (c) => {
+    const show = (e: HeaderEdits) => ({
+      set: Object.fromEntries(e.set),
+      add: Object.fromEntries(e.add),
+      remove: e.remove,
+    });
+    return {
+      ...(c.request && { request: show(c.request) }),
+      ...(c.response && { response: show(c.response) }),
+    };
+  },
   parse(p, value, where) {
     const raw = value as { request?: RawEdits; response?: RawEdits };
     const out: { request?: HeaderEdits; response?: HeaderEdits } = {};

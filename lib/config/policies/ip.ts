@@ -22,6 +22,10 @@ export const ipPolicy: PolicyParser<IpRulesConfig> = {
       deny: { ...STRING_OR_LIST, description: "CIDRs or addresses refused, even when allowed" },
     },
   },
+  describe: (c) => ({
+    ...(c.allow && { allow: c.allow.map((r) => r.text) }),
+    deny: c.deny.map((r) => r.text),
+  }),
   parse(p, value, where) {
     const raw = value as { allow?: unknown; deny?: unknown };
     const allow = raw.allow === undefined ? undefined : cidrs(p, raw.allow, `${where.at}.allow`);

@@ -90,3 +90,13 @@ export function buildPolicySet(
   }
   return out as PolicySet;
 }
+
+/** What `/status` shows of a route's policies: file key → its description. */
+export function describePolicies(set: PolicySet): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, [field, parser]] of Object.entries(POLICIES)) {
+    const config = set[field];
+    if (config !== undefined) out[key] = (parser.describe as (c: unknown) => unknown)(config);
+  }
+  return out;
+}

@@ -24,6 +24,8 @@ export interface PolicyParser<T> {
   readonly schema: Schema;
   /** The value's meaning, or undefined after reporting problems to `p`. Pure. */
   parse(p: Problems, value: unknown, where: PolicyWhere): T | undefined;
+  /** What `/status` shows of it: JSON-safe, and no secrets (no hashes, no keys). */
+  describe(config: T): Record<string, unknown>;
 }
 
 /** A list of strings, or one. */

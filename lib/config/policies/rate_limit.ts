@@ -35,6 +35,7 @@ export const rateLimitPolicy: PolicyParser<RateLimitConfig> = {
       },
     },
   },
+  describe: (c) => ({ name: c.name, limit: c.limit, periodMs: c.periodMs, burst: c.burst }),
   parse(_p, value, where) {
     const raw = value as { name?: string; limit: number; burst?: number };
     return {

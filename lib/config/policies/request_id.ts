@@ -31,6 +31,7 @@ export const requestIdPolicy: PolicyParser<RequestIdConfig> = {
     ],
     description: "an ID for each request: sent upstream, echoed to the client, in the access log",
   },
+  describe: (c) => ({ header: c.header, trustIncoming: c.trustIncoming, echo: c.echo }),
   parse(p, value, where) {
     const raw = value === true
       ? {}

@@ -26,6 +26,7 @@ export const retryPolicy: PolicyParser<RetryOnConfig> = {
       },
     },
   },
+  describe: (c) => ({ onStatus: [...c.onStatus] }),
   parse(_p, value) {
     return { onStatus: new Set((value as { "on-status": number[] })["on-status"]) };
   },

@@ -17,6 +17,7 @@ export const tracingPolicy: PolicyParser<TracingConfig> = {
     }],
     description: "W3C trace context and OTLP spans (needs --otlp-endpoint)",
   },
+  describe: (c) => ({ sample: c.sample }),
   parse(_p, value) {
     return { sample: value === true ? 1 : (value as { sample?: number }).sample ?? 1 };
   },
