@@ -7,19 +7,47 @@
 
 import { type RunningProcess, startDeno } from "./_process.ts";
 import { FRONT_NAMES, TRANSPORT_NAMES } from "../lib/config/names.ts";
+import { POLICY_AUTHORIZATION, startPolicyServices } from "./_policies.ts";
 
-/** A front and a transport: the proxy suites run against every pair. */
+/**
+ * A front and a transport, and whether every edge policy is on: the proxy
+ * suites run against every pair, and once more with all policies on one
+ * route (`_policies.ts`).
+ */
 export interface Variant {
   readonly front: (typeof FRONT_NAMES)[number];
   readonly transport: (typeof TRANSPORT_NAMES)[number];
-  /** `front/transport`, for test names. */
+  /** `front/transport`, `+policies` with them, for test names. */
   readonly name: string;
+  /** Whether the lb runs with the combined policies. */
+  readonly policies: boolean;
+  /** Header lines every request of the suites adds (the policies' credentials). */
+  readonly lines: readonly string[];
+  /** The same as fields, for `fetch`. */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
-/** Every front with every transport. */
-export const VARIANTS: readonly Variant[] = FRONT_NAMES.flatMap((front) =>
-  TRANSPORT_NAMES.map((transport) => ({ front, transport, name: `${front}/${transport}` }))
-);
+/** Every front with every transport, then the default pair with every policy on. */
+export const VARIANTS: readonly Variant[] = [
+  ...FRONT_NAMES.flatMap((front) =>
+    TRANSPORT_NAMES.map((transport) => ({
+      front,
+      transport,
+      name: `${front}/${transport}`,
+      policies: false,
+      lines: [],
+      headers: {},
+    }))
+  ),
+  {
+    front: "h1",
+    transport: "h1",
+    name: "h1/h1+policies",
+    policies: true,
+    lines: [`Authorization: ${POLICY_AUTHORIZATION}`],
+    headers: { authorization: POLICY_AUTHORIZATION },
+  },
+];
 
 /** A running lb process and its addresses. */
 export interface LbProcess extends AsyncDisposable {
@@ -91,12 +119,37 @@ export async function startLb(backends: string[], extra: string[] = []): Promise
 }
 
 /** {@link startLb} with an explicit `--front` and `--transport`, for suites run against every pair. */
-export function startLbWith(
+export async function startLbWith(
   variant: Variant,
   backends: string[],
   extra: string[] = [],
 ): Promise<LbProcess> {
-  return startLb(backends, ["--front", variant.front, "--transport", variant.transport, ...extra]);
+  const flags = ["--front", variant.front, "--transport", variant.transport, ...extra];
+  if (!variant.policies) return await startLb(backends, flags);
+  const services = await startPolicyServices();
+  let lb: LbProcess;
+  try {
+    lb = await startLb(backends, [...flags, "--config", services.configFile, ...services.flags]);
+  } catch (err) {
+    await services[Symbol.asyncDispose]();
+    throw err;
+  }
+  let stopped: Promise<number> | undefined;
+  const stop = () =>
+    stopped ??= (async () => {
+      try {
+        return await lb.stop();
+      } finally {
+        await services[Symbol.asyncDispose]();
+      }
+    })();
+  return {
+    ...lb,
+    stop,
+    [Symbol.asyncDispose]: async () => {
+      await stop();
+    },
+  };
 }
 
 /** Fetches an admin path and returns the parsed `/status`. */

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { httpServer, rawRequest, rawServer, send, writeAll } from "./_http.ts";
-import { startLbWith, status, VARIANTS, waitFor } from "./_lb.ts";
+import { startLbWith, status, type Variant, VARIANTS, waitFor } from "./_lb.ts";
 
 /** A loopback port with nothing listening on it. */
 function deadOrigin(): string {
@@ -29,15 +29,20 @@ function counting(name: string) {
 
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
 
+/** A request head for `line` (method and path) with the variant's own fields. */
+function head(line: string, variant: Variant): string {
+  return [`${line} HTTP/1.1`, "Host: a", ...variant.lines, "", ""].join("\r\n");
+}
+
 for (const variant of VARIANTS) {
   Deno.test(`[${variant.name}] rule 6: refused backend gives 502, then 503 with Retry-After`, async () => {
     // --health-fall 3: the probe at startup must not take it down before the request does.
     const flags = ["--health-interval", "10s", "--health-fall", "3"];
     await using lb = await startLbWith(variant, [deadOrigin()], flags);
-    const first = await rawRequest(lb.port, ["GET / HTTP/1.1", "Host: a"]);
+    const first = await rawRequest(lb.port, ["GET / HTTP/1.1", "Host: a", ...variant.lines]);
     assert.equal(first.status, 502);
     assert.doesNotMatch(decode(first.body), /127\.0\.0\.1|Error|at /);
-    const second = await rawRequest(lb.port, ["GET / HTTP/1.1", "Host: a"]);
+    const second = await rawRequest(lb.port, ["GET / HTTP/1.1", "Host: a", ...variant.lines]);
     assert.equal(second.status, 503);
     assert.equal(second.header("retry-after"), "10");
   });
@@ -67,7 +72,7 @@ for (const variant of VARIANTS) {
           "--retries",
           "0",
         ]);
-        const res = await rawRequest(lb.port, ["GET / HTTP/1.1", "Host: a"]);
+        const res = await rawRequest(lb.port, ["GET / HTTP/1.1", "Host: a", ...variant.lines]);
         assert.equal(res.status, expected);
       });
     }
@@ -85,6 +90,7 @@ for (const variant of VARIANTS) {
       "POST /submit HTTP/1.1",
       "Host: a",
       `Content-Length: ${body.length}`,
+      ...variant.lines,
     ], body);
     assert.equal(res.status, 200);
     assert.equal(decode(res.body), "good");
@@ -101,6 +107,7 @@ for (const variant of VARIANTS) {
       "POST /pay HTTP/1.1",
       "Host: a",
       `Content-Length: ${body.length}`,
+      ...variant.lines,
     ], body);
     assert.equal(res.status, 502);
     assert.equal(reset.received.length, 1);
@@ -112,7 +119,7 @@ for (const variant of VARIANTS) {
       await using reset = rawServer(async () => {});
       await using good = counting("good");
       await using lb = await startLbWith(variant, [reset.origin, good.origin]);
-      const res = await rawRequest(lb.port, ["GET /x HTTP/1.1", "Host: a"]);
+      const res = await rawRequest(lb.port, ["GET /x HTTP/1.1", "Host: a", ...variant.lines]);
       assert.equal(res.status, 200);
       assert.equal(decode(res.body), "good");
       assert.equal(reset.received.length, 1);
@@ -128,7 +135,7 @@ for (const variant of VARIANTS) {
           "--retries",
           "1",
         ]);
-        const res = await rawRequest(lb.port, ["GET /x HTTP/1.1", "Host: a"]);
+        const res = await rawRequest(lb.port, ["GET /x HTTP/1.1", "Host: a", ...variant.lines]);
         assert.equal(res.status, 502);
         assert.equal(resets.reduce((n, r) => n + r.received.length, 0), 2);
       } finally {
@@ -171,7 +178,7 @@ for (const variant of VARIANTS) {
 
     await t.step("while waiting for response headers", async () => {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port: lb.port });
-      await writeAll(conn, new TextEncoder().encode("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n"));
+      await writeAll(conn, new TextEncoder().encode(head("GET /slow", variant)));
       await new Promise((r) => setTimeout(r, 200));
       conn.close();
       await headAbort;
@@ -179,7 +186,7 @@ for (const variant of VARIANTS) {
 
     await t.step("while streaming the response body", async () => {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port: lb.port });
-      await writeAll(conn, new TextEncoder().encode("GET /stream HTTP/1.1\r\nHost: a\r\n\r\n"));
+      await writeAll(conn, new TextEncoder().encode(head("GET /stream", variant)));
       await conn.read(new Uint8Array(4096));
       conn.close();
       await bodyCancel;
@@ -217,7 +224,7 @@ for (const variant of VARIANTS) {
       ];
       await t.step("alone: 504", async () => {
         await using lb = await startLbWith(variant, [blackhole], flags);
-        const res = await rawRequest(lb.port, ["GET / HTTP/1.1", "Host: a"]);
+        const res = await rawRequest(lb.port, ["GET / HTTP/1.1", "Host: a", ...variant.lines]);
         assert.equal(res.status, 504);
       });
       await t.step("with a good backend: retried there, even a POST", async () => {
@@ -228,6 +235,7 @@ for (const variant of VARIANTS) {
           "POST / HTTP/1.1",
           "Host: a",
           `Content-Length: ${body.length}`,
+          ...variant.lines,
         ], body);
         assert.equal(res.status, 200);
         assert.deepEqual(good.seen, ["POST once"]);

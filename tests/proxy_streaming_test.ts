@@ -60,10 +60,21 @@ async function verifyPattern(stream: ReadableStream<Uint8Array>): Promise<number
 }
 
 /** POSTs `size` pattern bytes with a Content-Length over a raw socket; returns the response text. */
-async function uploadWithLength(port: number, size: number): Promise<string> {
+async function uploadWithLength(
+  port: number,
+  size: number,
+  lines: readonly string[],
+): Promise<string> {
   using conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const head =
-    `POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`;
+  const head = [
+    "POST /upload HTTP/1.1",
+    "Host: a",
+    `Content-Length: ${size}`,
+    "Connection: close",
+    ...lines,
+    "",
+    "",
+  ].join("\r\n");
   await writeAll(conn, new TextEncoder().encode(head));
   for await (const chunk of patternStream(size)) await writeAll(conn, chunk);
   return new TextDecoder().decode(await readAll(conn));
@@ -102,12 +113,16 @@ for (const variant of VARIANTS) {
     });
     await using lb = await startLbWith(variant, [backend.origin]);
     // Warm up so the baseline includes the transport's code paths.
-    await (await fetch(`${lb.url}/upload`, { method: "POST", body: patternStream(1024) })).text();
+    await (await fetch(`${lb.url}/upload`, {
+      method: "POST",
+      body: patternStream(1024),
+      headers: variant.headers,
+    })).text();
     const baseline = await rssBytes(lb.proc.pid);
 
     await t.step("download", async () => {
       const watch = watchRss(lb.proc.pid);
-      const res = await fetch(`${lb.url}/download`);
+      const res = await fetch(`${lb.url}/download`, { headers: variant.headers });
       assert.equal(res.status, 200);
       assert.equal(res.headers.get("content-length"), String(SIZE));
       assert.equal(await verifyPattern(res.body!), SIZE);
@@ -120,7 +135,7 @@ for (const variant of VARIANTS) {
 
     await t.step("upload with Content-Length", async () => {
       const watch = watchRss(lb.proc.pid);
-      const res = await uploadWithLength(lb.port, SIZE);
+      const res = await uploadWithLength(lb.port, SIZE, variant.lines);
       assert.match(res, /^HTTP\/1\.1 200/);
       assert.match(res, new RegExp(`\\{"count":${SIZE}\\}`));
       const peak = await watch.stop();
@@ -134,7 +149,7 @@ for (const variant of VARIANTS) {
       const res = await fetch(`${lb.url}/upload`, {
         method: "POST",
         body: patternStream(CHUNKED_SIZE),
-        headers: { "content-type": "application/octet-stream" },
+        headers: { "content-type": "application/octet-stream", ...variant.headers },
       });
       assert.equal(res.status, 200);
       assert.deepEqual(await res.json(), { count: CHUNKED_SIZE });
