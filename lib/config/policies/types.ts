@@ -62,32 +62,57 @@ export type RateKeyPart =
   | { readonly kind: "header"; readonly name: string }
   | { readonly kind: "cookie"; readonly name: string };
 
+/** Which replies carry the `RateLimit` and `RateLimit-Policy` fields. */
+export type RateHeaders = "always" | "denied" | "never";
+
 /** `policies.rate-limit`: token buckets. */
 export interface RateLimitConfig {
-  /** The policy's name in headers and metrics (`RateLimit-Policy`); the route's name by default. */
+  /**
+   * The policy's name in headers, metrics and store keys; the route's name
+   * by default. Routes whose rate limits share a name share their buckets.
+   */
   readonly name: string;
   /** The key: the parts joined; a request missing a header or cookie part shares the empty value. */
   readonly key: readonly RateKeyPart[];
   /** Tokens added per `periodMs`. */
   readonly limit: number;
-  /** The refill period, ms. */
+  /** The refill period, ms: whole seconds, as `RateLimit-Policy`'s `w` has no finer unit. */
   readonly periodMs: number;
   /** Bucket size: requests allowed at once after a quiet spell. */
   readonly burst: number;
   /** Most keys kept (least recently used go first). */
   readonly maxKeys: number;
+  /** Which replies carry the IETF fields (`Retry-After` is always on a 429). */
+  readonly headers: RateHeaders;
   /** Shared store; local buckets when absent. */
   readonly store?: RateStoreConfig;
 }
 
-/** Where rate-limit buckets are shared between replicas. */
+/** Where rate-limit buckets are shared between replicas (Redis). */
 export interface RateStoreConfig {
-  /** `redis://host:port[/db]`. */
+  /** `redis://[[user]:password@]host[:port][/db]`, as written. */
   readonly url: string;
-  /** A check slower than this counts as a store failure. */
+  /** Host name or IP address (IPv6 without brackets). */
+  readonly host: string;
+  readonly port: number;
+  /** The database SELECTed after connecting (0). */
+  readonly db: number;
+  /** `AUTH` on connect, when given. */
+  readonly username?: string;
+  readonly password?: string;
+  /** Prepended to every bucket's key (`lb:rl:`). */
+  readonly prefix: string;
+  /** A check slower than this counts as a store failure, and the request does not wait longer. */
   readonly timeoutMs: number;
-  /** When the store is down or slow: let the request through (`open`) or answer 429 (`closed`), after the local buckets agree. */
+  /**
+   * When the store can't answer (error, timeout, circuit open): `open` lets
+   * the local bucket decide; `closed` answers 503.
+   */
   readonly onError: "open" | "closed";
+  /** Consecutive failures that open the circuit. */
+  readonly failures: number;
+  /** How long an open circuit sends nothing to the store before one probe. */
+  readonly coolDownMs: number;
 }
 
 /** `policies.basic-auth`. */

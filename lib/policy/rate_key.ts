@@ -1,0 +1,98 @@
+/**
+ * What a rate limit's bucket is per: the client's address (after
+ * `--trust-proxy` and the PROXY protocol), a request field, a cookie, the
+ * route, or several of them. Parts are joined with a line feed, which no
+ * field value, cookie or address can hold, so two different requests never
+ * make the same key by accident. A key longer than {@link HASH_OVER} (a
+ * long API key or session cookie) is replaced by its SHA-256, so a bucket's
+ * key costs a bounded number of bytes in the local table and in Redis.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import type { RateKeyPart } from "../config/policies/types.ts";
+import { headerValue } from "../core/transport.ts";
+import type { PolicyExchange } from "./types.ts";
+
+/** Keys longer than this many characters are stored as their hash. */
+export const HASH_OVER = 96;
+
+/** Reads a request's key. */
+export type KeyReader = (x: PolicyExchange) => string;
+
+/**
+ * A reader for `parts` on route `route`. The common single-part keys read
+ * one value with nothing joined; a missing field or cookie is the empty
+ * value, which every request without it shares.
+ */
+export function keyReader(parts: readonly RateKeyPart[], route: string): KeyReader {
+  const readers = parts.map((part) => partReader(part, route));
+  if (parts.length === 1 && parts[0].kind === "ip") return (x) => x.clientIp;
+  if (readers.length === 1) {
+    const only = readers[0];
+    return (x) => bounded(only(x));
+  }
+  return (x) => {
+    let key = readers[0](x);
+    for (let i = 1; i < readers.length; i++) key += "\n" + readers[i](x);
+    return bounded(key);
+  };
+}
+
+function partReader(part: RateKeyPart, route: string): (x: PolicyExchange) => string {
+  switch (part.kind) {
+    case "ip":
+      return (x) => x.clientIp;
+    case "route":
+      return () => route;
+    case "header": {
+      const name = part.name;
+      return (x) => headerValue(x.request.headers, name) ?? "";
+    }
+    case "cookie": {
+      const name = part.name;
+      return (x) => cookieValue(x.request.headers, name) ?? "";
+    }
+  }
+}
+
+/** A key as stored: itself when short, else `#` and its SHA-256 (base64). */
+export function bounded(key: string): string {
+  return key.length <= HASH_OVER ? key : "#" + createHash("sha256").update(key).digest("base64");
+}
+
+/**
+ * The value of cookie `name` in the request's `Cookie` fields (RFC 6265
+ * §5.4: `name=value` pairs split by `; `, in one field or several), the
+ * first one when it is given twice. Pure.
+ */
+export function cookieValue(
+  headers: readonly (readonly [string, string])[],
+  name: string,
+): string | undefined {
+  for (let i = 0; i < headers.length; i++) {
+    if (headers[i][0] !== "cookie") continue;
+    const text = headers[i][1];
+    let at = 0;
+    while (at < text.length) {
+      while (text.charCodeAt(at) === 32 || text.charCodeAt(at) === 59) at++; // ' ' and ';'
+      const end = text.indexOf(";", at);
+      const stop = end < 0 ? text.length : end;
+      // No slice per pair: the name must end at the '=' (the grammar has no space there).
+      const eq = at + name.length;
+      if (eq < stop && text.charCodeAt(eq) === 61 && text.startsWith(name, at)) {
+        return unquote(text.slice(eq + 1, stop).trim());
+      }
+      at = stop + 1;
+    }
+  }
+  return undefined;
+}
+
+/** RFC 6265 §4.1.1 allows a cookie value in double quotes; they are not part of it. */
+function unquote(value: string): string {
+  return value.length >= 2 && value[0] === '"' && value[value.length - 1] === '"'
+    ? value.slice(1, -1)
+    : value;
+}
