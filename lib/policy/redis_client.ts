@@ -141,13 +141,24 @@ export class RedisClient {
   }
 
   #handshake(parts: RespPart[], what: string): void {
-    this.#enqueue(parts, this.#connectTimeoutMs).then((reply) => {
-      if (reply instanceof RespError) {
-        this.#drop(
-          new StoreFailure("reply", `${what} refused by ${this.address}: ${reply.message}`),
-        );
-      }
-    }, () => {});
+    const now = this.#now();
+    // Settled inside the read loop, so a refusal drops the connection before
+    // the commands behind it can take the replies meant for a logged-in one.
+    this.#queue.push({
+      resolve: (reply) => {
+        if (reply instanceof RespError) {
+          this.#drop(
+            new StoreFailure("reply", `${what} refused by ${this.address}: ${reply.message}`),
+          );
+        }
+      },
+      reject: () => {},
+      deadline: now + this.#connectTimeoutMs,
+      sent: now,
+      settled: false,
+    });
+    this.#out.write(parts);
+    this.#arm(now + this.#connectTimeoutMs);
   }
 
   async #open(hostname: string, port: number): Promise<void> {
@@ -207,7 +218,10 @@ export class RedisClient {
         const n = await conn.read(buf);
         if (n === null) break;
         this.#in.push(buf.subarray(0, n));
-        for (let v = this.#in.next(); v !== undefined; v = this.#in.next()) this.#deliver(v);
+        for (let v = this.#in.next(); v !== undefined; v = this.#in.next()) {
+          this.#deliver(v);
+          if (this.#conn !== conn) return; // dropped by what was delivered
+        }
       }
     } catch (err) {
       why = message(err);
