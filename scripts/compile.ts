@@ -25,8 +25,16 @@ for (const { entry, output, env } of targets) {
     // lb reads (and watches) its --config file, whose path is the operator's choice,
     // and node:dns's setServers() (--dns-server) reads the system's DNS servers.
     ...(entry === "main.ts" ? ["--allow-read", "--allow-sys=networkInterfaces"] : []),
-    // --workers starts this module in each worker thread; nothing imports it statically.
-    ...(entry === "main.ts" ? ["--include", "lib/server/worker_thread.ts"] : []),
+    // --workers starts this module in each worker thread, and basic auth its bcrypt
+    // thread with the other; nothing imports them statically.
+    ...(entry === "main.ts"
+      ? [
+        "--include",
+        "lib/server/worker_thread.ts",
+        "--include",
+        "lib/policy/auth_bcrypt_worker.ts",
+      ]
+      : []),
     "--unstable-no-legacy-abort",
     // reusePort: --workers share the port, and a TLS listener rebinds with a reloaded certificate.
     "--unstable-net",

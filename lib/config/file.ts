@@ -13,6 +13,7 @@ import { normalizeOrigin } from "./backends.ts";
 import { UsageError } from "./cli.ts";
 import { validate } from "./json_schema.ts";
 import { fileOptions, type OptionName } from "./options.ts";
+import { type PolicyFile, readPolicyFiles } from "./policies/htpasswd.ts";
 import { generateSchema } from "./schema.ts";
 
 /** Option values from one level of the file, as the flag would take them. */
@@ -59,6 +60,8 @@ export interface ConfigFile extends FileLayer {
   readonly routes?: readonly FileRoute[];
   /** The top level's `policies`: every route's defaults. */
   readonly policies?: Readonly<Record<string, unknown>>;
+  /** The files those policies name (htpasswd), read by {@link loadConfigFile}; absent from {@link parseConfigFile}. */
+  readonly files?: ReadonlyMap<string, PolicyFile>;
 }
 
 type BackendEntry = string | { url: string; weight?: number; metadata?: Record<string, string> };
@@ -127,7 +130,9 @@ export async function loadConfigFile(path: string): Promise<ConfigFile> {
   } catch (err) {
     throw new UsageError([`--config: can't read ${path} (${(err as Error).message})`]);
   }
-  return parseConfigFile(path, text);
+  const file = parseConfigFile(path, text);
+  // Read with the config, so a reload re-reads them and the parser stays pure.
+  return { ...file, files: await readPolicyFiles(file) };
 }
 
 /** The options `names` found in `json` as flag text, and the metadata of its backends. */

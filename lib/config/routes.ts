@@ -70,7 +70,7 @@ function routePolicies(
     route: route?.policies,
     defaultsAt: fileWhere(path, "policies"),
     routeAt: `${at}.policies`,
-  }, { route: name, file: path });
+  }, { route: name, file: path, files: file?.files });
   return Object.keys(set).length === 0 ? undefined : set;
 }
 

@@ -7,6 +7,7 @@
 
 import type { Problems } from "../cli.ts";
 import type { Schema } from "../json_schema.ts";
+import type { PolicyFile } from "./htpasswd.ts";
 
 /** Where a policy value is being read. */
 export interface PolicyWhere {
@@ -16,6 +17,8 @@ export interface PolicyWhere {
   readonly route: string;
   /** The config file's path, for files a policy names (relative to the working directory). */
   readonly file: string;
+  /** The files policies name (htpasswd), read when the config file was loaded, by name as written. */
+  readonly files?: ReadonlyMap<string, PolicyFile>;
 }
 
 /** One policy's config: schema and meaning. */

@@ -117,28 +117,38 @@ export interface RateStoreConfig {
 
 /** `policies.basic-auth`. */
 export interface BasicAuthConfig {
-  /** The realm in `WWW-Authenticate`. */
+  /** The realm in `WWW-Authenticate` (visible ASCII). */
   readonly realm: string;
-  /** User → bcrypt hash, from `users` and the `htpasswd` file. */
+  /** User → bcrypt hash (`$2a$`, `$2b$`, `$2y$`), from `users` and the `htpasswd` file together. */
   readonly users: ReadonlyMap<string, string>;
-  /** The htpasswd file, when one was given (reread on reload). */
+  /** The htpasswd file as written, when one was given (read when the config is loaded, so on every reload). */
   readonly htpasswd?: string;
   /** Remove `Authorization` before the request goes upstream. */
   readonly strip: boolean;
+  /** How long a verified user and password are remembered, ms; 0 turns the cache off. */
+  readonly cacheTtlMs: number;
+  /** Most verifications remembered (least recently used go first). */
+  readonly cacheSize: number;
+  /** Password checks that may wait for this thread's bcrypt worker; past it, 503. */
+  readonly maxPending: number;
 }
 
 /** `policies.forward-auth`. */
 export interface ForwardAuthConfig {
-  /** The auth service's URL; the request's method, path and fields go with it as `X-Forwarded-*`. */
+  /** The auth service's URL (`http://` or `https://`); the request's method, URI and fields go with it. */
   readonly url: string;
-  /** Fields of the client request sent to the auth service (all when absent). */
+  /** Fields of the client request sent to the auth service, lower-case (all but hop-by-hop and framing when absent). */
   readonly requestHeaders?: readonly string[];
-  /** Fields of a 2xx auth answer copied onto the upstream request. */
+  /** Fields of a 2xx auth answer copied onto the upstream request, lower-case; the client's own are removed. */
   readonly copyHeaders: readonly string[];
-  /** The auth service must answer within this. */
+  /** A field of a 2xx auth answer naming the user, for the access log. */
+  readonly userHeader?: string;
+  /** The auth service must have answered whole (head and body) within this. */
   readonly timeoutMs: number;
-  /** What the client gets when the auth service fails or times out. */
+  /** What the client gets when the auth service fails, times out or answers too much. */
   readonly onErrorStatus: 401 | 403 | 503;
+  /** The most body bytes of an auth answer read (and relayed on a denial). */
+  readonly maxBodyBytes: number;
 }
 
 /** `policies.compression`. */
