@@ -31,7 +31,7 @@ import { keyReader } from "./rate_key.ts";
 import { scriptCall } from "./rate_script.ts";
 import { sharedStore } from "./rate_store.ts";
 import { BucketTable } from "./rate_table.ts";
-import { StoreFailure } from "./redis_client.ts";
+import { StoreFailure } from "./redis_pending.ts";
 import { textReply } from "./replies.ts";
 import type { Policy, PolicyDeps, PolicyExchange } from "./types.ts";
 

@@ -19,7 +19,8 @@ import type { Logger } from "../core/logging.ts";
 import type { CounterChild } from "../metrics/registry.ts";
 import type { Verdict } from "./rate_bucket.ts";
 import { Circuit } from "./rate_circuit.ts";
-import { type FailureReason, RedisClient, StoreFailure } from "./redis_client.ts";
+import { RedisClient } from "./redis_client.ts";
+import { type FailureReason, StoreFailure } from "./redis_pending.ts";
 import { checkParts, isNoScript, type ScriptCall, verdictOf } from "./rate_script.ts";
 import type { PolicyDeps } from "./types.ts";
 

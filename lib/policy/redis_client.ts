@@ -22,17 +22,7 @@
 
 import { command, RespError, RespReader, type RespValue, RespWriter } from "./redis_resp.ts";
 import type { RespPart } from "./redis_resp.ts";
-
-/** Why a command got no reply: it timed out, or the connection failed or was lost. */
-export type FailureReason = "timeout" | "connection" | "reply";
-
-/** A command that got no usable reply. */
-export class StoreFailure extends Error {
-  constructor(readonly reason: FailureReason, message: string) {
-    super(message);
-    this.name = "StoreFailure";
-  }
-}
+import { PendingReplies, StoreFailure } from "./redis_pending.ts";
 
 /** Where the server is, and how to log in. */
 export interface RedisTarget {
@@ -54,14 +44,6 @@ export interface RedisClientOptions {
   readonly now?: () => number;
 }
 
-interface Pending {
-  readonly resolve: (value: RespValue) => void;
-  readonly reject: (err: StoreFailure) => void;
-  readonly deadline: number;
-  readonly sent: number;
-  settled: boolean;
-}
-
 /** One pipelined connection to a Redis server, remade on demand. */
 export class RedisClient {
   readonly #target: RedisTarget;
@@ -70,8 +52,7 @@ export class RedisClient {
   readonly #now: () => number;
   readonly #out = new RespWriter();
   readonly #in = new RespReader();
-  #queue: Pending[] = [];
-  #head = 0;
+  readonly #pending = new PendingReplies();
   #conn: Deno.TcpConn | undefined;
   #connecting: Promise<void> | undefined;
   #reading: Promise<void> | undefined;
@@ -116,7 +97,7 @@ export class RedisClient {
   #enqueue(parts: readonly RespPart[], timeoutMs: number): Promise<RespValue> {
     return new Promise((resolve, reject) => {
       const now = this.#now();
-      this.#queue.push({ resolve, reject, deadline: now + timeoutMs, sent: now, settled: false });
+      this.#pending.add({ resolve, reject, deadline: now + timeoutMs, sent: now, settled: false });
       this.#out.write(parts);
       this.#arm(now + timeoutMs);
       this.#flush();
@@ -144,7 +125,7 @@ export class RedisClient {
     const now = this.#now();
     // Settled inside the read loop, so a refusal drops the connection before
     // the commands behind it can take the replies meant for a logged-in one.
-    this.#queue.push({
+    this.#pending.add({
       resolve: (reply) => {
         if (reply instanceof RespError) {
           this.#drop(
@@ -231,22 +212,9 @@ export class RedisClient {
 
   /** The next reply goes to the oldest command (one that timed out meanwhile just takes it). */
   #deliver(value: RespValue): void {
-    const p = this.#queue[this.#head];
-    if (p === undefined) {
+    if (!this.#pending.deliver(value)) {
       this.#drop(new StoreFailure("reply", `${this.address} sent a reply nobody asked for`));
-      return;
     }
-    this.#queue[this.#head++] = undefined as never;
-    if (this.#head === this.#queue.length) {
-      this.#queue = [];
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
-    }
-    if (p.settled) return;
-    p.settled = true;
-    p.resolve(value);
   }
 
   /** Arms the one timer for `at` unless it already fires sooner. */
@@ -261,18 +229,12 @@ export class RedisClient {
     this.#timer = undefined;
     this.#timerAt = Infinity;
     const now = this.#now();
-    const queue = this.#queue;
-    let next = Infinity;
-    for (let i = this.#head; i < queue.length; i++) {
-      const p = queue[i];
-      if (p.settled) continue;
-      if (p.deadline <= now) {
-        p.settled = true;
-        p.reject(new StoreFailure("timeout", `no answer from ${this.address} in time`));
-      } else if (p.deadline < next) next = p.deadline;
-    }
-    if (this.#head < queue.length) {
-      const oldest = queue[this.#head].sent;
+    let next = this.#pending.expire(
+      now,
+      () => new StoreFailure("timeout", `no answer from ${this.address} in time`),
+    );
+    const oldest = this.#pending.oldestSent;
+    if (oldest !== undefined) {
       if (now - oldest >= this.#stuckMs && this.#conn !== undefined) {
         this.#drop(
           new StoreFailure("timeout", `${this.address} sent nothing for ${this.#stuckMs}ms`),
@@ -298,18 +260,8 @@ export class RedisClient {
 
   /** Every command waiting fails with `err`; nothing is left to write. */
   #fail(err: StoreFailure): void {
-    const queue = this.#queue;
-    const head = this.#head;
-    this.#queue = [];
-    this.#head = 0;
     this.#out.clear();
-    for (let i = head; i < queue.length; i++) {
-      const p = queue[i];
-      if (!p.settled) {
-        p.settled = true;
-        p.reject(err);
-      }
-    }
+    this.#pending.failAll(err);
   }
 
   /** Closes the connection and fails whatever is waiting; later calls fail at once. */

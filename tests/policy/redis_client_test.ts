@@ -8,7 +8,8 @@
 
 import assert from "node:assert/strict";
 import { HAVE_REDIS, type RedisServer, startRedis } from "../_redis.ts";
-import { RedisClient, StoreFailure } from "../../lib/policy/redis_client.ts";
+import { RedisClient } from "../../lib/policy/redis_client.ts";
+import { StoreFailure } from "../../lib/policy/redis_pending.ts";
 import { command, RespError } from "../../lib/policy/redis_resp.ts";
 import { scriptCall } from "../../lib/policy/rate_script.ts";
 import { RateStore } from "../../lib/policy/rate_store.ts";
