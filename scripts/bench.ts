@@ -11,6 +11,8 @@
  * tables; every run's figures go in `<out>/bench-<timestamp>.json`.
  *
  * `--workers 1,2` adds `lb-w2` and `nginx-w2` (scripts/bench/workers.ts);
+ * `--policies all` adds `lb+<policy>` for each edge policy and `lb+all`
+ * (scripts/bench/policy_targets.ts), each compared with `lb`;
  * `--pin` puts wrk and the backends on some CPUs and the proxy on the others
  * (scripts/bench/pinning.ts).
  *
@@ -28,6 +30,9 @@ import { LARGE_BODY_BYTES } from "./bench/configs.ts";
 import { formatFacts, type MachineFacts, machineFacts } from "./bench/machine.ts";
 import { type BenchOptions as Options, parseOptions, USAGE } from "./bench/options.ts";
 import { describePin, type PinPlan, pinProcessArgv, preparePinning } from "./bench/pinning.ts";
+import { policyLabel } from "./bench/policy_configs.ts";
+import { policyRatioPairs, policySection, withPolicyTargets } from "./bench/policy_report.ts";
+import { policyEvidence, startPolicyTargets } from "./bench/policy_targets.ts";
 import { findExecutable, Processes, run } from "./bench/processes.ts";
 import { SkipTarget, type Target } from "./bench/proxies.ts";
 import { RATIO_PAIRS, ratioRows, ratioTable, rssGoalLines } from "./bench/ratios.ts";
@@ -57,7 +62,7 @@ async function startTargets(
       console.log(`target ${label}: SKIPPED — ${err.message}`);
     }
   }
-  return started;
+  return [...started, ...await startPolicyTargets(o.policies, env, backends, skipped)];
 }
 
 /** The programs the benchmark runs; exits with the apt package to install when wrk is missing. */
@@ -118,6 +123,8 @@ async function pinning(o: Options): Promise<Pinning> {
 interface Measured {
   readonly outcome: Outcome;
   readonly startRssMiB: Record<string, number | undefined>;
+  /** Policy target → its non-zero policy metrics after the runs. */
+  readonly policyEvidence: Record<string, string[]>;
 }
 
 /**
@@ -128,6 +135,7 @@ interface Measured {
 async function benchmark(o: Options, tools: Tools, pin?: PinPlan): Promise<Measured> {
   const outcome: Outcome = { runs: [], skipped: {}, skippedCases: {}, interrupted: false };
   const startRssMiB: Record<string, number | undefined> = {};
+  let evidence: Record<string, string[]> = {};
   const controller = new AbortController();
   const onSignal = () => controller.abort(new Error("interrupted"));
   Deno.addSignalListener("SIGINT", onSignal);
@@ -148,6 +156,7 @@ async function benchmark(o: Options, tools: Tools, pin?: PinPlan): Promise<Measu
     await Deno.writeTextFile(luaPath, uploadLua(LARGE_BODY_BYTES));
     const signal = controller.signal;
     await runCases({ o, tools, env, backends, targets, luaPath, signal, outcome });
+    evidence = await policyEvidence(targets, env);
   } catch (err) {
     if (!controller.signal.aborted) throw err;
     outcome.interrupted = true;
@@ -157,7 +166,7 @@ async function benchmark(o: Options, tools: Tools, pin?: PinPlan): Promise<Measu
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
   }
-  return { outcome, startRssMiB };
+  return { outcome, startRssMiB, policyEvidence: evidence };
 }
 
 /** What {@link report} prints and saves. */
@@ -176,9 +185,10 @@ async function report(i: ReportInput): Promise<void> {
   const { runs, skipped, skippedCases, interrupted } = i.measured.outcome;
   // Table order: each target's worker variants right after it; the h2 case's one-worker
   // instances by their plain names even when --workers leaves out 1.
-  const names = [
-    ...new Set([...targetSpecs(o.targets, o.workers).map((s) => s.label), ...o.targets]),
-  ];
+  const names = withPolicyTargets(
+    [...new Set([...targetSpecs(o.targets, o.workers).map((s) => s.label), ...o.targets])],
+    o.policies.map(policyLabel),
+  );
   const summary: Record<string, ReturnType<typeof summarize>> = Object.fromEntries(
     o.cases.map((c) => [c, summarize(runs.filter((r) => r.case === c), names)]),
   );
@@ -195,7 +205,11 @@ async function report(i: ReportInput): Promise<void> {
     const table = kind === "big" ? bigTable : kind === "h2" ? h2Table : markdownTable;
     console.log(`## ${c}: ${CASES[c].help}\n\n${table(summary[c])}\n`);
   }
-  const pairs = [...RATIO_PAIRS, ...workerRatioPairs(o.workers)];
+  const pairs = [
+    ...RATIO_PAIRS,
+    ...workerRatioPairs(o.workers),
+    ...policyRatioPairs(o.policies.map(policyLabel)),
+  ];
   const ratios = measured.flatMap((c) => ratioRows(c, summary[c], pairs));
   if (ratios.length > 0) {
     console.log(`## Ratios\n\nMedians of one target over another's, per case; ${pinning.note}.\n`);
@@ -219,6 +233,8 @@ async function report(i: ReportInput): Promise<void> {
   const startRssMiB = i.measured.startRssMiB;
   const workers = workerReport({ summaries, workers: o.workers, cores, startRssMiB });
   if (workers) console.log(workers);
+  const policies = policySection(summaries, i.measured.policyEvidence, pinning.note);
+  if (policies) console.log(policies);
   for (const [name, reason] of Object.entries(skipped)) console.log(`skipped ${name}: ${reason}`);
   for (const [name, reason] of Object.entries(skippedCases)) {
     console.log(`skipped case ${name}: ${reason}`);
@@ -237,6 +253,7 @@ async function report(i: ReportInput): Promise<void> {
     backends: tools.backendKind,
     pinning: pinning.plan ?? pinning.note,
     startRssMiB: i.measured.startRssMiB,
+    policyEvidence: i.measured.policyEvidence,
     skipped,
     skippedCases,
     summary,

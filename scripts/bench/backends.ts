@@ -7,7 +7,7 @@
  * @module
  */
 
-import { HUGE_BODY_BYTES, LARGE_BODY_BYTES, nginxBackendConfig } from "./configs.ts";
+import { HUGE_BODY_BYTES, LARGE_BODY_BYTES, nginxBackendConfig, textBody } from "./configs.ts";
 import { pinned, type PinPlan } from "./pinning.ts";
 import { freePort, type Proc, type Processes, waitForPort } from "./processes.ts";
 
@@ -74,6 +74,7 @@ async function startNginxBackends(env: BenchEnv, nginx: string, ports: number[])
   const root = `${prefix}/www`;
   await Deno.mkdir(root, { recursive: true });
   await Deno.writeFile(`${root}/1m`, new Uint8Array(LARGE_BODY_BYTES).fill(0x78));
+  await Deno.writeTextFile(`${root}/text`, textBody());
   // Sparse: 256 MiB of zeros that take no disk and no memory until read.
   await Deno.writeFile(`${root}/256m`, new Uint8Array(0));
   await Deno.truncate(`${root}/256m`, HUGE_BODY_BYTES);

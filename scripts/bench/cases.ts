@@ -16,6 +16,7 @@ import { HUGE_BODY_BYTES } from "./configs.ts";
 /** Every case, in run order. */
 export const CASE_NAMES = [
   "small",
+  "text",
   "download",
   "upload",
   "c1000",
@@ -25,6 +26,14 @@ export const CASE_NAMES = [
 ] as const;
 /** A case name. */
 export type CaseName = (typeof CASE_NAMES)[number];
+
+/**
+ * What runs without `--cases`: all but `text`, which exists for the
+ * compression policy (its 16 KiB body is above the usual minimum size, the
+ * small case's 100 bytes are not) and says little about the other targets
+ * that `download` does not.
+ */
+export const DEFAULT_CASES: readonly CaseName[] = CASE_NAMES.filter((c) => c !== "text");
 
 /** A case wrk runs. */
 export interface WrkCase {
@@ -77,6 +86,14 @@ export const CASES: Readonly<Record<CaseName, Case>> = {
     threads: 1,
     upload: false,
     help: "GET / (100-byte body), 64 connections, 1 wrk thread",
+  },
+  text: {
+    kind: "wrk",
+    path: "/text",
+    connections: 64,
+    threads: 1,
+    upload: false,
+    help: "GET /text (16 KiB of text/plain), 64 connections, 1 wrk thread (only with --cases)",
   },
   download: {
     kind: "wrk",

@@ -22,6 +22,44 @@ export function smallBody(): string {
   return "x".repeat(SMALL_BODY_BYTES - 1) + "\n";
 }
 
+/** Size of the `/text` body (the `text` case). */
+export const TEXT_BODY_BYTES = 16 * 1024;
+
+const WORDS = (
+  "the proxy sends each request to a backend chosen by the pool and copies its answer back " +
+  "while health checks watch every member retries go elsewhere and limits keep one client " +
+  "from taking all connections routes match host path headers and method in order"
+).split(" ");
+
+/**
+ * The `/text` body: {@link TEXT_BODY_BYTES} bytes of words in lines, the
+ * same every run (a fixed linear congruential sequence picks them). Words
+ * rather than one repeated byte, so gzip and brotli do about the work they
+ * do on prose or HTML (a ratio of 3-5, not 100).
+ */
+export function textBody(): string {
+  let seed = 12345;
+  let out = "";
+  let line = "";
+  while (out.length < TEXT_BODY_BYTES) {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    const word = WORDS[seed % WORDS.length];
+    if (line.length + word.length + 1 > 72) {
+      out += line + "\n";
+      line = "";
+    }
+    line += line === "" ? word : ` ${word}`;
+  }
+  return out.slice(0, TEXT_BODY_BYTES - 1) + "\n";
+}
+
+/** The path on every backend that answers a forward-auth check: 204 with {@link AUTH_USER_FIELD}. */
+export const AUTH_PATH = "/auth";
+/** The field `/auth` answers with (the user, as an auth service names it). */
+export const AUTH_USER_FIELD = "x-auth-user";
+/** The OTLP/HTTP traces path on every backend: reads the export whole, then 200 `{}`. */
+export const OTLP_TRACES_PATH = "/v1/traces";
+
 /** Options for {@link nginxBackendConfig}. */
 export interface NginxBackendOptions {
   /** Directory for pid, error log and temp paths. */
@@ -75,8 +113,12 @@ function nginxHttpCommon(prefix: string): string {
 
 /**
  * One NGINX process (no master) serving the three backend ports with
- * `/` (100 bytes), `/1m` and `/256m` (files under `root`), `/upload` and
- * `/big-upload`.
+ * `/` (100 bytes), `/1m`, `/text` and `/256m` (files under `root`),
+ * `/upload` and `/big-upload`, and two services the edge policies' targets
+ * call (policy_configs.ts): `/auth`, a forward-auth service that lets
+ * everything through (204 naming a user), and `/v1/traces`, an OTLP/HTTP
+ * collector that reads each export whole (like `/upload`, through the sink)
+ * and answers `{}`. No other case requests those two.
  *
  * `/upload` must read the whole 1 MiB body before it answers. `return 200`
  * alone does not: NGINX then *discards* the body, answering first and
@@ -107,6 +149,24 @@ export function nginxBackendConfig(o: NginxBackendOptions): string {
     }
     location = /1m {
       default_type application/octet-stream;
+    }
+    location = /text {
+      default_type text/plain;
+    }
+    location = ${AUTH_PATH} {
+      add_header ${AUTH_USER_FIELD} bench always;
+      return 204;
+    }
+    location = ${OTLP_TRACES_PATH} {
+      client_max_body_size 16m;
+      client_body_buffer_size 16m;
+      proxy_request_buffering on;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header Connection "";
+      proxy_http_version 1.1;
+      proxy_method GET;
+      proxy_pass http://upload_sink/otlp;
     }
     location = /256m {
       default_type application/octet-stream;
@@ -149,6 +209,10 @@ ${nginxHttpCommon(o.prefix)}  sendfile on;
     location = /sink {
       default_type text/plain;
       return 200 "ok\\n";
+    }
+    location = /otlp {
+      default_type application/json;
+      return 200 "{}";
     }
   }
 ${servers}

@@ -4,8 +4,11 @@
  *
  * - `GET /`: 100 bytes of text
  * - `GET /1m`: 1 MiB, from memory
+ * - `GET /text`: 16 KiB of text (the `text` case)
  * - `GET /256m`: 256 MiB of zeros, streamed from one 64 KiB buffer
  * - `POST /upload`, `POST /big-upload`: read the whole request body, then answer 200 `ok`
+ * - `/auth` (a forward-auth service: 204 naming a user) and `POST /v1/traces` (an OTLP
+ *   collector: reads the export, answers `{}`), for the edge policies' targets
  *
  * Usage: `deno run --allow-net scripts/bench/deno_backend.ts --port N`
  *
@@ -13,10 +16,19 @@
  */
 
 import { parseFlags, Problems, runCli } from "../../lib/config/cli.ts";
-import { HUGE_BODY_BYTES, LARGE_BODY_BYTES, smallBody } from "./configs.ts";
+import {
+  AUTH_PATH,
+  AUTH_USER_FIELD,
+  HUGE_BODY_BYTES,
+  LARGE_BODY_BYTES,
+  OTLP_TRACES_PATH,
+  smallBody,
+  textBody,
+} from "./configs.ts";
 
 const SMALL = new TextEncoder().encode(smallBody());
 const LARGE = new Uint8Array(LARGE_BODY_BYTES).fill(0x78);
+const TEXT = new TextEncoder().encode(textBody());
 const ZEROS = new Uint8Array(64 * 1024);
 
 /** `bytes` zeros as a stream that makes one chunk per pull, so nothing piles up. */
@@ -48,6 +60,17 @@ export async function handle(req: Request): Promise<Response> {
   }
   if (pathname === "/1m") {
     return new Response(LARGE, { headers: { "content-type": "application/octet-stream" } });
+  }
+  if (pathname === "/text") {
+    return new Response(TEXT, { headers: { "content-type": "text/plain" } });
+  }
+  if (pathname === AUTH_PATH) {
+    await drain(req.body);
+    return new Response(null, { status: 204, headers: { [AUTH_USER_FIELD]: "bench" } });
+  }
+  if (pathname === OTLP_TRACES_PATH) {
+    await drain(req.body);
+    return new Response("{}", { headers: { "content-type": "application/json" } });
   }
   if (pathname === "/256m") {
     // An explicit Content-Length makes Deno.serve frame the stream by length, not chunked.

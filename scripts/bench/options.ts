@@ -8,7 +8,13 @@
 
 import { parseFlags, Problems } from "../../lib/config/cli.ts";
 import type { BackendKind } from "./backends.ts";
-import { CASE_NAMES, type CaseName, CASES } from "./cases.ts";
+import { CASE_NAMES, type CaseName, CASES, DEFAULT_CASES } from "./cases.ts";
+import {
+  POLICY_HELP,
+  POLICY_VARIANTS,
+  policyLabel,
+  type PolicyVariantName,
+} from "./policy_configs.ts";
 import {
   DEFAULT_TARGETS,
   TARGET_HELP,
@@ -30,12 +36,16 @@ Usage: deno task bench [flags]
   --warmup D       unmeasured run per target and case before its first round (1s; 0s: none;
                    the 256 MiB cases have none)
   --rounds N       measured runs per target and case, alternating targets (3)
-  --cases LIST     comma-separated, from: ${CASE_NAMES.join(", ")} (all)
+  --cases LIST     comma-separated, from: ${CASE_NAMES.join(", ")}
+                   (all but text)
   --targets LIST   comma-separated, from: ${TARGET_NAMES.join(", ")}
                    (all but lb-node-http)
   --workers LIST   worker counts for ${WORKER_TARGETS.join(" and ")} (1): each N above 1 adds
                    lb-wN (main.ts --workers N) and nginx-wN (worker_processes N); without 1
                    in the list, lb and nginx run only as their -wN variants
+  --policies LIST  edge-policy variants of lb, each a target lb+<name> run in the same rounds
+                   and compared with lb (needs lb in --targets and 1 in --workers): all, or
+                   comma-separated from ${POLICY_VARIANTS.join(", ")}
   --pin            wrk and the backends on the lower half of the CPUs, the proxy (all its
                    threads and processes) on the upper half, with taskset; skipped with the
                    reason where taskset is missing or fewer than 2 CPUs may be used
@@ -48,6 +58,12 @@ ${CASE_NAMES.map((c) => `  ${c.padEnd(15)}${CASES[c].help}`).join("\n")}
 
 Targets:
 ${TARGET_NAMES.map((t) => `  ${t.padEnd(15)}${TARGET_HELP[t]}`).join("\n")}
+
+Policy variants (--policies; target lb+<name>, one config file with only that policy):
+${
+    POLICY_VARIANTS.map((v) => `  ${v.padEnd(17)}${policyLabel(v).padEnd(21)}${POLICY_HELP[v]}`)
+      .join("\n")
+  }
 
 Needs wrk; nginx-light and haproxy are optional (apt-get install wrk nginx-light haproxy), and
 the h2 case needs h2load and openssl (apt-get install nghttp2-client openssl).`;
@@ -62,6 +78,8 @@ export interface BenchOptions {
   readonly targets: readonly TargetName[];
   /** Worker counts for the {@link WORKER_TARGETS}, ascending, each once. */
   readonly workers: readonly number[];
+  /** Edge-policy variants of `lb` to run beside it (`lb+<name>`), in table order. */
+  readonly policies: readonly PolicyVariantName[];
   /** Whether to pin the load and the proxy to separate CPUs. */
   readonly pin: boolean;
   readonly backend: "auto" | BackendKind;
@@ -95,6 +113,32 @@ export function workersFlag(p: Problems, raw: unknown): number[] {
   return [...new Set(counts)].sort((a, b) => a - b);
 }
 
+/**
+ * `--policies all` or a list of variants; every variant is compared with
+ * `lb` at one worker, so that target must run.
+ */
+export function policiesFlag(
+  p: Problems,
+  raw: unknown,
+  targets: readonly TargetName[],
+  workers: readonly number[],
+): PolicyVariantName[] {
+  if (raw === undefined) return [];
+  const text = String(raw);
+  const all = text.split(",").some((s) => s.trim() === "all");
+  const names = all ? [...POLICY_VARIANTS] : listFlag(p, "policies", text, POLICY_VARIANTS);
+  if (names.length === 0) {
+    p.add("policies", "names no variant (expected all, or e.g. ip,rate-limit)");
+  }
+  if (names.length > 0 && !targets.includes("lb")) {
+    p.add("policies", "each variant is compared with lb, and --targets has no lb");
+  }
+  if (names.length > 0 && !workers.includes(1)) {
+    p.add("policies", "the variants run with one worker, as lb does; --workers has no 1");
+  }
+  return names;
+}
+
 /** Parses the benchmark's flags; "help" for `--help`; throws a UsageError listing every problem. */
 export function parseOptions(args: readonly string[]): BenchOptions | "help" {
   const f = parseFlags(args, {
@@ -104,6 +148,7 @@ export function parseOptions(args: readonly string[]): BenchOptions | "help" {
     cases: { type: "string" },
     targets: { type: "string" },
     workers: { type: "string" },
+    policies: { type: "string" },
     pin: { type: "boolean" },
     backend: { type: "string" },
     out: { type: "string" },
@@ -117,13 +162,16 @@ export function parseOptions(args: readonly string[]): BenchOptions | "help" {
     p.add("duration", "must be at least 1s (wrk counts seconds)");
   }
   const warmup = p.duration("warmup", String(f.warmup ?? "1s"));
+  const targets = listFlag(p, "targets", f.targets, TARGET_NAMES, DEFAULT_TARGETS);
+  const workers = workersFlag(p, f.workers);
   const options: BenchOptions = {
     durationS: Math.round(duration / 1000),
     warmupS: warmup === 0 ? 0 : Math.max(1, Math.round(warmup / 1000)),
     rounds: p.integer("rounds", String(f.rounds ?? "3"), 1, 100),
-    cases: listFlag(p, "cases", f.cases, CASE_NAMES),
-    targets: listFlag(p, "targets", f.targets, TARGET_NAMES, DEFAULT_TARGETS),
-    workers: workersFlag(p, f.workers),
+    cases: listFlag(p, "cases", f.cases, CASE_NAMES, DEFAULT_CASES),
+    targets,
+    workers,
+    policies: policiesFlag(p, f.policies, targets, workers),
     pin: f.pin === true,
     backend: p.choice("backend", String(f.backend ?? "auto"), ["auto", "nginx", "deno"]),
     out: String(f.out ?? "bench-results"),

@@ -27,6 +27,12 @@ export interface Target {
   readonly proc?: Proc;
   /** The proxy's resident memory once it answered its check request, idle, in MiB. */
   readonly startRssMiB?: number;
+  /** The lb's `--admin-port` (lb targets only). */
+  readonly adminPort?: number;
+  /** Header lines every request to it sends (`Name: value`): a policy's credentials. */
+  readonly headers?: readonly string[];
+  /** The edge-policy variant it runs (`lb+<policy>` targets, policy_targets.ts). */
+  readonly policy?: string;
 }
 
 /** The target cannot run here; the message says why and what to do. */
@@ -43,6 +49,8 @@ export interface LbOptions {
   readonly flags: readonly string[];
   /** Serve HTTPS with these files (`--tls-cert`/`--tls-key`). */
   readonly tls?: TlsFiles;
+  /** Deno permissions beyond `deno task lb`'s (`--allow-write=FILE` for an access-log file). */
+  readonly permissions?: readonly string[];
 }
 
 /**
@@ -70,6 +78,7 @@ export async function startLb(
       "--allow-env",
       "--allow-read",
       "--allow-sys=networkInterfaces",
+      ...(o.permissions ?? []),
       "main.ts",
       ...o.flags,
       ...["--host", "127.0.0.1", "--port", String(port)],
@@ -88,7 +97,7 @@ export async function startLb(
     }
     throw new SkipTarget(`main.ts ${command} did not start: ${errorText(err)}`);
   }
-  return { name, port, proc };
+  return { name, port, proc, adminPort };
 }
 
 /** Options for {@link startNginxProxy}. */

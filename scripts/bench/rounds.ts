@@ -87,7 +87,9 @@ export async function runCases(ctx: CaseContext): Promise<void> {
     }
     // With --pin the load generators run on the load side's CPUs.
     const launcher = pinned(ctx.env.pin, "load", []);
-    await runRounds(ctx, caseName, ctx.targets, async (target, round) => {
+    // big_client sends no extra headers, and the policies' cost is measured on the wrk cases.
+    const targets = c.kind === "big" ? ctx.targets.filter((t) => !t.policy) : ctx.targets;
+    await runRounds(ctx, caseName, targets, async (target, round) => {
       const { o, tools, signal } = ctx;
       if (c.kind === "big") {
         const r = { case: c, port: target.port, seconds: o.durationS, root: ctx.env.root };
@@ -99,6 +101,7 @@ export async function runCases(ctx: CaseContext): Promise<void> {
         threads: c.threads,
         seconds: o.durationS,
         script: c.upload ? ctx.luaPath : undefined,
+        headers: target.headers,
       };
       if (round === 1 && o.warmupS > 0) {
         await run([...launcher, tools.wrk, ...wrkArgs({ ...wrkRun, seconds: o.warmupS })], signal);

@@ -173,12 +173,19 @@ export function lbFlags(name: TargetName): readonly string[] | undefined {
   return LB_FLAGS[name];
 }
 
-/** One `GET /` through the target must come back 200 with the backend's 100-byte body. */
-async function smokeCheck(target: Target): Promise<void> {
+/**
+ * One `GET /` through the target, sending `headers` (a policy's
+ * credentials), must come back 200 with the backend's 100-byte body.
+ */
+export async function smokeCheck(
+  target: Target,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<void> {
   using client = Deno.createHttpClient({});
   try {
     const res = await fetch(`http://127.0.0.1:${target.port}/`, {
       client,
+      headers,
       signal: AbortSignal.timeout(10_000),
     });
     const body = await res.bytes();

@@ -140,6 +140,8 @@ export interface WrkRun {
   readonly seconds: number;
   /** Path of a Lua script (`-s`), if any. */
   readonly script?: string;
+  /** Header lines sent with every request (`-H "Name: value"`), e.g. a policy's credentials. */
+  readonly headers?: readonly string[];
 }
 
 /** The wrk command line (without `wrk` itself) for one run, always with `--latency`. */
@@ -150,6 +152,7 @@ export function wrkArgs(run: WrkRun): string[] {
     `-c${run.connections}`,
     `-d${run.seconds}s`,
     ...(run.script ? ["-s", run.script] : []),
+    ...(run.headers ?? []).flatMap((h) => ["-H", h]),
     run.url,
   ];
 }
