@@ -53,6 +53,28 @@ class Deadline extends AbortController {
   }
 }
 
+/**
+ * The connections and deadlines of the subrequests with one timeout: kept
+ * by the thread's runtime across reloads, closed at shutdown.
+ */
+class AuthClient {
+  readonly transport: H1Transport;
+  readonly deadlines: Deadlines;
+  constructor(timeoutMs: number) {
+    this.transport = new H1Transport({
+      connectTimeoutMs: timeoutMs,
+      responseTimeoutMs: timeoutMs,
+      idleTimeoutMs: IDLE_MS,
+      maxConnectionsPerBackend: 0,
+    });
+    this.deadlines = new Deadlines(timeoutMs);
+  }
+  close(): Promise<void> {
+    this.deadlines.stop();
+    return this.transport.close();
+  }
+}
+
 /** The forward-auth policy. */
 export function createForwardAuth(
   config: ForwardAuthConfig,
@@ -61,14 +83,10 @@ export function createForwardAuth(
 ): Policy {
   const target = authTarget(config.url);
   const { timeoutMs, maxBodyBytes } = config;
-  const transport = deps.shared(`forward-auth:h1:${timeoutMs}`, () =>
-    new H1Transport({
-      connectTimeoutMs: timeoutMs,
-      responseTimeoutMs: timeoutMs,
-      idleTimeoutMs: IDLE_MS,
-      maxConnectionsPerBackend: 0,
-    }));
-  const deadlines = new Deadlines(timeoutMs);
+  const { transport, deadlines } = deps.shared(
+    `forward-auth:h1:${timeoutMs}`,
+    () => new AuthClient(timeoutMs),
+  );
   const only = config.requestHeaders && new Set(config.requestHeaders);
   const copy = new Set(config.copyHeaders);
   const userHeader = config.userHeader;

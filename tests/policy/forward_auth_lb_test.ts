@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { setTimeout as delay } from "node:timers/promises";
 import { rawRequest } from "../_http.ts";
 import { startLb } from "../_lb.ts";
+import { inProcess } from "../routes/_routes.ts";
 import { closedPort, configDir, metric, recorder, type Seen } from "./_auth.ts";
 
 /** The auth service: its answer depends on the URI it is asked about. */
@@ -169,4 +170,20 @@ Deno.test("forward-auth: a timeout, an auth service that is down, or a denial ov
   assert.equal(await m("app", "error"), 1);
   assert.equal(await m("down", "error"), 1);
   assert.ok(lb.proc.lines().some((l) => /forward auth for route down failed \(error\)/.test(l)));
+});
+
+Deno.test("forward-auth: user-header names the user in the access record", async () => {
+  await using backend = recorder();
+  await using auth = authService();
+  await using lb = inProcess({
+    backends: [backend.origin],
+    policies: { "forward-auth": { url: `${auth.origin}/verify`, "user-header": "X-Auth-User" } },
+  });
+  assert.equal((await lb.send("http://site.test/app/ok")).status, 200);
+  assert.equal((await lb.send("http://site.test/app/denied")).status, 401);
+  await new Promise((r) => setTimeout(r, 50)); // records are written once replies are delivered
+  assert.deepEqual(lb.records.map((r) => [r.path, r.user]), [
+    ["/app/ok", "alice"],
+    ["/app/denied", undefined],
+  ]);
 });
