@@ -14,7 +14,7 @@ import { describeConfig } from "./lib/config/describe.ts";
 import { Reloader } from "./lib/server/reloader.ts";
 import { startLoadBalancer } from "./lib/server/lb.ts";
 import { closeLogging, log, setupLogging } from "./lib/core/logging.ts";
-import { onTerminate } from "./lib/server/signals.ts";
+import { onReopen, onTerminate } from "./lib/server/signals.ts";
 import { VERSION } from "./lib/core/version.ts";
 
 /** Runs `lb` with the given arguments and environment. */
@@ -60,11 +60,14 @@ export async function main(
   logger.info(`${listening}: {summary}`, { summary: describeConfig(config) });
   const reloader = new Reloader({ lb, path, args, env, log: log("lb", "config") });
   reloader.start();
+  // logrotate's postrotate sends SIGUSR1 once it has renamed the access log.
+  const stopReopen = onReopen(() => void lb.reopenLogs());
   const stopSignals = onTerminate((signal) => {
     logger.info("{signal} received; shutting down (send it again to exit at once)", { signal });
     lb.shutdown().then(async (drained) => {
       await reloader.stop();
       stopSignals();
+      stopReopen();
       // Non-zero when requests were cut off, so a supervisor can tell.
       logger.info(drained ? "shutdown complete" : "shutdown timed out; exiting");
       await closeLogging();

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { buildAccessLog } from "./access_log.ts";
 import type { Problems } from "./cli.ts";
 import type { LbConfig } from "./types.ts";
 import type { OptionReader } from "./values.ts";
@@ -27,7 +28,7 @@ export function buildGlobal(p: Problems, r: OptionReader): GlobalConfig {
     trustProxy: r.get("trust-proxy"),
     logLevel: r.get("log-level"),
     logFormat: r.get("log-format"),
-    accessLog: r.get("access-log"),
+    ...buildAccessLog(p, r),
     workers: r.get("workers"),
     shutdownDelayMs: r.get("shutdown-delay"),
     shutdownTimeoutMs: r.get("shutdown-timeout"),

@@ -7,9 +7,15 @@
  * @module
  */
 
+import { ACCESS_LOG_FORMATS, DEFAULT_JSON_FIELDS } from "../core/access_record.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "../core/logging.ts";
 import { boolean, choice, custom, duration, integer, list, port, size, text } from "./kinds.ts";
 import { FRONT_NAMES } from "./names.ts";
+import {
+  defaultAccessLogFormat,
+  readAccessField,
+  readAccessTemplate,
+} from "./access_log_readers.ts";
 import { option } from "./option.ts";
 import * as r from "./parsers.ts";
 
@@ -104,7 +110,45 @@ export const GLOBAL_OPTIONS = {
     kind: boolean(),
     default: "false",
     reload: false,
-    help: "one line per request: method, path, status, backend, duration, bytes",
+    help:
+      "one line per request: method, path, status, backend, duration, bytes; on by itself with an access-log-format other than log",
+  }),
+  "access-log-format": option({
+    ...listener,
+    kind: choice(ACCESS_LOG_FORMATS),
+    default: {
+      shown: "log (json with a file or fields, template with a template)",
+      compute: defaultAccessLogFormat,
+    },
+    reload: false,
+    help:
+      "JSON lines, NGINX's combined or common, or a template; log keeps the lb's own log (--log-format)",
+  }),
+  "access-log-fields": option({
+    ...listener,
+    kind: list("LIST", readAccessField, (f) => f),
+    default: DEFAULT_JSON_FIELDS.join(","),
+    shown: "all but time_local, request",
+    reload: false,
+    help: "the json format's fields, in order (README: Access log)",
+  }),
+  "access-log-template": option({
+    ...listener,
+    kind: custom("TEXT", readAccessTemplate, { format: (t) => t }),
+    default: "",
+    shown: "none",
+    emptyIsUnset: true,
+    reload: false,
+    help: "the template format's line: $field or ${field} for each field, $$ for a dollar sign",
+  }),
+  "access-log-file": option({
+    ...listener,
+    kind: file,
+    default: "",
+    shown: "stdout",
+    emptyIsUnset: true,
+    reload: false,
+    help: "append access-log lines to this file; SIGUSR1 reopens it (logrotate)",
   }),
   "no-route-status": option({
     scope: "global",

@@ -8,6 +8,7 @@
 
 import type { BackendSpec } from "../core/backend_spec.ts";
 import type { Cidr } from "../core/cidr.ts";
+import type { AccessField, AccessLogFormat } from "../core/access_record.ts";
 import type { LogFormat, LogLevelName } from "../core/logging.ts";
 import type { FrontName, StrategyName, TransportName } from "./names.ts";
 import type { PolicySet } from "./policies/types.ts";
@@ -230,6 +231,18 @@ export interface RouteConfig {
   readonly policies?: PolicySet;
 }
 
+/** How and where access-log lines are written (`access-log-*`). */
+export interface AccessLogOutput {
+  /** `log`: through the lb's own log (text or JSON by `log-format`); else this format's lines. */
+  readonly format: AccessLogFormat;
+  /** The `json` format's fields, in order (`access-log-fields`). */
+  readonly fields: readonly AccessField[];
+  /** The `template` format's line (`access-log-template`); empty for the other formats. */
+  readonly template: string;
+  /** The file lines are appended to, reopened on SIGUSR1 (`access-log-file`); stdout when absent. */
+  readonly file?: string;
+}
+
 /** Everything `lb` needs to run, validated. */
 export interface LbConfig {
   /** Traffic listener address (`host`). */
@@ -246,8 +259,10 @@ export interface LbConfig {
   readonly logLevel: LogLevelName;
   /** Log line format (`log-format`). */
   readonly logFormat: LogFormat;
-  /** Whether every request is logged (`access-log`). */
+  /** Whether every request is logged (`access-log`, or any `access-log-*` option set). */
   readonly accessLog: boolean;
+  /** How and where access-log lines are written. */
+  readonly accessLogOutput: AccessLogOutput;
   /** Threads serving traffic (`workers`); 0 means one per CPU the process may use. */
   readonly workers: number;
   /** Time the lb keeps serving after readiness starts failing on SIGTERM (`shutdown-delay`), ms. */

@@ -40,6 +40,13 @@ export interface ProxyRequest {
   /** The client's address (after PROXY protocol, when used), without brackets. */
   readonly clientIp: string;
   /**
+   * The protocol as a request line names it (`HTTP/1.1`, `HTTP/1.0`), for
+   * the access log. Absent when the front can't tell (`Deno.serve`): the
+   * log then says HTTP/2.0 for a request without `Host` (RFC 9113 §8.3.1:
+   * HTTP/2 carries `:authority` instead) and HTTP/1.1 for one with it.
+   */
+  readonly protocol?: string;
+  /**
    * The `Upgrade` value when the request asks to switch protocols on this
    * connection (HTTP/1.1 `Connection: upgrade`); a front that can splice the
    * two sockets afterwards sets it.

@@ -111,7 +111,7 @@ export interface LbMetrics {
   readonly compressionBytes: Counter;
   /** Trace spans, by what became of them (exported, failed, dropped). */
   readonly spans: Counter;
-  /** Access-log file reopens (SIGUSR1) and write failures, by event. */
+  /** Access-log file reopens (SIGUSR1), write failures and lines dropped, by event. */
   readonly accessLogEvents: Counter;
 }
 
@@ -306,7 +306,7 @@ export function createLbMetrics(registry = new Registry()): LbMetrics {
     ),
     accessLogEvents: registry.counter(
       "lb_access_log_events_total",
-      "Access-log file events: reopen (SIGUSR1), error (a write or reopen failed).",
+      "Access-log events: reopen (SIGUSR1), error (a write or reopen failed), dropped (lines lost: queue full while the disk stalled, or a failed write).",
       ["event"],
     ),
   };

@@ -6,9 +6,8 @@
  * @module
  */
 
-import type { Logger } from "../core/logging.ts";
 import type { ProxyReply, ProxyRequest } from "../core/message.ts";
-import type { HeaderPairs, UpstreamResponse } from "../core/transport.ts";
+import { type HeaderPairs, headerValue, type UpstreamResponse } from "../core/transport.ts";
 import type { PickContext } from "../balancing/types.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
 import { RequestMetrics } from "../metrics/request_metrics.ts";
@@ -17,6 +16,7 @@ import type { CompiledRoute } from "../routing/router.ts";
 import type { Answer } from "./attempts.ts";
 import type { AccessRecord, LbHooks } from "./hooks.ts";
 import type { Upstream } from "./upstream.ts";
+import type { AccessLogSink } from "../policy/access_log.ts";
 import type { PolicyChain } from "../policy/chain.ts";
 import type { PolicyExchange } from "../policy/types.ts";
 
@@ -55,21 +55,23 @@ const NO_POOL = {};
 export class Accounting {
   readonly #metrics: LbMetrics;
   readonly #recorder: RequestMetrics;
-  readonly #accessLog: Logger | undefined;
+  readonly #accessLog: AccessLogSink | undefined;
   readonly #onLog: LbHooks["onLog"];
   readonly #now: () => number;
+  readonly #wallNow: () => number;
 
   constructor(
     metrics: LbMetrics,
-    accessLog: Logger | undefined,
+    accessLog: AccessLogSink | undefined,
     hooks: LbHooks | undefined,
-    now: () => number,
+    clocks: { readonly now: () => number; readonly wallNow: () => number },
   ) {
     this.#metrics = metrics;
     this.#recorder = new RequestMetrics(metrics);
     this.#accessLog = accessLog;
     this.#onLog = hooks?.onLog;
-    this.#now = now;
+    this.#now = clocks.now;
+    this.#wallNow = clocks.wallNow;
   }
 
   /** Whether anything wants access-log records (and so the bytes each reply carried). */
@@ -119,11 +121,8 @@ export class Accounting {
     const policy = exchange.routed?.policy;
     policy?.chain.done(policy.x, exchange.reply.status, bytes);
     if (!this.logs || (policy !== undefined && !policy.chain.logged)) return;
-    const record = exchange.record(bytes, this.#now());
-    this.#accessLog?.info(
-      "{method} {path} {status} {route} {pool} {backend} {durationMs}ms {bytes}B",
-      { ...record },
-    );
+    const record = exchange.record(bytes, this.#now(), this.#wallNow());
+    this.#accessLog?.write(record);
     this.#onLog?.(record);
   }
 }
@@ -146,8 +145,10 @@ class Exchange implements ProxyExchange {
     this.accounting.finished(this, bytes);
   }
 
-  record(bytes: number, now: number): AccessRecord {
+  /** Made only when a log wants it: the fields a format may need are read here, not per request. */
+  record(bytes: number, now: number, wallNow: number): AccessRecord {
     const { req, reply, routed, answer } = this;
+    const host = req.host ?? "";
     return {
       method: req.method,
       path: req.path,
@@ -160,6 +161,11 @@ class Exchange implements ProxyExchange {
       client: req.clientIp,
       requestId: routed?.policy?.x.requestId,
       user: routed?.policy?.x.user,
+      time: wallNow,
+      protocol: req.protocol ?? (headerValue(req.headers, "host") ? "HTTP/1.1" : "HTTP/2.0"),
+      host,
+      userAgent: headerValue(req.headers, "user-agent"),
+      referer: headerValue(req.headers, "referer"),
     };
   }
 }

@@ -19,6 +19,7 @@ import {
   type UpstreamRequest,
   type UpstreamResponse,
 } from "../core/transport.ts";
+import type { AccessLogSink } from "../policy/access_log.ts";
 import type { PolicyExchange } from "../policy/types.ts";
 import type { Backend } from "../pool/pool.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
@@ -42,8 +43,8 @@ export interface ProxyOptions {
   readonly router: Router;
   readonly metrics: LbMetrics;
   readonly log: Logger;
-  /** Logs one line per request when set. */
-  readonly accessLog?: Logger;
+  /** Gets each request's access-log record when set (`policy/access_log.ts`). */
+  readonly accessLog?: AccessLogSink;
   readonly trustProxy: readonly Cidr[];
   /** Status for a request no route matches. */
   readonly noRouteStatus: number;
@@ -54,6 +55,8 @@ export interface ProxyOptions {
   readonly hooks?: LbHooks;
   /** Monotonic milliseconds. */
   readonly now?: () => number;
+  /** Wall-clock milliseconds, for the access record's time; `Date.now` by default. */
+  readonly wallNow?: () => number;
   /**
    * The scheme clients reach this listener with, sent upstream as
    * `X-Forwarded-Proto` and `proto=` in `Forwarded`; "http" by default.
@@ -104,7 +107,10 @@ export function createProxy(options: ProxyOptions): ProxyCore {
   const { metrics, log, accessLog, trustProxy, router, upstreams, hooks } = options;
   const now = options.now ?? (() => performance.now());
   const deps = { metrics, log, now };
-  const accounting = new Accounting(metrics, accessLog, hooks, now);
+  const accounting = new Accounting(metrics, accessLog, hooks, {
+    now,
+    wallNow: options.wallNow ?? Date.now,
+  });
   const count = accounting.count.bind(accounting);
   const proto = options.proto ?? "http";
   const byName = new Map(router.routes.map((r) => [r.name, r]));

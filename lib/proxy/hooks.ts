@@ -9,10 +9,13 @@
  */
 
 import type { PoolConfig } from "../config/types.ts";
+import type { AccessRecord } from "../core/access_record.ts";
 import type { BackendSpec } from "../core/backend_spec.ts";
 import type { HeaderPairs } from "../core/transport.ts";
 import type { ProxyRequest } from "../core/message.ts";
 import type { Strategy, StrategyOptions } from "../balancing/types.ts";
+
+export type { AccessRecord };
 
 /** What `onRequest` may decide: answer now, send to a named route, or carry on (undefined). */
 export type RequestDecision = Response | { readonly route: string } | undefined;
@@ -53,32 +56,6 @@ export interface ErrorInfo {
   readonly error: unknown;
   /** The client's request; a body nobody read has already been cancelled. */
   readonly request: ProxyRequest;
-}
-
-/** One access-log record: what happened to one request. */
-export interface AccessRecord {
-  /** The client's method. */
-  readonly method: string;
-  /** The client's origin-form target (path and query), before any route rewrite. */
-  readonly path: string;
-  /** The status sent to the client; 499 when it went away before the answer. */
-  readonly status: number;
-  /** The route's name, or `none` when no route matched. */
-  readonly route: string;
-  /** The pool's name, or `none`. */
-  readonly pool: string;
-  /** The backend's origin, or `none` when no backend answered. */
-  readonly backend: string;
-  /** Time to response headers… and body delivered (monotonic ms, one decimal). */
-  readonly durationMs: number;
-  /** Body bytes sent to the client. */
-  readonly bytes: number;
-  /** The client's IP address (after PROXY protocol, when used), without brackets. */
-  readonly client: string;
-  /** The request's ID, when the route has `policies.request-id`. */
-  readonly requestId?: string;
-  /** Who an auth policy let through, when one did. */
-  readonly user?: string;
 }
 
 /** The hooks; every one is optional. */

@@ -15,6 +15,7 @@ import { compileRoutes } from "../routing/router.ts";
 import { createProxy, type ProxyCore } from "../proxy/handler.ts";
 import type { LbHooks } from "../proxy/hooks.ts";
 import type { Mirror } from "../proxy/mirror.ts";
+import type { AccessLogSink } from "../policy/access_log.ts";
 import { buildChains } from "../policy/chain.ts";
 import type { PolicyDeps } from "../policy/types.ts";
 import { createUpstream, type Upstream } from "../proxy/upstream.ts";
@@ -28,6 +29,8 @@ export interface GenerationDeps {
   readonly mirror: Mirror;
   /** What the routes' edge policies are built with (`policy/runtime.ts`). */
   readonly policies: PolicyDeps;
+  /** The thread's access log, made once at start (its options need a restart); absent when off. */
+  readonly accessLog?: AccessLogSink;
   readonly hooks?: LbHooks;
   /** Uniform in [0, 1), for the strategies. */
   readonly random: () => number;
@@ -58,13 +61,14 @@ export function buildCore(config: LbConfig, deps: GenerationDeps): ProxyCore {
     router: compileRoutes(config.routes),
     metrics: deps.metrics,
     log: deps.log("lb", "proxy"),
-    accessLog: config.accessLog ? deps.log("lb", "access") : undefined,
+    accessLog: deps.accessLog,
     trustProxy: config.trustProxy,
     noRouteStatus: config.noRouteStatus,
     mirror: deps.mirror,
     policies: buildChains(config.routes, deps.policies),
     hooks: deps.hooks,
     now: deps.now,
+    wallNow: deps.policies.wallNow,
     proto: deps.proto,
   });
 }

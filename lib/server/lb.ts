@@ -63,6 +63,11 @@ export interface LoadBalancer {
    * `shutdownTimeoutMs` to finish. Resolves true when they all did.
    */
   shutdown(): Promise<boolean>;
+  /**
+   * Reopens the access-log file (`--access-log-file`) in this thread and
+   * tells every worker to, for logrotate: `lb` calls it on SIGUSR1.
+   */
+  reopenLogs(): Promise<void>;
 }
 
 /** A running load balancer with its internals, for the lb's own program and tests. */
@@ -129,6 +134,10 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): RunningL
       for (const r of await traffic.reconfigure(next, shuttingDown)) restart.add(r);
       for (const r of await workers?.reconfigure(next) ?? []) restart.add(r);
       return [...restart];
+    },
+    reopenLogs() {
+      workers?.reopenLogs();
+      return traffic.reopenLogs();
     },
     shutdown: () =>
       shutdownPromise ??= traffic.shutdown({

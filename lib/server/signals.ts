@@ -1,5 +1,6 @@
 /**
- * Termination signals for graceful shutdown, shared by both programs.
+ * Termination signals for graceful shutdown, shared by both programs, and
+ * SIGUSR1 for reopening log files.
  *
  * @module
  */
@@ -29,6 +30,17 @@ export function onTerminate(
   return () => {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
   };
+}
+
+/**
+ * Calls `reopen` on each SIGUSR1, the signal logrotate's `postrotate`
+ * sends (as to NGINX) once it has renamed the log files. Returns a
+ * function that removes the listener; does nothing on Windows.
+ */
+export function onReopen(reopen: () => void): () => void {
+  if (Deno.build.os === "windows") return () => {};
+  Deno.addSignalListener("SIGUSR1", reopen);
+  return () => Deno.removeSignalListener("SIGUSR1", reopen);
 }
 
 /**

@@ -108,6 +108,11 @@ export class Supervisor {
     this.#broadcast({ type: "members", members });
   }
 
+  /** Tells every serving worker to reopen its access-log file (one starting opens it anew anyway). */
+  reopenLogs(): void {
+    this.#broadcast({ type: "reopen-logs" });
+  }
+
   /** Applies a generation in every worker; resolves with the settings any of them could not apply. */
   async reconfigure(config: LbConfig, members: PoolMembers): Promise<string[]> {
     this.#generation++;

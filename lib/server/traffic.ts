@@ -15,6 +15,7 @@ import { denoServeHandler } from "../front/deno_serve.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
 import type { ProxyCore } from "../proxy/handler.ts";
 import { Mirror } from "../proxy/mirror.ts";
+import { createAccessLog } from "../policy/access_log.ts";
 import { PolicyRuntime } from "../policy/runtime.ts";
 import { TunnelSet } from "../proxy/websocket.ts";
 import { CertificateReloader } from "./certificates.ts";
@@ -63,6 +64,8 @@ export interface Traffic {
   reconfigure(next: LbConfig, shuttingDown: boolean): Promise<string[]>;
   /** Runs the shutdown sequence (`shutdown.ts`); true when everything in flight finished. */
   shutdown(steps: TrafficShutdown): Promise<boolean>;
+  /** Reopens the access-log file (SIGUSR1, after logrotate renamed it). */
+  reopenLogs(): Promise<void>;
 }
 
 /** Starts the pools and, unless `listen` is false, binds the traffic listener. */
@@ -88,6 +91,14 @@ export function startTraffic(config: LbConfig, deps: TrafficDeps): Traffic {
     now,
     random: deps.random,
   });
+  // Made once: the access-log options need a restart, so every generation writes to this one.
+  const accessLog = config.accessLog
+    ? createAccessLog(config.accessLogOutput, {
+      metrics,
+      accessLogger: log("lb", "access"),
+      log: logger,
+    })
+    : undefined;
   const certificates = new CertificateReloader(config.tls, logger);
   const newCore = (cfg: LbConfig) =>
     buildCore(cfg, {
@@ -96,6 +107,7 @@ export function startTraffic(config: LbConfig, deps: TrafficDeps): Traffic {
       log,
       mirror,
       policies: policies.deps,
+      accessLog,
       hooks: deps.hooks,
       random: deps.random ?? Math.random,
       now: deps.now,
@@ -164,8 +176,10 @@ export function startTraffic(config: LbConfig, deps: TrafficDeps): Traffic {
         closeRest: async () => {
           await pools.close();
           await policies.close();
+          await accessLog?.close();
           await steps.closeRest?.();
         },
       }),
+    reopenLogs: () => accessLog?.reopen() ?? Promise.resolve(),
   };
 }

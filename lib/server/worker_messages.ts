@@ -36,6 +36,8 @@ export type ToWorker =
   }
   /** Report counters; answered by `stats` with the same `seq`. */
   | { readonly type: "stats"; readonly seq: number }
+  /** Reopen the access-log file (the main thread got SIGUSR1). */
+  | { readonly type: "reopen-logs" }
   /** Heartbeat; answered by `pong`. */
   | { readonly type: "ping"; readonly seq: number }
   /** Stop accepting and drain for up to `timeoutMs`; answered by `drained`. */

@@ -85,6 +85,11 @@ class WorkerLb {
     });
   }
 
+  /** Reopens the access-log file. */
+  reopenLogs(): Promise<void> {
+    return this.#traffic.reopenLogs();
+  }
+
   /** Drains; the main thread already waited out `--shutdown-delay`. */
   async shutdown(timeoutMs: number): Promise<void> {
     const drained = await this.#traffic.shutdown({
@@ -137,6 +142,8 @@ port.on("message", async (message: ToWorker) => {
       return worker?.reconfigure(message.seq, message.config, message.members);
     case "stats":
       return worker?.stats(message.seq);
+    case "reopen-logs":
+      return worker?.reopenLogs();
     case "ping":
       return send({ type: "pong", seq: message.seq });
     case "shutdown":

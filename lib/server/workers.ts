@@ -73,6 +73,8 @@ export interface Workers {
   reconfigure(next: LbConfig): Promise<string[]>;
   /** Drains every worker for up to `timeoutMs`; true when all finished. */
   drain(timeoutMs: number): Promise<boolean>;
+  /** Tells every worker to reopen its access-log file. */
+  reopenLogs(): void;
   /** Stops sending state, and frees the port reservation if it is still held. */
   close(): void;
 }
@@ -120,6 +122,7 @@ export function startWorkers(config: LbConfig, count: number, deps: WorkersDeps)
       return supervisor.reconfigure(told(next), poolMembers(pools));
     },
     drain: (ms) => supervisor.shutdown(ms),
+    reopenLogs: () => supervisor.reopenLogs(),
     close() {
       publisher.stop();
       release();

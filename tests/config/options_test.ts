@@ -96,6 +96,10 @@ Deno.test("options: the restart-only set", () => {
   });
   assert.deepEqual(restart.sort(), [
     "access-log",
+    "access-log-fields",
+    "access-log-file",
+    "access-log-format",
+    "access-log-template",
     "admin-host",
     "admin-port",
     "backend-ca",

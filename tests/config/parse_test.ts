@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { parseLbArgs } from "../../lib/config/parse.ts";
 import { DEFAULT_BACKENDS } from "../../lib/config/options.ts";
+import { DEFAULT_JSON_FIELDS } from "../../lib/core/access_record.ts";
 import type { LbConfig } from "../../lib/config/types.ts";
 import { config, GENERATED, pool, problems } from "./_config.ts";
 
@@ -22,6 +23,7 @@ Deno.test("parseLbArgs: defaults are one pool `default` and one match-all route 
     logLevel: "info",
     logFormat: "text",
     accessLog: false,
+    accessLogOutput: { format: "log", fields: DEFAULT_JSON_FIELDS, template: "", file: undefined },
     workers: 1,
     shutdownDelayMs: 0,
     shutdownTimeoutMs: 30_000,

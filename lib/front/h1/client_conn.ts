@@ -168,6 +168,7 @@ export class ClientConnection implements BodySource, HeadSource, UpgradeSink {
       contentLength: head.framing.kind === "length" ? head.framing.length : undefined,
       signal: abort.signal,
       clientIp: this.clientIp,
+      protocol: head.minor === 1 ? "HTTP/1.1" : "HTTP/1.0",
       // A read still pending on the socket (an upgrade pipelined behind a
       // request) could take the new protocol's first bytes: the offer is
       // then ignored, as RFC 9110 §7.8 allows.
