@@ -52,7 +52,8 @@ export function localTable(config: RateLimitConfig, deps: PolicyDeps): BucketTab
 
 /** The rate-limit policy of route `route`. */
 export function createRateLimit(config: RateLimitConfig, deps: PolicyDeps, route: string): Policy {
-  const table = localTable(config, deps);
+  // `closed` never asks the local buckets, so it keeps none (and shows no keys).
+  const table = config.store?.onError === "closed" ? undefined : localTable(config, deps);
   const keyOf = keyReader(config.key, route);
   const denied = deps.metrics.policyDenied.labels(route, "rate-limit");
   const now = deps.now;
@@ -74,7 +75,7 @@ export function createRateLimit(config: RateLimitConfig, deps: PolicyDeps, route
 
   const local = (x: PolicyExchange, key: string): ProxyReply | undefined => {
     const at = now();
-    return answer(x, take(table.get(key, config, at), config, at, scratch));
+    return answer(x, take(table!.get(key, config, at), config, at, scratch));
   };
 
   const store = config.store;
