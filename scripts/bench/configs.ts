@@ -42,8 +42,9 @@ export function textBody(): string {
   let out = "";
   let line = "";
   while (out.length < TEXT_BODY_BYTES) {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    const word = WORDS[seed % WORDS.length];
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    // The high bits: the low bits of a power-of-two LCG repeat with short periods.
+    const word = WORDS[(seed >>> 16) % WORDS.length];
     if (line.length + word.length + 1 > 72) {
       out += line + "\n";
       line = "";
