@@ -9,12 +9,7 @@
 import { parseFlags, Problems } from "../../lib/config/cli.ts";
 import type { BackendKind } from "./backends.ts";
 import { CASE_NAMES, type CaseName, CASES, DEFAULT_CASES } from "./cases.ts";
-import {
-  POLICY_HELP,
-  POLICY_VARIANTS,
-  policyLabel,
-  type PolicyVariantName,
-} from "./policy_configs.ts";
+import { POLICY_HELP, POLICY_VARIANTS, type PolicyVariantName } from "./policy_configs.ts";
 import {
   DEFAULT_TARGETS,
   TARGET_HELP,
@@ -45,7 +40,7 @@ Usage: deno task bench [flags]
                    in the list, lb and nginx run only as their -wN variants
   --policies LIST  edge-policy variants of lb, each a target lb+<name> run in the same rounds
                    and compared with lb (needs lb in --targets and 1 in --workers): all, or
-                   comma-separated from ${POLICY_VARIANTS.join(", ")}
+                   comma-separated variants (listed below)
   --pin            wrk and the backends on the lower half of the CPUs, the proxy (all its
                    threads and processes) on the upper half, with taskset; skipped with the
                    reason where taskset is missing or fewer than 2 CPUs may be used
@@ -59,11 +54,8 @@ ${CASE_NAMES.map((c) => `  ${c.padEnd(15)}${CASES[c].help}`).join("\n")}
 Targets:
 ${TARGET_NAMES.map((t) => `  ${t.padEnd(15)}${TARGET_HELP[t]}`).join("\n")}
 
-Policy variants (--policies; target lb+<name>, one config file with only that policy):
-${
-    POLICY_VARIANTS.map((v) => `  ${v.padEnd(17)}${policyLabel(v).padEnd(21)}${POLICY_HELP[v]}`)
-      .join("\n")
-  }
+Policy variants (--policies: target lb+<name>, a config file holding only that policy):
+${POLICY_VARIANTS.map((v) => `  ${v.padEnd(17)}${POLICY_HELP[v]}`).join("\n")}
 
 Needs wrk; nginx-light and haproxy are optional (apt-get install wrk nginx-light haproxy), and
 the h2 case needs h2load and openssl (apt-get install nghttp2-client openssl).`;
