@@ -148,9 +148,13 @@ Deno.test("config: an htpasswd file is read with the config, relative to it, and
       }),
     );
     const load = async () => parseLbArgs(ARGS, {}, undefined, await loadConfigFile(path));
-    assert.deepEqual(
-      await load().catch((e: UsageError) => e.problems),
-      [`--config: ${path}: policies.basic-auth.htpasswd: can't read ${dir}/users.htpasswd (No such file or directory (os error 2): readfile '${dir}/users.htpasswd')`],
+    const missing = await load().catch((e: UsageError) => e.problems);
+    assert.ok(Array.isArray(missing) && missing.length === 1);
+    assert.ok(
+      missing[0].startsWith(
+        `--config: ${path}: policies.basic-auth.htpasswd: can't read ${dir}/users.htpasswd (`,
+      ),
+      missing[0],
     );
     await Deno.writeTextFile(`${dir}/users.htpasswd`, `alice:${HASH}\nbob:${Y_HASH}\n`);
     const first = await load();
