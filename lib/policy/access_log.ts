@@ -13,6 +13,7 @@
  * @module
  */
 
+import { UsageError } from "../config/cli.ts";
 import type { AccessLogOutput } from "../config/types.ts";
 import { accessFormatter } from "../core/access_format.ts";
 import type { AccessRecord } from "../core/access_record.ts";
@@ -48,7 +49,8 @@ const LOG_MESSAGE = "{method} {path} {status} {route} {pool} {backend} {duration
 
 /**
  * The access log `output` asks for. Opens the file now, so a path that
- * can't be opened stops the start (throws) instead of losing every line.
+ * can't be opened stops the start (a `UsageError`: the lb exits 2) instead
+ * of losing every line.
  */
 export function createAccessLog(output: AccessLogOutput, deps: AccessLogDeps): AccessLog {
   if (output.format === "log") {
@@ -115,7 +117,8 @@ function openWriter(file: string | undefined, deps: AccessLogDeps): LineWriter {
   try {
     return fileLineWriter(file, options);
   } catch (err) {
-    throw new Error(`--access-log-file: can't open ${file}: ${message(err)}`);
+    // A path that can't be written is a bad value for this host: exit 2, naming the option.
+    throw new UsageError([`--access-log-file: can't open ${file}: ${message(err)}`]);
   }
 }
 

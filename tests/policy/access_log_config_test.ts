@@ -130,3 +130,26 @@ Deno.test("config: the real program exits 2 on an unknown field, naming it", asy
   assert.equal(code, 2);
   assert.match(stderr, /^lb: --access-log-fields: "stauts" is not a field \(expected one of /m);
 });
+
+Deno.test("config: a file that can't be opened (or written: no --allow-write) stops the start with exit 2", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const missing = await runDeno("main.ts", [
+      "--backends",
+      "http://127.0.0.1:9",
+      "--port",
+      "0",
+      "--admin-port",
+      "0",
+      "--access-log-file",
+      `${dir}/no-such-dir/access.log`,
+    ]);
+    assert.equal(missing.code, 2);
+    assert.match(
+      missing.stderr,
+      /^lb: --access-log-file: can't open .*no-such-dir\/access\.log: No such file or directory/m,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
