@@ -56,6 +56,8 @@ export type { Body, ProxyReply, ProxyRequest } from "./lib/core/message.ts";
 export type { BackendSpec } from "./lib/core/backend_spec.ts";
 export type { Cidr } from "./lib/core/cidr.ts";
 export type { LogFormat, LogLevelName } from "./lib/core/logging.ts";
+export type { AccessField, AccessLogFormat } from "./lib/core/access_record.ts";
+export { ACCESS_FIELDS, ACCESS_LOG_FORMATS } from "./lib/core/access_record.ts";
 export { LOG_FORMATS, LOG_LEVELS } from "./lib/core/logging.ts";
 export type {
   HeaderPairs,
@@ -70,6 +72,7 @@ export type {
 export { ClientAbortError, UpstreamError } from "./lib/core/transport.ts";
 export type { Prober, ProbeTarget } from "./lib/health/tcp_probe.ts";
 export type {
+  AccessLogOutput,
   BalancingConfig,
   DiscoverTarget,
   DiscoveryConfig,
