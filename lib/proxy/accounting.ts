@@ -148,7 +148,6 @@ class Exchange implements ProxyExchange {
   /** Made only when a log wants it: the fields a format may need are read here, not per request. */
   record(bytes: number, now: number, wallNow: number): AccessRecord {
     const { req, reply, routed, answer } = this;
-    const host = req.host ?? "";
     return {
       method: req.method,
       path: req.path,
@@ -162,8 +161,10 @@ class Exchange implements ProxyExchange {
       requestId: routed?.policy?.x.requestId,
       user: routed?.policy?.x.user,
       time: wallNow,
-      protocol: req.protocol ?? (headerValue(req.headers, "host") ? "HTTP/1.1" : "HTTP/2.0"),
-      host,
+      // Deno.serve doesn't say: HTTP/2 has `:authority` where HTTP/1.1 must send Host.
+      protocol: req.protocol ??
+        (headerValue(req.headers, "host") !== undefined ? "HTTP/1.1" : "HTTP/2.0"),
+      host: req.host ?? "",
       userAgent: headerValue(req.headers, "user-agent"),
       referer: headerValue(req.headers, "referer"),
     };
