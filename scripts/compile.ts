@@ -23,8 +23,11 @@ for (const { entry, output, env } of targets) {
     "--allow-net",
     `--allow-env=${env.join(",")}`,
     // lb reads (and watches) its --config file, whose path is the operator's choice,
-    // and node:dns's setServers() (--dns-server) reads the system's DNS servers.
-    ...(entry === "main.ts" ? ["--allow-read", "--allow-sys=networkInterfaces"] : []),
+    // node:dns's setServers() (--dns-server) reads the system's DNS servers, and
+    // --access-log-file writes where the operator says.
+    ...(entry === "main.ts"
+      ? ["--allow-read", "--allow-write", "--allow-sys=networkInterfaces"]
+      : []),
     // --workers starts this module in each worker thread, and basic auth its bcrypt
     // thread with the other; nothing imports them statically.
     ...(entry === "main.ts"
