@@ -131,8 +131,11 @@ Deno.test("policyVariant: each holds only its policy; lb+all holds every policy 
       .store,
     { url: SERVICES.redisUrl },
   );
-  assert.deepEqual(policyVariant("access-log", SERVICES).permissions, [
-    `--allow-write=${SERVICES.accessLogFile}`,
+  assert.deepEqual(policyVariant("access-log", SERVICES).flags, [
+    "--access-log-format",
+    "json",
+    "--access-log-file",
+    SERVICES.accessLogFile,
   ]);
   assert.deepEqual(policyVariant("tracing", SERVICES).flags, ["--otlp-endpoint", SERVICES.origin]);
 });

@@ -75,8 +75,6 @@ export interface PolicyVariant {
   readonly flags: readonly string[];
   /** Header lines every request sends (`Name: value`), for wrk's `-H` and the check request. */
   readonly headers: readonly string[];
-  /** Deno permissions main.ts needs beyond `deno task lb`'s (writing the access-log file). */
-  readonly permissions: readonly string[];
   /** Whether it needs {@link PolicyServices.redisUrl}. */
   readonly needsRedis: boolean;
 }
@@ -91,7 +89,6 @@ interface Piece {
   readonly policies: Record<string, unknown>;
   readonly flags?: readonly string[];
   readonly headers?: readonly string[];
-  readonly permissions?: readonly string[];
 }
 
 /** One line per variant, for `--help` and the docs. */
@@ -184,8 +181,6 @@ function piece(name: Exclude<PolicyVariantName, "combined">, s: PolicyServices):
       return {
         policies: { "access-log": true },
         flags: ["--access-log-format", "json", "--access-log-file", s.accessLogFile],
-        // `deno task lb` grants no writes; a user logging to a file grants that one.
-        permissions: [`--allow-write=${s.accessLogFile}`],
       };
     case "retry":
       return { policies: { retry: { "on-status": [502, 503, 504] } } };
@@ -206,7 +201,6 @@ export function policyVariant(name: PolicyVariantName, s: PolicyServices): Polic
     policies: Object.assign({}, ...pieces.map((p) => p.policies)),
     flags: pieces.flatMap((p) => p.flags ?? []),
     headers: [...new Set(pieces.flatMap((p) => p.headers ?? []))],
-    permissions: pieces.flatMap((p) => p.permissions ?? []),
     needsRedis: name === "rate-limit-redis",
   };
 }

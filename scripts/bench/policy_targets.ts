@@ -81,7 +81,7 @@ async function startVariant(
   await Deno.writeTextFile(config, policyConfigText(v));
   const flags = [...lbFlags("lb")!, "--config", config, ...v.flags];
   const urls = backends.addrs.map((a) => `http://${a}`);
-  const lb = await startLb(v.label, env, urls, { flags, permissions: v.permissions });
+  const lb = await startLb(v.label, env, urls, { flags });
   const target: Target = { ...lb, headers: v.headers, policy: v.name };
   try {
     await smokeCheck(target, headerRecord(v.headers));

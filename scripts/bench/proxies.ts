@@ -49,8 +49,6 @@ export interface LbOptions {
   readonly flags: readonly string[];
   /** Serve HTTPS with these files (`--tls-cert`/`--tls-key`). */
   readonly tls?: TlsFiles;
-  /** Deno permissions beyond `deno task lb`'s (`--allow-write=FILE` for an access-log file). */
-  readonly permissions?: readonly string[];
 }
 
 /**
@@ -77,8 +75,8 @@ export async function startLb(
       "--allow-net",
       "--allow-env",
       "--allow-read",
+      "--allow-write",
       "--allow-sys=networkInterfaces",
-      ...(o.permissions ?? []),
       "main.ts",
       ...o.flags,
       ...["--host", "127.0.0.1", "--port", String(port)],
