@@ -81,10 +81,20 @@ function oneOf(forms: readonly Schema[], value: unknown, path: string): string[]
     return [`${path}: needs exactly one of ${names}${fits.length > 1 ? ", not several" : ""}`];
   }
   if (fits.length > 1) return [`${path}: matches more than one allowed form`];
-  const sameType = forms.find((s) => s.type !== undefined && hasType(value, s.type));
+  const sameType = forms.find((s) => meantAs(s, value));
   if (sameType) return validate(sameType, value, path);
   const all = forms.map((s) => validate(s, value, path));
   return all.sort((a, b) => a.length - b.length)[0];
+}
+
+/**
+ * Whether `value` has a type the form declares, itself or through its own
+ * `oneOf` (`false`, or `true` or an object): an object with one bad key is
+ * then explained as the object form, not as "expected boolean".
+ */
+function meantAs(schema: Schema, value: unknown): boolean {
+  if (schema.type !== undefined) return hasType(value, schema.type);
+  return schema.oneOf?.some((s) => meantAs(s, value)) ?? false;
 }
 
 function range(schema: Schema, value: number, path: string): string[] {

@@ -109,6 +109,8 @@ export interface LbMetrics {
   readonly compressed: Counter;
   /** Body bytes into and out of compression. */
   readonly compressionBytes: Counter;
+  /** Compressible replies sent as they were because `max-streams` were running, by route. */
+  readonly compressionBusy: Counter;
   /** Trace spans, by what became of them (exported, failed, dropped). */
   readonly spans: Counter;
   /** Access-log file reopens (SIGUSR1), write failures and lines dropped, by event. */
@@ -298,6 +300,11 @@ export function createLbMetrics(registry = new Registry()): LbMetrics {
       "lb_compression_bytes_total",
       "Response body bytes into (in) and out of (out) compression.",
       ["direction"],
+    ),
+    compressionBusy: registry.counter(
+      "lb_compression_busy_total",
+      "Compressible responses sent uncompressed because max-streams compressions were running in the thread, by route.",
+      ["route"],
     ),
     spans: registry.counter(
       "lb_trace_spans_total",

@@ -151,14 +151,21 @@ export interface ForwardAuthConfig {
   readonly maxBodyBytes: number;
 }
 
+/** A content coding the compression policy applies (RFC 9110 §8.4.1, RFC 7932, RFC 8878). */
+export type ContentCoding = "br" | "zstd" | "gzip";
+
 /** `policies.compression`. */
 export interface CompressionConfig {
   /** In the server's order of preference; the client's `Accept-Encoding` q-values decide among them. */
-  readonly encodings: readonly ("br" | "zstd" | "gzip")[];
+  readonly encodings: readonly ContentCoding[];
   /** Media types compressed (`text/*` allowed), lower-case, without parameters. */
   readonly types: readonly string[];
   /** Bodies shorter than this (when their length is known) go as they are. */
   readonly minBytes: number;
+  /** Effort per coding: gzip 1-9, br 0-11, zstd 1-19. */
+  readonly levels: { readonly [C in ContentCoding]: number };
+  /** Streamed compressions that may run at once in one thread; past it, replies go as they are. */
+  readonly maxStreams: number;
 }
 
 /** `policies.tracing`: W3C trace context and spans. */
