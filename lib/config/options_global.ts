@@ -18,6 +18,7 @@ import {
 } from "./access_log_readers.ts";
 import { option } from "./option.ts";
 import * as r from "./parsers.ts";
+import { readOtlpEndpoint, readOtlpHeaders } from "./policies/tracing.ts";
 
 const file = text("FILE");
 const positive = duration(true);
@@ -264,6 +265,64 @@ export const GLOBAL_OPTIONS = {
     default: "1MiB",
     reload: false,
     help: "bytes queued toward a slow WebSocket peer before the tunnel is closed",
+  }),
+  "otlp-endpoint": option({
+    ...ops,
+    kind: custom("URL", readOtlpEndpoint),
+    env: "OTEL_EXPORTER_OTLP_ENDPOINT",
+    default: "",
+    shown: "none (tracing off)",
+    reload: false,
+    help:
+      "OTLP/HTTP collector base URL (spans go to <URL>/v1/traces, as JSON); routes' policies.tracing is off without it",
+  }),
+  "otlp-headers": option({
+    ...ops,
+    kind: custom("LIST", readOtlpHeaders, {
+      format: (pairs) => pairs.map(([n, v]) => `${n}=${encodeURIComponent(v)}`).join(","),
+    }),
+    env: "OTEL_EXPORTER_OTLP_HEADERS",
+    default: "",
+    shown: "none",
+    secret: true,
+    reload: false,
+    help: "fields sent with every export, name=value,... with values percent-encoded (API keys)",
+  }),
+  "otlp-service-name": option({
+    ...ops,
+    kind: text("NAME", true),
+    env: "OTEL_SERVICE_NAME",
+    default: "lb",
+    reload: false,
+    help: "the service.name resource attribute of the lb's spans",
+  }),
+  "otlp-queue-size": option({
+    ...ops,
+    kind: integer(1, 1_000_000),
+    default: "2048",
+    reload: false,
+    help: "ended spans waiting for export, per thread; more are dropped and counted",
+  }),
+  "otlp-batch-size": option({
+    ...ops,
+    kind: integer(1, 100_000),
+    default: "512",
+    reload: false,
+    help: "most spans in one export request (at most the queue size)",
+  }),
+  "otlp-interval": option({
+    ...ops,
+    kind: positive,
+    default: "5s",
+    reload: false,
+    help: "longest wait before a partial batch is exported (a full one goes at once)",
+  }),
+  "otlp-timeout": option({
+    ...ops,
+    kind: positive,
+    default: "10s",
+    reload: false,
+    help: "an export request slower than this fails (its spans are counted failed)",
   }),
   help: option({
     ...ops,

@@ -15,6 +15,7 @@ import { buildGlobal } from "./global.ts";
 import { OPTION_NAMES, optionSpec } from "./options.ts";
 import { buildPools } from "./pool.ts";
 import { buildRoutes } from "./routes.ts";
+import { otlpExport, withTraceExport } from "./policies/tracing.ts";
 import type { LbConfig } from "./types.ts";
 import { OptionReader } from "./values.ts";
 
@@ -84,7 +85,19 @@ export function parseLbArgs(
   const global = buildGlobal(p, reader);
   const secret = randomSecret();
   const { pools, settings } = buildPools(p, layers, secret);
-  const routes = buildRoutes(p, file, pools.map((pool) => pool.name));
+  // Tracing needs the process-wide exporter: off (and free) without --otlp-endpoint.
+  const routes = withTraceExport(
+    buildRoutes(p, file, pools.map((pool) => pool.name)),
+    otlpExport({
+      endpoint: reader.get("otlp-endpoint"),
+      headers: reader.get("otlp-headers"),
+      serviceName: reader.get("otlp-service-name"),
+      queueSize: reader.get("otlp-queue-size"),
+      batchSize: reader.get("otlp-batch-size"),
+      intervalMs: reader.get("otlp-interval"),
+      timeoutMs: reader.get("otlp-timeout"),
+    }),
+  );
   p.throwIfAny();
   const config: LbConfig = {
     ...global,

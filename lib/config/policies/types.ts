@@ -168,10 +168,37 @@ export interface CompressionConfig {
   readonly maxStreams: number;
 }
 
+/** Whose incoming `traceparent` a route continues: any client's, `--trust-proxy` peers' only, or nobody's. */
+export type TraceFollow = "any" | "trusted" | "never";
+
+/** Where spans go (the `--otlp-*` options): one exporter per thread serves every route. */
+export interface OtlpExportConfig {
+  /** The OTLP/HTTP base URL (`--otlp-endpoint`), without a trailing slash. */
+  readonly endpoint: string;
+  /** Where batches are posted: the base URL and `/v1/traces`. */
+  readonly url: string;
+  /** Fields sent with every export (`--otlp-headers`), lower-case names. */
+  readonly headers: readonly (readonly [string, string])[];
+  /** The `service.name` resource attribute (`--otlp-service-name`). */
+  readonly serviceName: string;
+  /** Most ended spans waiting for export; more are dropped and counted (`--otlp-queue-size`). */
+  readonly queueSize: number;
+  /** Most spans in one export request (`--otlp-batch-size`, at most the queue size). */
+  readonly batchSize: number;
+  /** Longest wait before a partial batch goes (`--otlp-interval`), ms. */
+  readonly intervalMs: number;
+  /** An export request that takes longer fails (`--otlp-timeout`), ms. */
+  readonly timeoutMs: number;
+}
+
 /** `policies.tracing`: W3C trace context and spans. */
 export interface TracingConfig {
-  /** The share of new traces sampled, 0-1 (a sampled parent is always followed). */
+  /** The share of new traces sampled, 0-1 (a followed parent's sampled flag decides for its requests). */
   readonly sample: number;
+  /** Whose incoming trace context is continued. */
+  readonly follow: TraceFollow;
+  /** The exporter; set from the `--otlp-*` options once the routes are read (absent: tracing off). */
+  readonly export?: OtlpExportConfig;
 }
 
 /** `policies.access-log`. */
