@@ -137,12 +137,14 @@ class ZlibChunks implements ChunkCompressor {
   }
 
   destroy(): void {
-    this.#settle()?.reject(new Error("compressor destroyed"));
+    this.#error ??= new Error("compressor destroyed");
+    this.#settle()?.reject(this.#error);
     this.#z.destroy();
   }
 
   /** Runs `start`, resolving with the output once it calls `done`; one operation at a time. */
   #wait(start: (done: () => void) => void): Promise<Uint8Array[]> {
+    // Failed or destroyed: a stream that won't answer again must not be waited on.
     if (this.#error !== undefined) return Promise.reject(this.#error);
     return new Promise((resolve, reject) => {
       this.#waiter = { resolve, reject };

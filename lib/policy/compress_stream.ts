@@ -37,6 +37,8 @@ export function compressedBody(
       try {
         for (;;) {
           const next = await reader.read();
+          // Cancelled while waiting (the read then ends early): the compressor is gone.
+          if (ended) return;
           const chunk = next.value;
           let out: Uint8Array[];
           if (next.done) out = await compressor.end();
@@ -61,6 +63,7 @@ export function compressedBody(
           if (piece.length > 0) return;
         }
       } catch (err) {
+        if (ended) return; // cancelled meanwhile: nobody reads the error
         compressor.destroy();
         reader.cancel(err).catch(() => {});
         finish();

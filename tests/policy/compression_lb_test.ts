@@ -5,13 +5,15 @@
  * with the fields fixed; already-encoded bodies, ranges, SSE, small bodies
  * and clients that don't ask pass as they are; a slow stream's first bytes
  * decode before the backend sends more; 50 MiB streams pass with the
- * lb's memory bounded (and not growing with the bytes that pass); the metrics and `/status` show it, and a bad value
- * stops the lb with exit 2 naming the key.
+ * lb's memory bounded, and not growing with the bytes that pass; a client
+ * leaving mid-stream lets the backend go; the `Deno.serve` front sends the
+ * same bytes; the metrics and `/status` show it, and a bad value stops the
+ * lb with exit 2 naming the key.
  */
 
 import assert from "node:assert/strict";
 import zlib from "node:zlib";
-import { type LbProcess, rssBytes, startLb } from "../_lb.ts";
+import { type LbProcess, rssBytes, startLb, waitFor } from "../_lb.ts";
 import { concat, httpServer, rawRequest, type RawResponse, writeAll } from "../_http.ts";
 import { metric } from "../routes/_routes.ts";
 
@@ -47,8 +49,15 @@ function bigBlock(i: number): Uint8Array {
   return block;
 }
 
-/** Streams `chunks` one per pull, waiting for `gate` (if any) before the chunk at `gateAt`. */
-function streamOf(chunks: () => Iterator<Uint8Array>, gate?: { at: number; open: Promise<void> }) {
+/**
+ * Streams `chunks` one per pull, waiting for `gate` (if any) before the
+ * chunk at `gate.at`; `onCancel` hears the reader (the lb) letting go.
+ */
+function streamOf(
+  chunks: () => Iterator<Uint8Array>,
+  gate?: { at: number; open: Promise<void> },
+  onCancel?: () => void,
+) {
   const it = chunks();
   let n = 0;
   return new ReadableStream<Uint8Array>({
@@ -59,6 +68,7 @@ function streamOf(chunks: () => Iterator<Uint8Array>, gate?: { at: number; open:
       if (next.done) c.close();
       else c.enqueue(next.value);
     },
+    cancel: onCancel,
   }, { highWaterMark: 0 });
 }
 
@@ -68,6 +78,8 @@ interface Backend extends AsyncDisposable {
   release(): void;
   /** Lets the event stream send its second event. */
   nextEvent(): void;
+  /** How many `/big` bodies the lb let go of before their end. */
+  readonly bigCancelled: number;
 }
 
 /** A promise the test opens, or that opens by itself after `ms` (so a failing test can't hang). */
@@ -85,6 +97,7 @@ function gate(ms: number) {
 }
 
 function backend(): Backend {
+  let bigCancelled = 0;
   const slow = gate(5000);
   const event = gate(5000);
   const server = httpServer((req) => {
@@ -147,9 +160,13 @@ function backend(): Backend {
         );
       case "/big":
         return new Response(
-          streamOf(function* () {
-            for (let i = 0; i < BIG_BLOCKS; i++) yield bigBlock(i);
-          }),
+          streamOf(
+            function* () {
+              for (let i = 0; i < BIG_BLOCKS; i++) yield bigBlock(i);
+            },
+            undefined,
+            () => bigCancelled++,
+          ),
           {
             headers: {
               "content-type": "text/plain",
@@ -163,6 +180,9 @@ function backend(): Backend {
   });
   return {
     origin: server.origin,
+    get bigCancelled() {
+      return bigCancelled;
+    },
     release: slow.open,
     nextEvent: event.open,
     [Symbol.asyncDispose]: async () => {
@@ -440,6 +460,39 @@ async function bigGzip(lb: LbProcess, each: (chunk: Uint8Array) => void): Promis
   for await (const chunk of counted.pipeThrough(gunzip)) each(chunk);
   return wire;
 }
+
+Deno.test("compression through lb: a client leaving mid-stream lets the backend go, and the lb carries on", async () => {
+  await using be = backend();
+  await withConfig(config(be), async (path) => {
+    await using lb = await startLb([], ["--config", path]);
+    const res = await streamGet(lb.port, "/big", ["Accept-Encoding: br"]);
+    assert.equal(res.header("content-encoding"), "br");
+    const reader = res.body.getReader();
+    for (let i = 0; i < 3; i++) assert.ok(!(await reader.read()).done);
+    await reader.cancel(); // closes the connection
+    await waitFor(() => be.bigCancelled === 1, 5000, "the backend's body cancelled");
+    const text = await (await fetch(`${lb.adminUrl}/metrics`)).text();
+    const bytesIn = metric(text, "lb_compression_bytes_total", { direction: "in" });
+    assert.ok(bytesIn > 0 && bytesIn < BIG_BLOCKS * BIG_BLOCK.length, `${bytesIn} bytes in`);
+    const page = await get(lb, "/page", ["Accept-Encoding: br"]);
+    assertSame(decode("br", page.body), PAGE, "after");
+  });
+});
+
+Deno.test("compression through lb: the Deno.serve front sends the same bytes, a length in hand and a stream chunked", async () => {
+  await using be = backend();
+  await withConfig(config(be), async (path) => {
+    await using lb = await startLb([], ["--config", path, "--front", "deno-serve"]);
+    const page = await get(lb, "/page", ["Accept-Encoding: gzip"]);
+    assert.equal(page.header("content-encoding"), "gzip");
+    assert.equal(page.header("content-length"), String(page.body.length));
+    assertSame(decode("gzip", page.body), PAGE, "deno-serve page");
+    const json = await get(lb, "/json", ["Accept-Encoding: br"]);
+    assert.equal(json.header("content-encoding"), "br");
+    assert.equal(json.chunked, true);
+    assertSame(decode("br", json.body), JSON_BODY, "deno-serve json");
+  });
+});
 
 Deno.test("compression through lb: a bad value stops the lb with exit 2 naming the key", async () => {
   const bad = {

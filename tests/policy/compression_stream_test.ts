@@ -201,6 +201,30 @@ Deno.test("compressedBody: the client leaving cancels the source; a failing sour
   assert.equal(ends, 2);
 });
 
+Deno.test("compressedBody: cancelled while the source is silent, nothing waits on; a destroyed compressor refuses work", async () => {
+  let cancelled: unknown;
+  const silent = new ReadableStream<Uint8Array>({
+    pull: () => new Promise<void>(() => {}), // a backend that sends nothing more
+    cancel(reason) {
+      cancelled = reason;
+    },
+  }, { highWaterMark: 0 });
+  let ends = 0;
+  const reader = compressedBody(silent, chunkCompressor("gzip", LEVELS), () => ends++).getReader();
+  const pending = reader.read();
+  await new Promise((r) => setTimeout(r, 10));
+  await reader.cancel("client left");
+  assert.deepEqual(await pending, { done: true, value: undefined });
+  assert.equal(cancelled, "client left");
+  assert.equal(ends, 1);
+
+  const c = chunkCompressor("br", LEVELS);
+  await c.write(text(100));
+  c.destroy();
+  await assert.rejects(c.write(text(100)), /destroyed/);
+  await assert.rejects(c.end(), /destroyed/);
+});
+
 // --- the policy's response phase ---------------------------------------------
 
 function exchange(method: string, headers: HeaderPairs): PolicyExchange {
