@@ -7,7 +7,7 @@
 
 import { type RunningProcess, startDeno } from "./_process.ts";
 import { FRONT_NAMES, TRANSPORT_NAMES } from "../lib/config/names.ts";
-import { POLICY_AUTHORIZATION, startPolicyServices } from "./_policies.ts";
+import { POLICY_AUTHORIZATION, type PolicyServices, startPolicyServices } from "./_policies.ts";
 
 /**
  * A front and a transport, and whether every edge policy is on: the proxy
@@ -59,6 +59,8 @@ export interface LbProcess extends AsyncDisposable {
   readonly adminUrl: string;
   /** SIGTERM, wait for exit; returns the exit code. */
   stop(): Promise<number>;
+  /** With a `+policies` variant: the services its policies use. */
+  readonly policyServices?: PolicyServices;
 }
 
 /**
@@ -146,6 +148,7 @@ export async function startLbWith(
   return {
     ...lb,
     stop,
+    policyServices: services,
     [Symbol.asyncDispose]: async () => {
       await stop();
     },

@@ -75,7 +75,7 @@ export async function startPolicyServices(): Promise<PolicyServices> {
   );
   return {
     configFile,
-    flags: [],
+    flags: ["--otlp-endpoint", origin, "--otlp-interval", "100ms", "--access-log-format", "json"],
     get authChecks() {
       return authChecks;
     },

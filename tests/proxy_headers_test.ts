@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { httpServer, rawRequest, rawServer, send } from "./_http.ts";
-import { startLbWith, VARIANTS } from "./_lb.ts";
+import { startLbWith, VARIANTS, waitFor } from "./_lb.ts";
 
 const GZIP_BYTES = await (async () => {
   const text = "compress me please ".repeat(300);
@@ -202,6 +202,32 @@ for (const variant of VARIANTS) {
         assert.equal(decode(res.body), "x");
       }
     });
+
+    if (variant.policies) {
+      await t.step("every policy acted on the request, and the suite still passed", async () => {
+        const res = await get("/", [
+          "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        ]);
+        assert.equal(res.status, 200);
+        const seen = new Map((JSON.parse(decode(res.body)) as Mirrored).headers);
+        assert.equal(seen.get("authorization"), undefined, "basic auth strips its credentials");
+        assert.equal(seen.get("x-auth-user"), "policy-suite", "forward auth copied its field");
+        assert.equal(seen.get("x-policy"), "default", "request header rule");
+        assert.match(seen.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
+        assert.match(
+          seen.get("traceparent") ?? "",
+          /^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/,
+        );
+        assert.equal(res.header("x-request-id"), seen.get("x-request-id"));
+        assert.equal(res.header("x-policy"), "default", "response header rule");
+        assert.ok(res.header("ratelimit"), "rate limit fields");
+        const services = lb.policyServices!;
+        assert.ok(services.authChecks > 0);
+        await waitFor(() => services.exports > 0, 5000, "spans exported");
+        const denied = await rawRequest(lb.port, ["GET / HTTP/1.1", "Host: a"]);
+        assert.equal(denied.status, 401, "no credentials, no entry");
+      });
+    }
 
     await t.step("a request without Host gets 400", async () => {
       const res = await rawRequest(lb.port, ["GET / HTTP/1.1", ...variant.lines]);
