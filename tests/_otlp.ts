@@ -46,6 +46,8 @@ export interface OtlpReceiver extends AsyncDisposable {
   readonly errors: readonly string[];
   /** The status the next exports get (200 by default). */
   status: number;
+  /** Spans each accepted export reports refused (`partialSuccess.rejectedSpans`); 0 by default. */
+  rejected: number;
   /** Resolves once `test(spans)` holds, or rejects after `timeoutMs`. */
   waitFor(test: (spans: readonly ReceivedSpan[]) => boolean, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -151,7 +153,10 @@ export function startOtlpReceiver(): OtlpReceiver {
       errors.push(String(err));
     }
     for (const wake of waiters) wake();
-    return new Response("{}", { headers: { "content-type": "application/json" } });
+    const answer = receiver.rejected > 0
+      ? { partialSuccess: { rejectedSpans: receiver.rejected, errorMessage: "over quota" } }
+      : {};
+    return Response.json(answer);
   });
   const receiver: OtlpReceiver = {
     url: `http://127.0.0.1:${server.addr.port}`,
@@ -164,6 +169,7 @@ export function startOtlpReceiver(): OtlpReceiver {
     },
     errors,
     status: 200,
+    rejected: 0,
     waitFor(test, timeoutMs = 10_000) {
       return new Promise<void>((resolve, reject) => {
         const check = () => {
