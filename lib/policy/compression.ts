@@ -80,17 +80,13 @@ export function createCompression(
       busy.inc();
       return varied(reply);
     }
-    slots.active++;
-    const length = body instanceof Uint8Array ? body.length : declaredLength(reply.headers);
+    const compressor = chunkCompressor(coding, config.levels);
     const source = body instanceof Uint8Array ? sliced(body, WHOLE_LIMIT) : body;
-    const stream = compressedBody(
-      source,
-      chunkCompressor(coding, config.levels, length),
-      (n, out) => {
-        slots.active--;
-        account(n, out);
-      },
-    );
+    slots.active++;
+    const stream = compressedBody(source, compressor, (n, out) => {
+      slots.active--;
+      account(n, out);
+    });
     counted[coding].inc();
     return { ...reply, headers: encodedHeaders(reply.headers, coding), body: stream };
   }
@@ -104,7 +100,16 @@ export function createCompression(
       if (coding === undefined) return varied(reply);
       // HEAD: the fields a GET would get, and still no body.
       if (method === "HEAD") return { ...reply, headers: encodedHeaders(reply.headers, coding) };
-      return compress(reply, coding);
+      try {
+        return compress(reply, coding);
+      } catch (err) {
+        // The compressor couldn't start (out of memory): the reply goes as it is, the lb lives on.
+        deps.log.error("compression ({coding}) failed, reply sent as it is: {error}", {
+          coding,
+          error: String(err),
+        });
+        return varied(reply);
+      }
     },
   };
 }
@@ -113,15 +118,4 @@ export function createCompression(
 function varied(reply: ProxyReply): ProxyReply {
   const headers = withVary(reply.headers);
   return headers === reply.headers ? reply : { ...reply, headers };
-}
-
-/** `Content-Length` as a number, when it is one. */
-function declaredLength(headers: HeaderPairs): number | undefined {
-  for (const [name, value] of headers) {
-    if (name === "content-length") {
-      const n = Number(value);
-      return Number.isInteger(n) && n >= 0 ? n : undefined;
-    }
-  }
-  return undefined;
 }
