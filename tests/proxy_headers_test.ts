@@ -44,6 +44,10 @@ function mirror() {
         return new Response(null, { status: 304, headers: { etag: '"x"' } });
       case "/head":
         return new Response("0123456789", { headers: { "content-type": "text/plain" } });
+      case "/text":
+        return new Response("some text to squeeze ".repeat(200), {
+          headers: { "content-type": "text/plain" },
+        });
       default:
         return Response.json({
           method: req.method,
@@ -224,6 +228,12 @@ for (const variant of VARIANTS) {
         const services = lb.policyServices!;
         assert.ok(services.authChecks > 0);
         await waitFor(() => services.exports > 0, 5000, "spans exported");
+        const text = await get("/text", ["Accept-Encoding: gzip"]);
+        assert.equal(text.header("content-encoding"), "gzip", "compression");
+        const plain = await new Response(
+          new Blob([text.body.slice()]).stream().pipeThrough(new DecompressionStream("gzip")),
+        ).text();
+        assert.equal(plain, "some text to squeeze ".repeat(200));
         const denied = await rawRequest(lb.port, ["GET / HTTP/1.1", "Host: a"]);
         assert.equal(denied.status, 401, "no credentials, no entry");
       });
