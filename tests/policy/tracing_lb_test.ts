@@ -311,3 +311,28 @@ Deno.test("tracing: a collector that refuses or is gone costs spans, counted, ne
   await waitFor(async () => (await spanCounts(lb)).failed === 12, 5000, "failed while gone");
   assert.ok(port);
 });
+
+Deno.test("tracing: with --workers 2, the spans of every worker thread reach the collector and are counted", async () => {
+  await using receiver = startOtlpReceiver();
+  await using be = traceBackend();
+  await using file = await configFile({ policies: { tracing: true } });
+  await using lb = await tracingLb([be.origin], receiver, file.path, ["--workers", "2"]);
+  // Separate connections, so both workers' listeners are likely to take some.
+  for (let i = 0; i < 20; i++) {
+    const client = Deno.createHttpClient({});
+    try {
+      const res = await fetch(`${lb.url}/w${i}`, { client });
+      await res.body?.cancel();
+      assert.equal(res.status, 200);
+    } finally {
+      client.close();
+    }
+  }
+  await receiver.waitFor((spans) => spans.length === 40);
+  const servers = receiver.spans.filter((s) => s.kind === "server");
+  assert.equal(new Set(servers.map((s) => s.attributes["url.path"])).size, 20);
+  for (const s of receiver.spans.filter((s) => s.kind === "client")) {
+    assert.ok(servers.some((p) => p.spanId === s.parentSpanId));
+  }
+  await waitFor(async () => (await spanCounts(lb)).exported === 40, 5000, "exported over workers");
+});
