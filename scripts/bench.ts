@@ -133,7 +133,13 @@ interface Measured {
  * SIGTERM end the measurements early; what ran so far is kept.
  */
 async function benchmark(o: Options, tools: Tools, pin?: PinPlan): Promise<Measured> {
-  const outcome: Outcome = { runs: [], skipped: {}, skippedCases: {}, interrupted: false };
+  const outcome: Outcome = {
+    runs: [],
+    skipped: {},
+    skippedCases: {},
+    warmupErrors: {},
+    interrupted: false,
+  };
   const startRssMiB: Record<string, number | undefined> = {};
   let evidence: Record<string, string[]> = {};
   const controller = new AbortController();
@@ -182,7 +188,7 @@ interface ReportInput {
 /** Prints the Markdown tables and writes every figure to `<out>/bench-<timestamp>.json`. */
 async function report(i: ReportInput): Promise<void> {
   const { o, tools, facts, pinning } = i;
-  const { runs, skipped, skippedCases, interrupted } = i.measured.outcome;
+  const { runs, skipped, skippedCases, warmupErrors, interrupted } = i.measured.outcome;
   // Table order: each target's worker variants right after it; the h2 case's one-worker
   // instances by their plain names even when --workers leaves out 1.
   const names = withPolicyTargets(
@@ -239,6 +245,9 @@ async function report(i: ReportInput): Promise<void> {
   for (const [name, reason] of Object.entries(skippedCases)) {
     console.log(`skipped case ${name}: ${reason}`);
   }
+  for (const [run, n] of Object.entries(warmupErrors)) {
+    console.log(`warm-up of ${run}: ${n} errors (not in the tables)`);
+  }
 
   await Deno.mkdir(o.out, { recursive: true });
   const file = `${o.out}/bench-${i.startedAt.toISOString().replaceAll(":", "-")}.json`;
@@ -256,6 +265,7 @@ async function report(i: ReportInput): Promise<void> {
     policyEvidence: i.measured.policyEvidence,
     skipped,
     skippedCases,
+    warmupErrors,
     summary,
     ratios,
     runs,

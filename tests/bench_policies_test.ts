@@ -42,6 +42,7 @@ import { policyEvidence, startPolicyTargets } from "../scripts/bench/policy_targ
 import { findExecutable, Processes } from "../scripts/bench/processes.ts";
 import { redisArgs, redisKeys, respCommand, startRedis } from "../scripts/bench/redis_server.ts";
 import type { Summary } from "../scripts/bench/report.ts";
+import { noteWarmup } from "../scripts/bench/rounds.ts";
 import { wrkArgs } from "../scripts/bench/wrk.ts";
 
 const SERVICES: PolicyServices = {
@@ -409,4 +410,26 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("noteWarmup: a warm-up run's errors are kept by case and target, none when clean", () => {
+  const outcome = { runs: [], skipped: {}, skippedCases: {}, warmupErrors: {}, interrupted: false };
+  const wrk = (extra: string) =>
+    `Running 1s test @ http://127.0.0.1:1/
+  1 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     5.00ms    1.00ms  20.00ms   90.00%
+  Latency Distribution
+     50%    5.00ms
+     75%    6.00ms
+     90%    7.00ms
+     99%   10.00ms
+  12000 requests in 1.00s, 2.00MB read
+${extra}Requests/sec:  12000.00
+Transfer/sec:      2.00MB
+`;
+  noteWarmup(outcome, "small lb+ip", wrk(""));
+  noteWarmup(outcome, "small lb+basic-auth", wrk("  Non-2xx or 3xx responses: 1814\n"));
+  noteWarmup(outcome, "small lb+x", "wrk: could not connect");
+  assert.deepEqual(outcome.warmupErrors, { "small lb+basic-auth": 1814 });
 });

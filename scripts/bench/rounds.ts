@@ -16,7 +16,7 @@ import { run, stop } from "./processes.ts";
 import { formatMs, type RunRecord } from "./report.ts";
 import type { Target } from "./proxies.ts";
 import type { TargetName } from "./targets.ts";
-import { wrkArgs, type WrkRun } from "./wrk.ts";
+import { errorCount, parseWrkOutput, wrkArgs, type WrkRun } from "./wrk.ts";
 
 /** What a benchmark produced, complete or cut short by Ctrl-C. */
 export interface Outcome {
@@ -25,6 +25,12 @@ export interface Outcome {
   readonly skipped: Record<string, string>;
   /** Case name → why it did not run. */
   readonly skippedCases: Record<string, string>;
+  /**
+   * `<case> <target>` → errors in its unmeasured warm-up run, where there
+   * were any: a cold start's failures (a policy's empty cache, new
+   * connections) that the measured runs no longer show.
+   */
+  readonly warmupErrors: Record<string, number>;
   interrupted: boolean;
 }
 
@@ -104,11 +110,26 @@ export async function runCases(ctx: CaseContext): Promise<void> {
         headers: target.headers,
       };
       if (round === 1 && o.warmupS > 0) {
-        await run([...launcher, tools.wrk, ...wrkArgs({ ...wrkRun, seconds: o.warmupS })], signal);
+        const warm = { ...wrkRun, seconds: o.warmupS };
+        const out = await run([...launcher, tools.wrk, ...wrkArgs(warm)], signal);
+        noteWarmup(ctx.outcome, `${caseName} ${target.name}`, out.stdout);
       }
       return await measureWrk(tools.wrk, wrkRun, target, signal, launcher);
     });
   }
+}
+
+/** Records (and prints) a warm-up run's errors; one that printed nothing parseable counts none. */
+export function noteWarmup(outcome: Outcome, key: string, wrkOutput: string): void {
+  let errors: number;
+  try {
+    errors = errorCount(parseWrkOutput(wrkOutput));
+  } catch {
+    return;
+  }
+  if (errors === 0) return;
+  outcome.warmupErrors[key] = errors;
+  console.log(`  ${key}: ${errors} errors in the warm-up run (not measured)`);
 }
 
 /** Alternating rounds: each round measures every target once. */
