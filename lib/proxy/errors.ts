@@ -42,6 +42,17 @@ export class ClientTimeoutError extends Error {
   }
 }
 
+/**
+ * A route's policy answered a tunnel's handshake itself (403, 401, 429…):
+ * the reply, after the policies' response side, is what the client gets.
+ */
+export class PolicyAnswer extends Error {
+  constructor(readonly reply: ProxyReply) {
+    super(`a policy answered ${reply.status}`);
+    this.name = "PolicyAnswer";
+  }
+}
+
 /** Nginx's convention for "client closed request"; never actually sent. */
 export const CLIENT_CLOSED_STATUS = 499;
 
@@ -57,6 +68,7 @@ export function statusFor(err: unknown): number {
   if (err instanceof NoRouteError) return err.status;
   if (err instanceof ClientTimeoutError) return 408;
   if (err instanceof ClientAbortError) return CLIENT_CLOSED_STATUS;
+  if (err instanceof PolicyAnswer) return err.reply.status;
   return 502;
 }
 
@@ -83,6 +95,7 @@ const CACHED = new Map<string, Uint8Array>();
  * 9110 §10.2.3). Bodies are cached by text: failures come in floods.
  */
 export function errorReply(err: unknown, retryAfterSeconds: number): ProxyReply {
+  if (err instanceof PolicyAnswer) return err.reply;
   const status = statusFor(err);
   const detail = err instanceof BadRequestError ? `: ${err.message}` : "";
   const text = `${TEXT[status] ?? "Error"}${detail}\n`;
@@ -99,7 +112,7 @@ export function errorReply(err: unknown, retryAfterSeconds: number): ProxyReply 
 /** The response for a failure, as {@link errorReply} but a `Response` for `Deno.serve`. */
 export function errorResponse(err: unknown, retryAfterSeconds: number): Response {
   const reply = errorReply(err, retryAfterSeconds);
-  return new Response(reply.body as Uint8Array<ArrayBuffer>, {
+  return new Response(reply.body as BodyInit | null, {
     status: reply.status,
     headers: reply.headers,
   });

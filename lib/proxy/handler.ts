@@ -25,7 +25,7 @@ import type { Backend } from "../pool/pool.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
 import type { Router } from "../routing/router.ts";
 import { type Answer, sendWithRetries, type StatusRetry } from "./attempts.ts";
-import { BadRequestError, NoRouteError, statusFor } from "./errors.ts";
+import { BadRequestError, NoRouteError, PolicyAnswer, statusFor } from "./errors.ts";
 import { upstreamRequestHeaders } from "./headers.ts";
 import { Accounting, type ProxyExchange, type Routed } from "./accounting.ts";
 import type { HookContext, LbHooks } from "./hooks.ts";
@@ -282,7 +282,13 @@ export function createProxy(options: ProxyOptions): ProxyCore {
         throw new BadRequestError("a hook answered a WebSocket handshake");
       }
       routed = route(req, start, decision?.route);
-      const { up, path, headers } = routed;
+      const { up, path, headers, policy } = routed;
+      // A handshake passes the route's policies as any request does.
+      if (policy) {
+        const asked = policy.chain.request(policy.x);
+        const early = asked instanceof Promise ? await asked : asked;
+        if (early !== undefined) throw new PolicyAnswer(policy.chain.response(early, policy.x));
+      }
       const answer = await sendWithRetries(up, deps, {
         facts: { method: req.method, hasBody: false },
         ctx: routed.ctx,
@@ -292,12 +298,16 @@ export function createProxy(options: ProxyOptions): ProxyCore {
         send: (b) => open(b, path, headers, up.config.connectTimeoutMs),
       });
       backend = answer.backend;
-      return {
-        backend,
-        value: answer.value,
-        responseHeaders: up.strategy.responseHeaders?.(backend, routed.ctx),
-        release: answer.release,
-      };
+      let responseHeaders = up.strategy.responseHeaders?.(backend, routed.ctx);
+      if (policy) {
+        // The 101's own fields from the policies' response side (a request ID).
+        policy.x.backend = backend.id;
+        const added = policy.chain.response({ status: 101, headers: [], body: null }, policy.x);
+        if (added.headers.length > 0) {
+          responseHeaders = [...responseHeaders ?? [], ...added.headers];
+        }
+      }
+      return { backend, value: answer.value, responseHeaders, release: answer.release };
     } catch (err) {
       status = statusFor(err);
       throw err;
