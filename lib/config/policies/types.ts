@@ -94,11 +94,13 @@ export interface RateStoreConfig {
   readonly url: string;
   /** Host name or IP address (IPv6 without brackets). */
   readonly host: string;
+  /** TCP port (6379). */
   readonly port: number;
   /** The database SELECTed after connecting (0). */
   readonly db: number;
-  /** `AUTH` on connect, when given. */
+  /** `AUTH` on connect, when given: the user (Redis 6 ACLs)… */
   readonly username?: string;
+  /** …and the password. */
   readonly password?: string;
   /** Prepended to every bucket's key (`lb:rl:`). */
   readonly prefix: string;
