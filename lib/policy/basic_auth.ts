@@ -19,7 +19,7 @@ import type { BasicAuthConfig } from "../config/policies/types.ts";
 import type { ProxyReply } from "../core/message.ts";
 import { VerifiedCache, verifiedKey } from "./auth_cache.ts";
 import { BcryptVerifier } from "./auth_bcrypt.ts";
-import { basicChallenge, type BasicCredentials, basicCredentials } from "./auth_credentials.ts";
+import { basicChallenge, basicCredentials } from "./auth_credentials.ts";
 import { textReply } from "./replies.ts";
 import type { Policy, PolicyDeps, PolicyExchange } from "./types.ts";
 
@@ -70,22 +70,36 @@ export function createBasicAuth(
     return undefined;
   };
 
-  async function check(
+  /**
+   * Checks in flight, by credentials: when a cached entry expires under
+   * load, every request carrying it would otherwise start its own bcrypt
+   * run and most would find `max-pending` full. They share the one check.
+   */
+  const verifying = new Map<string, Promise<boolean | undefined>>();
+
+  /** A bcrypt run; undefined when the worker died. */
+  function verify(password: string, hash: string, key: string | undefined) {
+    const run = bcrypt.verify(password, hash).catch(() => undefined);
+    if (key !== undefined) {
+      verifying.set(key, run);
+      run.then(() => verifying.delete(key));
+    }
+    return run;
+  }
+
+  async function decide(
     x: PolicyExchange,
-    creds: BasicCredentials,
-    hash: string | undefined,
+    user: string,
+    run: Promise<boolean | undefined>,
+    known: boolean,
     key: string | undefined,
   ): Promise<ProxyReply | undefined> {
-    let ok: boolean;
-    try {
-      ok = await bcrypt.verify(creds.password, hash ?? dummy);
-    } catch {
-      // The worker died (logged by it): fail closed, as a temporary condition.
-      return busy();
-    }
-    if (!ok || hash === undefined || key === undefined) return refuse();
+    const ok = await run;
+    // The worker died (logged by it): fail closed, as a temporary condition.
+    if (ok === undefined) return busy();
+    if (!ok || !known || key === undefined) return refuse();
     cache.add(key);
-    return pass(x, creds.user);
+    return pass(x, user);
   }
 
   return {
@@ -97,8 +111,11 @@ export function createBasicAuth(
       const key = hash === undefined ? undefined : verifiedKey(creds.text, hash);
       // The logged-in client's path: no bcrypt, no await.
       if (key !== undefined && cache.has(key)) return pass(x, creds.user);
+      const running = key === undefined ? undefined : verifying.get(key);
+      if (running) return decide(x, creds.user, running, true, key);
       if (bcrypt.pending >= maxPending) return busy();
-      return check(x, creds, hash, key);
+      const run = verify(creds.password, hash ?? dummy, key);
+      return decide(x, creds.user, run, hash !== undefined, key);
     },
   };
 }

@@ -377,6 +377,25 @@ Deno.test("basic-auth policy: a verified client is remembered for the TTL and th
   assert.equal(s.fake.calls, 2);
 });
 
+Deno.test("basic-auth policy: when a cached entry expires under load, the requests carrying it share one bcrypt check", async () => {
+  const s = setup({ maxPending: 1 });
+  const warm = s.run(auth("alice", "secret"));
+  s.fake.release();
+  assert.equal(await warm.out, undefined);
+  s.advance(60_000);
+  const burst = Array.from({ length: 50 }, () => s.run(auth("alice", "secret")));
+  assert.equal(s.fake.calls, 2, "one check for the whole burst");
+  // Another user's check still waits its turn under max-pending.
+  const other = s.run(auth("alice", "wrong"));
+  assert.equal(((await other.out) as ProxyReply).status, 503);
+  s.fake.release();
+  for (const b of burst) assert.equal(await b.out, undefined);
+  assert.ok(burst.every((b) => b.x.user === "alice"));
+  // And the next one is a cache hit again.
+  assert.equal(s.run(auth("alice", "secret")).out, undefined);
+  assert.equal(s.fake.calls, 2);
+});
+
 Deno.test("basic-auth policy: wrong, unknown and missing credentials get 401 with the challenge; failures are never cached", async () => {
   const s = setup({ strip: false });
   const expect401 = (reply: ProxyReply | undefined) => {
