@@ -131,7 +131,7 @@ export const GLOBAL_OPTIONS = {
     default: DEFAULT_JSON_FIELDS.join(","),
     shown: "all but time_local, request",
     reload: false,
-    help: "the json format's fields, in order (README: Access log)",
+    help: "the json format's fields, in order (docs/policies.md: Access log)",
   }),
   "access-log-template": option({
     ...listener,

@@ -228,7 +228,7 @@ function problems(value: unknown, where: "route" | "defaults" = "route"): string
 
 Deno.test("config: true is the defaults; an object changes some, lists may be one string", () => {
   assert.deepEqual(compressionOf({ compression: true }), COMPRESSION_DEFAULTS);
-  assert.deepEqual(COMPRESSION_DEFAULTS.encodings, ["br", "zstd", "gzip"]);
+  assert.deepEqual(COMPRESSION_DEFAULTS.encodings, ["zstd", "br", "gzip"]);
   assert.equal(COMPRESSION_DEFAULTS.minBytes, 1024);
   assert.deepEqual(COMPRESSION_DEFAULTS.levels, { gzip: 5, br: 4, zstd: 3 });
   const c = compressionOf({}, {
