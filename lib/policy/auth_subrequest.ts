@@ -6,6 +6,7 @@
  * @module
  */
 
+import { stripHopByHop } from "../core/hop_by_hop.ts";
 import type { HeaderPairs } from "../core/transport.ts";
 
 /** Where the subrequest goes, from the configured URL. */
@@ -116,31 +117,13 @@ export function copyAuthFields(
   }
 }
 
-/** Hop-by-hop fields (RFC 9110 §7.6.1) and framing (RFC 9112 §6), which the front sets itself. */
-const NOT_RELAYED: ReadonlySet<string> = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "content-length",
-]);
-
-/** A denial's fields for the client: without hop-by-hop ones (those `Connection` names too) or framing. Pure. */
+/**
+ * A denial's fields for the client: without hop-by-hop ones (those
+ * `Connection` names too, `core/hop_by_hop.ts`) or framing, which the front
+ * sets itself (RFC 9112 §6). Pure.
+ */
 export function denialFields(answer: HeaderPairs): HeaderPairs {
-  let named: Set<string> | undefined;
-  for (let i = 0; i < answer.length; i++) {
-    if (answer[i][0] !== "connection") continue;
-    for (const token of answer[i][1].split(",")) {
-      const name = token.trim().toLowerCase();
-      if (name !== "") (named ??= new Set()).add(name);
-    }
-  }
-  return answer.filter(([name]) => !NOT_RELAYED.has(name) && !named?.has(name));
+  return stripHopByHop(answer).filter(([name]) => name !== "content-length" && name !== "te");
 }
 
 /** An answer body longer than the bound. */

@@ -13,6 +13,7 @@
 
 import { giveBackBodyBuffer } from "../http1/body_buffers.ts";
 import type { ChunkCompressor } from "./compress_codecs.ts";
+import { concat } from "../http1/bytes.ts";
 
 /** Called once when the stream ended, failed or was cancelled: body bytes read and sent. */
 export type CompressedEnd = (bytesIn: number, bytesOut: number) => void;
@@ -80,16 +81,7 @@ export function compressedBody(
 
 /** The compressor's pieces for one chunk as one (the front writes each chunk it gets). */
 function joined(pieces: Uint8Array[]): Uint8Array {
-  if (pieces.length === 1) return pieces[0];
-  let length = 0;
-  for (const p of pieces) length += p.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const p of pieces) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
+  return pieces.length === 1 ? pieces[0] : concat(pieces);
 }
 
 /** Bytes in hand as a stream of `size`-byte views, for bodies too large to compress in one go. */
