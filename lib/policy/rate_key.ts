@@ -12,7 +12,7 @@
 
 import { createHash } from "node:crypto";
 import type { RateKeyPart } from "../config/policies/types.ts";
-import { headerValue } from "../core/transport.ts";
+import { parseIp } from "../core/cidr.ts";
 import type { PolicyExchange } from "./types.ts";
 
 /** Keys longer than this many characters are stored as their hash. */
@@ -28,7 +28,7 @@ export type KeyReader = (x: PolicyExchange) => string;
  */
 export function keyReader(parts: readonly RateKeyPart[], route: string): KeyReader {
   const readers = parts.map((part) => partReader(part, route));
-  if (parts.length === 1 && parts[0].kind === "ip") return (x) => x.clientIp;
+  if (parts.length === 1 && parts[0].kind === "ip") return (x) => ipKey(x.clientIp);
   if (readers.length === 1) {
     const only = readers[0];
     return (x) => bounded(only(x));
@@ -43,18 +43,71 @@ export function keyReader(parts: readonly RateKeyPart[], route: string): KeyRead
 function partReader(part: RateKeyPart, route: string): (x: PolicyExchange) => string {
   switch (part.kind) {
     case "ip":
-      return (x) => x.clientIp;
+      return (x) => ipKey(x.clientIp);
     case "route":
       return () => route;
     case "header": {
       const name = part.name;
-      return (x) => headerValue(x.request.headers, name) ?? "";
+      return (x) => soleField(x.request.headers, name);
     }
     case "cookie": {
       const name = part.name;
-      return (x) => cookieValue(x.request.headers, name) ?? "";
+      return (x) => soleCookie(x.request.headers, name);
     }
   }
+}
+
+/**
+ * What a request that gives a keyed field or cookie more than once is
+ * counted as: one bucket for all of them. Keyed on one of the values, a
+ * client could send a fresh decoy beside its real key each time (and a
+ * backend reading the other one would still accept it); this way the
+ * decoys share a single limit.
+ */
+export const REPEATED = "\0repeated";
+
+/** The value of field `name` when it is given once; "" when absent; {@link REPEATED} when more. Pure. */
+export function soleField(headers: readonly (readonly [string, string])[], name: string): string {
+  let value: string | undefined;
+  for (let i = 0; i < headers.length; i++) {
+    if (headers[i][0] !== name) continue;
+    if (value !== undefined) return REPEATED;
+    value = headers[i][1];
+  }
+  return value ?? "";
+}
+
+/** The value of cookie `name` when it is given once; "" when absent; {@link REPEATED} when more. Pure. */
+export function soleCookie(headers: readonly (readonly [string, string])[], name: string): string {
+  const first = cookieValue(headers, name);
+  if (first === undefined) return "";
+  let seen = 0;
+  for (let i = 0; i < headers.length; i++) {
+    if (headers[i][0] !== "cookie") continue;
+    for (const pair of headers[i][1].split(";")) {
+      const eq = pair.indexOf("=");
+      if (eq !== -1 && pair.slice(0, eq).trim() === name && ++seen > 1) return REPEATED;
+    }
+  }
+  return first;
+}
+
+/**
+ * The bucket of a client address: an IPv4 address itself, an IPv6 one its
+ * /64. A /64 is what one subscriber or host is given, so keying on the
+ * whole address would let it rotate through 2^64 addresses, each with
+ * fresh tokens, and push real clients out of the table. Pure.
+ */
+export function ipKey(ip: string): string {
+  if (!ip.includes(":")) return ip;
+  const value = parseIp(ip);
+  if (value === undefined) return ip;
+  // IPv4-mapped (::ffff:a.b.c.d) is the IPv4 address.
+  if (value >> 32n === 0xffffn) {
+    const v4 = Number(value & 0xffffffffn);
+    return `${v4 >>> 24}.${(v4 >>> 16) & 255}.${(v4 >>> 8) & 255}.${v4 & 255}`;
+  }
+  return `${(value >> 64n).toString(16)}::/64`;
 }
 
 /** A key as stored: itself when short, else `#` and its SHA-256 (base64). */

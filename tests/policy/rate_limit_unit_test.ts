@@ -17,7 +17,16 @@ import {
 } from "../../lib/policy/rate_bucket.ts";
 import { BucketTable } from "../../lib/policy/rate_table.ts";
 import { Circuit } from "../../lib/policy/rate_circuit.ts";
-import { bounded, cookieValue, HASH_OVER, keyReader } from "../../lib/policy/rate_key.ts";
+import {
+  bounded,
+  cookieValue,
+  HASH_OVER,
+  ipKey,
+  keyReader,
+  REPEATED,
+  soleCookie,
+  soleField,
+} from "../../lib/policy/rate_key.ts";
 import {
   command,
   RespError,
@@ -171,7 +180,7 @@ Deno.test("keys: address, field, cookie, route and combinations; missing parts a
   const x = exchange("192.0.2.1", [
     ["x-api-key", "k1"],
     ["cookie", "a=1; session=s2; b=3"],
-    ["cookie", "session=later"],
+    ["cookie", "c=4"],
   ]);
   assert.equal(keyReader([{ kind: "ip" }], "api")(x), "192.0.2.1");
   assert.equal(keyReader([{ kind: "header", name: "x-api-key" }], "api")(x), "k1");
@@ -449,4 +458,20 @@ Deno.test("config: bad rate-limit values are errors naming the key", () => {
   assert.match(store({ url: "redis://x", "on-error": "maybe" }), /rate-limit/);
   assert.match(store({ url: "redis://x", failures: 0 }), /rate-limit/);
   assert.match(store({}), /rate-limit/);
+});
+
+Deno.test("rate keys: IPv6 clients by /64, IPv4-mapped as IPv4; a repeated keyed field or cookie shares one bucket", () => {
+  assert.equal(ipKey("192.0.2.7"), "192.0.2.7");
+  assert.equal(ipKey("2001:db8:1:2:aaaa::1"), "20010db800010002::/64");
+  assert.equal(ipKey("2001:db8:1:2:ffff:ffff:ffff:ffff"), "20010db800010002::/64");
+  assert.notEqual(ipKey("2001:db8:1:3::1"), ipKey("2001:db8:1:2::1"));
+  assert.equal(ipKey("::ffff:192.0.2.7"), "192.0.2.7");
+  assert.equal(ipKey("::ffff:c000:207"), "192.0.2.7");
+  assert.equal(soleField([["x-api-key", "k1"]], "x-api-key"), "k1");
+  assert.equal(soleField([], "x-api-key"), "");
+  assert.equal(soleField([["x-api-key", "decoy"], ["x-api-key", "k1"]], "x-api-key"), REPEATED);
+  assert.equal(soleCookie([["cookie", "a=1; s=abc"]], "s"), "abc");
+  assert.equal(soleCookie([["cookie", "s=decoy; s=abc"]], "s"), REPEATED);
+  assert.equal(soleCookie([["cookie", "s=decoy"], ["cookie", "s=abc"]], "s"), REPEATED);
+  assert.equal(soleCookie([["cookie", "as=1"]], "s"), "");
 });
