@@ -42,7 +42,10 @@ export function authTarget(text: string): AuthTarget {
 /**
  * Fields that are the subrequest's own, not the client's: its `Host` is the
  * auth service's, it has no body, and the method and URI it asks about are
- * ours to state.
+ * ours to state, under both names auth services read: Traefik's
+ * `X-Forwarded-*` and NGINX's `X-Original-*` (Authelia, among others,
+ * prefers `X-Original-URL`). A client's own would name a public URL while
+ * asking for a protected one.
  */
 const NOT_SENT: ReadonlySet<string> = new Set([
   "host",
@@ -50,6 +53,9 @@ const NOT_SENT: ReadonlySet<string> = new Set([
   "expect",
   "x-forwarded-method",
   "x-forwarded-uri",
+  "x-original-method",
+  "x-original-uri",
+  "x-original-url",
 ]);
 
 /** What the proxy says about the client: always sent, whatever `request-headers` lists. */
@@ -76,8 +82,8 @@ export interface AuthSubject {
 /**
  * The subrequest's fields: `Host` of the auth service; the client's fields
  * (only `only` when given) without framing; the forwarding fields; and
- * `X-Forwarded-Method` and `X-Forwarded-Uri`, replacing any the client
- * sent. Pure.
+ * `X-Forwarded-Method`, `X-Forwarded-Uri` and `X-Original-Method`, `-URI`
+ * and `-URL`, replacing any the client sent. Pure.
  */
 export function authRequestFields(
   subject: AuthSubject,
@@ -92,7 +98,19 @@ export function authRequestFields(
     if (only !== undefined && !only.has(name) && !FORWARDING.has(name)) continue;
     out.push(fields[i]);
   }
-  out.push(["x-forwarded-method", subject.method], ["x-forwarded-uri", subject.uri]);
+  let host = "";
+  let proto = "http";
+  for (let i = 0; i < fields.length; i++) {
+    if (fields[i][0] === "host" && host === "") host = fields[i][1];
+    else if (fields[i][0] === "x-forwarded-proto") proto = fields[i][1];
+  }
+  out.push(
+    ["x-forwarded-method", subject.method],
+    ["x-forwarded-uri", subject.uri],
+    ["x-original-method", subject.method],
+    ["x-original-uri", subject.uri],
+    ["x-original-url", `${proto}://${host}${subject.uri}`],
+  );
   return out;
 }
 

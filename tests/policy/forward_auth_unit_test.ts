@@ -111,7 +111,7 @@ Deno.test("authTarget: origin, authority, port and path of the URL", () => {
   });
 });
 
-Deno.test("authRequestFields: the auth service's Host, no framing, the forwarding fields always, method and URI ours", () => {
+Deno.test("authRequestFields: the auth service's Host, no framing, the forwarding fields always, method and URI ours (X-Forwarded-* and X-Original-*)", () => {
   const fields: HeaderPairs = [
     ["host", "site.test"],
     ["content-length", "5"],
@@ -119,6 +119,9 @@ Deno.test("authRequestFields: the auth service's Host, no framing, the forwardin
     ["cookie", "session=1"],
     ["x-forwarded-method", "FORGED"],
     ["x-forwarded-uri", "/forged"],
+    ["x-original-url", "http://site.test/public"],
+    ["x-original-uri", "/public"],
+    ["x-original-method", "GET"],
     ["accept", "text/html"],
     ["x-forwarded-for", "192.0.2.1"],
     ["x-forwarded-proto", "http"],
@@ -126,18 +129,24 @@ Deno.test("authRequestFields: the auth service's Host, no framing, the forwardin
     ["forwarded", "for=192.0.2.1;host=site.test;proto=http"],
   ];
   const subject = { method: "POST", uri: "/a/b?c=1", fields };
-  const tail: HeaderPairs = [["x-forwarded-method", "POST"], ["x-forwarded-uri", "/a/b?c=1"]];
+  const tail: HeaderPairs = [
+    ["x-forwarded-method", "POST"],
+    ["x-forwarded-uri", "/a/b?c=1"],
+    ["x-original-method", "POST"],
+    ["x-original-uri", "/a/b?c=1"],
+    ["x-original-url", "http://site.test/a/b?c=1"],
+  ];
   assert.deepEqual(authRequestFields(subject, "auth.test:9000"), [
     ["host", "auth.test:9000"],
     ["cookie", "session=1"],
     ["accept", "text/html"],
-    ...fields.slice(7),
+    ...fields.slice(10),
     ...tail,
   ]);
   assert.deepEqual(authRequestFields(subject, "auth.test", new Set(["cookie"])), [
     ["host", "auth.test"],
     ["cookie", "session=1"],
-    ...fields.slice(7),
+    ...fields.slice(10),
     ...tail,
   ]);
 });
