@@ -214,6 +214,10 @@ Deno.test("policies: bad values are errors naming the key", () => {
     /\$\{backend\} is known only to response rules/,
   );
   one({ retry: { "on-status": [404] } }, /policies\.retry/);
+  one(
+    { "request-id": { header: "Content-Length" } },
+    /request-id\.header: content-length is a hop-by-hop or framing field/,
+  );
   one({ nonsense: true }, /policies/);
   assert.deepEqual(problems({ ip: false, headers: false }), []);
 });

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { PROTECTED_FIELDS } from "./headers.ts";
 import type { PolicyParser } from "./parser.ts";
 import type { RequestIdConfig } from "./types.ts";
 
@@ -38,6 +39,12 @@ export const requestIdPolicy: PolicyParser<RequestIdConfig> = {
       : value as { header?: string; "trust-incoming"?: boolean; echo?: boolean };
     const header = (raw.header ?? "x-request-id").toLowerCase();
     if (!TOKEN.test(header)) p.at(`${where.at}.header`, `"${raw.header}" is not a field name`);
+    else if (PROTECTED_FIELDS.has(header)) {
+      p.at(
+        `${where.at}.header`,
+        `${header} is a hop-by-hop or framing field; the proxy manages it`,
+      );
+    }
     return { header, trustIncoming: raw["trust-incoming"] ?? true, echo: raw.echo ?? true };
   },
 };
