@@ -117,6 +117,12 @@ export function createProxy(options: ProxyOptions): ProxyCore {
   const policies = options.policies !== undefined && options.policies.size > 0
     ? options.policies
     : undefined;
+  // Each route's retry-on-status rule, made once per chain rather than per request.
+  const statusRetries = new Map<PolicyChain, StatusRetry<UpstreamResponse> | undefined>();
+  const statusRetry = (chain: PolicyChain) => {
+    if (!statusRetries.has(chain)) statusRetries.set(chain, retryOn(chain.retryOn));
+    return statusRetries.get(chain);
+  };
 
   /** Validates the request and decides its route, pool, path and upstream headers. */
   function route(req: ProxyRequest, start: number, forced?: string): Routed {
@@ -235,7 +241,7 @@ export function createProxy(options: ProxyOptions): ProxyCore {
         ? observed(routed.policy.chain, routed.policy.x, up, request)
         : (backend) => up.transport.request(backend.spec, request),
       failed: on5xx ? (res) => res.status >= 500 : undefined,
-      retryOn: retryOn(routed.policy?.chain.retryOn),
+      retryOn: routed.policy && statusRetry(routed.policy.chain),
     });
   }
 
@@ -307,7 +313,14 @@ export function createProxy(options: ProxyOptions): ProxyCore {
           responseHeaders = [...responseHeaders ?? [], ...added.headers];
         }
       }
-      return { backend, value: answer.value, responseHeaders, release: answer.release };
+      // The tunnel's end is the exchange's: the policies' `done` (a trace span ends) goes with it.
+      const release = policy
+        ? () => {
+          answer.release();
+          policy.chain.done(policy.x, 101, 0);
+        }
+        : answer.release;
+      return { backend, value: answer.value, responseHeaders, release };
     } catch (err) {
       status = statusFor(err);
       throw err;

@@ -36,7 +36,13 @@ import type { Logger } from "../core/logging.ts";
 import type { ProxyRequest } from "../core/message.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
 import { type HeaderPairs, UpstreamError } from "../core/transport.ts";
-import { BadRequestError, errorResponse, NoBackendError, statusFor } from "./errors.ts";
+import {
+  BadRequestError,
+  errorResponse,
+  NoBackendError,
+  PolicyAnswer,
+  statusFor,
+} from "./errors.ts";
 import type { ProxyCore } from "./handler.ts";
 import { Tunnel, type TunnelSet } from "./websocket_tunnel.ts";
 
@@ -109,7 +115,8 @@ export async function proxyWebSocket(
     return upgraded.response;
   } catch (err) {
     const status = statusFor(err);
-    if (status >= 500) {
+    // A policy's own 503 (a store or auth service down) is counted by the policy, not logged per request.
+    if (status >= 500 && !(err instanceof PolicyAnswer)) {
       deps.log.warning("WebSocket {path} failed with {status}: {error}", {
         path: request.path,
         status,
