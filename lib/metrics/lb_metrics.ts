@@ -113,6 +113,10 @@ export interface LbMetrics {
   readonly compressionBusy: Counter;
   /** Trace spans, by what became of them (exported, failed, dropped). */
   readonly spans: Counter;
+  /** Request IDs given to requests, by route and source (kept from a trusted peer, or generated). */
+  readonly requestIds: Counter;
+  /** Messages edited by header rules, by route and side (request, response). */
+  readonly headerRules: Counter;
   /** Access-log file reopens (SIGUSR1), write failures and lines dropped, by event. */
   readonly accessLogEvents: Counter;
 }
@@ -310,6 +314,16 @@ export function createLbMetrics(registry = new Registry()): LbMetrics {
       "lb_trace_spans_total",
       "Trace spans, by result: exported, failed (the collector refused or was unreachable), dropped (queue full).",
       ["result"],
+    ),
+    requestIds: registry.counter(
+      "lb_request_ids_total",
+      "Request IDs given to requests, by route and source: kept (from a trusted peer) or generated.",
+      ["route", "source"],
+    ),
+    headerRules: registry.counter(
+      "lb_header_rules_total",
+      "Messages the header rules edited, by route and side (request, response).",
+      ["route", "side"],
     ),
     accessLogEvents: registry.counter(
       "lb_access_log_events_total",

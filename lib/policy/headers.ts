@@ -10,7 +10,7 @@
 import type { HeaderEdits, HeaderRulesConfig } from "../config/policies/types.ts";
 import type { HeaderPairs } from "../core/transport.ts";
 import { compileTemplate, type Template } from "./templates.ts";
-import type { Policy, PolicyExchange } from "./types.ts";
+import type { Policy, PolicyDeps, PolicyExchange } from "./types.ts";
 
 interface CompiledEdits {
   readonly drop: ReadonlySet<string>;
@@ -41,9 +41,15 @@ export function applyEdits(
 }
 
 /** The header rules policy. */
-export function createHeaderRules(config: HeaderRulesConfig): Policy {
+export function createHeaderRules(
+  config: HeaderRulesConfig,
+  deps?: PolicyDeps,
+  route = "",
+): Policy {
   const request = config.request && compile(config.request);
   const response = config.response && compile(config.response);
+  const requests = deps?.metrics.headerRules.labels(route, "request");
+  const responses = deps?.metrics.headerRules.labels(route, "response");
   const policy: { -readonly [K in keyof Policy]: Policy[K] } = { kind: "headers" };
   if (request) {
     policy.request = (x) => {
@@ -51,11 +57,15 @@ export function createHeaderRules(config: HeaderRulesConfig): Policy {
       const edited = applyEdits(x.upstreamHeaders, request, x);
       x.upstreamHeaders.length = 0;
       x.upstreamHeaders.push(...edited);
+      requests?.inc();
       return undefined;
     };
   }
   if (response) {
-    policy.response = (reply, x) => ({ ...reply, headers: applyEdits(reply.headers, response, x) });
+    policy.response = (reply, x) => {
+      responses?.inc();
+      return { ...reply, headers: applyEdits(reply.headers, response, x) };
+    };
   }
   return policy;
 }

@@ -9,7 +9,7 @@
 
 import type { RequestIdConfig } from "../config/policies/types.ts";
 import { headerValue } from "../core/transport.ts";
-import type { Policy } from "./types.ts";
+import type { Policy, PolicyDeps } from "./types.ts";
 
 /** IDs kept from a peer: 1-200 visible ASCII characters, nothing that could split a log line. */
 const KEEPABLE = /^[\x21-\x7e]{1,200}$/;
@@ -26,16 +26,19 @@ export function chooseRequestId(
 /** The request-id policy. */
 export function createRequestId(
   config: RequestIdConfig,
-  _deps?: unknown,
-  _route?: string,
+  deps?: PolicyDeps,
+  route = "",
   make: () => string = () => crypto.randomUUID(),
 ): Policy {
   const name = config.header;
+  const kept = deps?.metrics.requestIds.labels(route, "kept");
+  const generated = deps?.metrics.requestIds.labels(route, "generated");
   const policy: { -readonly [K in keyof Policy]: Policy[K] } = {
     kind: "request-id",
     request(x) {
       const incoming = headerValue(x.request.headers, name);
       const id = chooseRequestId(incoming, config.trustIncoming && x.trustedPeer, make);
+      (id === incoming ? kept : generated)?.inc();
       x.requestId = id;
       const up = x.upstreamHeaders;
       for (let i = up.length - 1; i >= 0; i--) if (up[i][0] === name) up.splice(i, 1);

@@ -110,6 +110,14 @@ Deno.test("headers: request rules reach the backend, response rules the client, 
   assert.equal(res.headers.get("x-served-by"), `${be.origin} for default`);
   assert.equal(res.headers.get("x-powered-by"), null);
   assert.equal(res.headers.get("server"), null);
+  const counted = samples(await lb.metrics()).filter((s) =>
+    (s.name === "lb_header_rules_total" || s.name === "lb_request_ids_total") && s.value > 0
+  ).map((s) => `${s.name}{${s.labels.route},${s.labels.side ?? s.labels.source}} ${s.value}`);
+  assert.deepEqual(counted.sort(), [
+    "lb_header_rules_total{web,request} 1",
+    "lb_header_rules_total{web,response} 1",
+    "lb_request_ids_total{web,generated} 1",
+  ]);
 });
 
 Deno.test("retry on-status: an idempotent request that gets a listed status goes to another backend; a POST or an unlisted status does not", async () => {
