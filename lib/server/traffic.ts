@@ -101,18 +101,19 @@ export function startTraffic(config: LbConfig, deps: TrafficDeps): Traffic {
     : undefined;
   const certificates = new CertificateReloader(config.tls, logger);
   const newCore = (cfg: LbConfig) =>
-    buildCore(cfg, {
-      pools,
-      metrics,
-      log,
-      mirror,
-      policies: policies.deps,
-      accessLog,
-      hooks: deps.hooks,
-      random: deps.random ?? Math.random,
-      now: deps.now,
-      proto: certificates.pem ? "https" : "http",
-    });
+    policies.generation(() =>
+      buildCore(cfg, {
+        pools,
+        metrics,
+        log,
+        mirror,
+        policies: policies.deps,
+        accessLog,
+        hooks: deps.hooks,
+        random: deps.random ?? Math.random,
+        now: deps.now,
+        proto: certificates.pem ? "https" : "http",
+      }), cfg.shutdownTimeoutMs);
   // One generation serves each request from start to end: a reload swaps
   // in a new core, and requests in flight finish with the one they began on.
   let current = config;
