@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { fakeExchange } from "./_exchange.ts";
 import bcrypt from "bcryptjs";
 import { UsageError } from "../../lib/config/cli.ts";
 import { loadConfigFile, parseConfigFile } from "../../lib/config/file.ts";
@@ -14,7 +15,7 @@ import { parseLbArgs } from "../../lib/config/parse.ts";
 import { hashProblem, parseHtpasswd } from "../../lib/config/policies/htpasswd.ts";
 import type { BasicAuthConfig } from "../../lib/config/policies/types.ts";
 import { log } from "../../lib/core/logging.ts";
-import type { ProxyReply, ProxyRequest } from "../../lib/core/message.ts";
+import type { ProxyReply } from "../../lib/core/message.ts";
 import type { HeaderPairs } from "../../lib/core/transport.ts";
 import { createLbMetrics } from "../../lib/metrics/lb_metrics.ts";
 import { BcryptVerifier } from "../../lib/policy/auth_bcrypt.ts";
@@ -304,25 +305,7 @@ class FakeVerifier extends BcryptVerifier {
 }
 
 function exchange(headers: HeaderPairs): PolicyExchange {
-  const request: ProxyRequest = {
-    method: "GET",
-    path: "/",
-    host: "site.test",
-    headers,
-    body: null,
-    contentLength: undefined,
-    signal: new AbortController().signal,
-    clientIp: "192.0.2.1",
-  };
-  return {
-    request,
-    route: "r",
-    pool: "p",
-    upstreamHeaders: [["host", "site.test"], ...headers],
-    trustedPeer: false,
-    clientIp: "192.0.2.1",
-    state: new Map(),
-  };
+  return fakeExchange({ headers, upstreamHeaders: [["host", "site.test"], ...headers] });
 }
 
 function setup(overrides: Partial<BasicAuthConfig> = {}) {

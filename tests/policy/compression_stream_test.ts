@@ -8,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import { fakeExchange } from "./_exchange.ts";
 import zlib from "node:zlib";
 import { chunkCompressor, compressWhole } from "../../lib/policy/compress_codecs.ts";
 import { compressedBody } from "../../lib/policy/compress_stream.ts";
@@ -16,7 +17,7 @@ import { PolicyRuntime } from "../../lib/policy/runtime.ts";
 import type { Policy, PolicyExchange } from "../../lib/policy/types.ts";
 import { COMPRESSION_DEFAULTS } from "../../lib/config/policies/compression.ts";
 import type { CompressionConfig, ContentCoding } from "../../lib/config/policies/types.ts";
-import type { ProxyReply, ProxyRequest } from "../../lib/core/message.ts";
+import type { ProxyReply } from "../../lib/core/message.ts";
 import type { HeaderPairs } from "../../lib/core/transport.ts";
 import { createLbMetrics } from "../../lib/metrics/lb_metrics.ts";
 import { log } from "../../lib/core/logging.ts";
@@ -228,25 +229,7 @@ Deno.test("compressedBody: cancelled while the source is silent, nothing waits o
 // --- the policy's response phase ---------------------------------------------
 
 function exchange(method: string, headers: HeaderPairs): PolicyExchange {
-  const request: ProxyRequest = {
-    method,
-    path: "/",
-    host: "site.test",
-    headers,
-    body: null,
-    contentLength: undefined,
-    signal: new AbortController().signal,
-    clientIp: "192.0.2.1",
-  };
-  return {
-    request,
-    route: "web",
-    pool: "default",
-    upstreamHeaders: [],
-    trustedPeer: false,
-    clientIp: "192.0.2.1",
-    state: new Map(),
-  };
+  return fakeExchange({ method, headers, route: "web", pool: "default" });
 }
 
 function setup(over: Partial<CompressionConfig> = {}) {

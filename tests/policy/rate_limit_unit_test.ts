@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { fakeExchange } from "./_exchange.ts";
 import {
   type Bucket,
   limitField,
@@ -157,24 +158,8 @@ Deno.test("Circuit: opens after N failures in a row, one probe per cool-down, cl
   assert.equal(c.retryInMs(2011), 0);
 });
 
-const exchange = (clientIp: string, headers: HeaderPairs = []): PolicyExchange => ({
-  request: {
-    method: "GET",
-    path: "/",
-    host: "site.test",
-    headers,
-    body: null,
-    contentLength: undefined,
-    signal: new AbortController().signal,
-    clientIp,
-  },
-  route: "api",
-  pool: "default",
-  upstreamHeaders: [],
-  trustedPeer: false,
-  clientIp,
-  state: new Map(),
-});
+const exchange = (clientIp: string, headers: HeaderPairs = []): PolicyExchange =>
+  fakeExchange({ clientIp, headers, route: "api", pool: "default" });
 
 Deno.test("keys: address, field, cookie, route and combinations; missing parts are empty; long keys hashed", () => {
   const x = exchange("192.0.2.1", [

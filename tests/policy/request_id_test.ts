@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { fakeExchange } from "./_exchange.ts";
 import { chooseRequestId, createRequestId } from "../../lib/policy/request_id.ts";
 import type { PolicyExchange } from "../../lib/policy/types.ts";
 import type { HeaderPairs } from "../../lib/core/transport.ts";
@@ -27,24 +28,12 @@ Deno.test("request-id unit: a well-formed ID is kept only when allowed; anything
 });
 
 function exchange(headers: HeaderPairs, trustedPeer: boolean): PolicyExchange {
-  return {
-    request: {
-      method: "GET",
-      path: "/",
-      host: "site.test",
-      headers,
-      body: null,
-      contentLength: undefined,
-      signal: new AbortController().signal,
-      clientIp: "10.0.0.1",
-    },
-    route: "r",
-    pool: "p",
+  return fakeExchange({
+    headers,
     upstreamHeaders: headers.map(([n, v]) => [n, v]),
     trustedPeer,
     clientIp: "10.0.0.1",
-    state: new Map(),
-  };
+  });
 }
 
 Deno.test("request-id unit: one field upstream, the ID echoed in place of the backend's, a field name of choice", () => {

@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import { fakeExchange } from "./_exchange.ts";
 import { parseCidr } from "../../lib/core/cidr.ts";
 import { effectiveClientIp } from "../../lib/core/client_ip.ts";
 import { ipAllowed } from "../../lib/policy/ip.ts";
@@ -11,7 +12,6 @@ import { compileTemplate } from "../../lib/policy/templates.ts";
 import { createHeaderRules } from "../../lib/policy/headers.ts";
 import { mayResend } from "../../lib/proxy/retry.ts";
 import type { PolicyExchange } from "../../lib/policy/types.ts";
-import type { ProxyRequest } from "../../lib/core/message.ts";
 import type { HeaderPairs } from "../../lib/core/transport.ts";
 
 const cidrs = (...texts: string[]) => texts.map((t) => parseCidr(t)!);
@@ -67,16 +67,7 @@ Deno.test("ipAllowed: deny wins, allow (when given) is the only way in, v4 and v
 });
 
 function exchange(over: Partial<PolicyExchange> = {}): PolicyExchange {
-  return {
-    request: { headers: [] } as unknown as ProxyRequest,
-    route: "api",
-    pool: "blue",
-    upstreamHeaders: [],
-    trustedPeer: false,
-    clientIp: "192.0.2.9",
-    state: new Map(),
-    ...over,
-  };
+  return { ...fakeExchange({ route: "api", pool: "blue", clientIp: "192.0.2.9" }), ...over };
 }
 
 Deno.test("templates: literals cost nothing, variables read the exchange", () => {
