@@ -12,6 +12,7 @@
  */
 
 import assert from "node:assert/strict";
+import { checkConfig, withConfig } from "./_config.ts";
 import zlib from "node:zlib";
 import { type LbProcess, rssBytes, startLb, waitFor } from "../_lb.ts";
 import { concat, httpServer, rawRequest, type RawResponse, writeAll } from "../_http.ts";
@@ -191,17 +192,6 @@ function backend(): Backend {
       await server[Symbol.asyncDispose]();
     },
   };
-}
-
-async function withConfig<T>(config: unknown, fn: (path: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = `${dir}/lb.json`;
-    await Deno.writeTextFile(path, JSON.stringify(config));
-    return await fn(path);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 function config(be: Backend, compression: unknown = { "min-size": 1024 }) {
@@ -505,14 +495,10 @@ Deno.test("compression through lb: a bad value stops the lb with exit 2 naming t
     }],
   };
   await withConfig(bad, async (path) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "main.ts", "--config", path, "--check"],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const out = await checkConfig(path);
     assert.equal(out.code, 2);
     assert.match(
-      decoder.decode(out.stderr),
+      out.stderr,
       /lb\.json: routes\[0\]\.policies\.compression\.encodings\[1\]: "deflate" is not a coding this lb applies/,
     );
   });

@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { checkConfig, withConfig } from "./_config.ts";
 import { type LbProcess, startLb } from "../_lb.ts";
 import { httpServer } from "../_http.ts";
 import { metric } from "../routes/_routes.ts";
@@ -25,17 +26,6 @@ function countingBackend() {
     },
     [Symbol.asyncDispose]: () => server[Symbol.asyncDispose](),
   };
-}
-
-async function withConfig<T>(config: unknown, fn: (path: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = `${dir}/lb.json`;
-    await Deno.writeTextFile(path, JSON.stringify(config));
-    return await fn(path);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 interface Got {
@@ -178,14 +168,10 @@ Deno.test("rate-limit through lb: max-keys bounds the table, a reload keeps the 
     }],
   };
   await withConfig(bad, async (path) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "main.ts", "--config", path, "--check"],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const out = await checkConfig(path);
     assert.equal(out.code, 2);
     assert.match(
-      new TextDecoder().decode(out.stderr),
+      out.stderr,
       /lb\.json: routes\[0\]\.policies\.rate-limit\.period: "100ms" is not a period in whole seconds/,
     );
   });

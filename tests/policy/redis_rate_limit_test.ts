@@ -9,23 +9,13 @@
  */
 
 import assert from "node:assert/strict";
+import { withConfig } from "./_config.ts";
 import { type LbProcess, startLb, waitFor } from "../_lb.ts";
 import { httpServer, rawRequest } from "../_http.ts";
 import { HAVE_REDIS, startRedis } from "../_redis.ts";
 import { metric } from "../routes/_routes.ts";
 
 const ignore = !HAVE_REDIS;
-
-async function withConfig<T>(config: unknown, fn: (path: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = `${dir}/lb.json`;
-    await Deno.writeTextFile(path, JSON.stringify(config));
-    return await fn(path);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 interface Got {
   readonly status: number;

@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { checkConfig, withConfig } from "./_config.ts";
 import { inProcess, samples } from "../routes/_routes.ts";
 import { parseConfig } from "../../mod.ts";
 
@@ -231,25 +232,14 @@ Deno.test("policies: bad values are errors naming the key", () => {
 });
 
 Deno.test("policies: lb exits 2 on a bad policy in its config file, naming the key", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const file = `${dir}/lb.yaml`;
-    await Deno.writeTextFile(
-      file,
-      "backends: [http://127.0.0.1:1]\nroutes:\n  - match: {}\n    pool: default\n" +
-        "    policies: { ip: { allow: [not-an-ip] } }\n",
-    );
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "main.ts", "--config", file, "--check"],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+  const yaml = "backends: [http://127.0.0.1:1]\nroutes:\n  - match: {}\n    pool: default\n" +
+    "    policies: { ip: { allow: [not-an-ip] } }\n";
+  await withConfig(yaml, async (file) => {
+    const out = await checkConfig(file);
     assert.equal(out.code, 2);
     assert.match(
-      new TextDecoder().decode(out.stderr),
+      out.stderr,
       /routes\[0\]\.policies\.ip\.allow: "not-an-ip" is not an IP address or CIDR/,
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  }, "lb.yaml");
 });

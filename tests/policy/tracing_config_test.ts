@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { checkConfig, withConfig } from "./_config.ts";
 import { parseConfig } from "../../mod.ts";
 import { UsageError } from "../../lib/config/cli.ts";
 import { readOtlpHeaders } from "../../lib/config/policies/tracing.ts";
@@ -151,22 +152,11 @@ Deno.test("tracing config: /status shows each route's tracing, without the expor
 });
 
 Deno.test("tracing config: lb exits 2 on a bad tracing value, naming the key", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const file = `${dir}/lb.yaml`;
-    await Deno.writeTextFile(
-      file,
-      "backends: [http://127.0.0.1:1]\notlp-endpoint: http://127.0.0.1:4318\nroutes:\n" +
-        "  - match: {}\n    pool: default\n    policies: { tracing: { sample: 1.5 } }\n",
-    );
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "main.ts", "--config", file, "--check"],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+  const yaml = "backends: [http://127.0.0.1:1]\notlp-endpoint: http://127.0.0.1:4318\nroutes:\n" +
+    "  - match: {}\n    pool: default\n    policies: { tracing: { sample: 1.5 } }\n";
+  await withConfig(yaml, async (file) => {
+    const out = await checkConfig(file);
     assert.equal(out.code, 2);
-    assert.match(new TextDecoder().decode(out.stderr), /routes\[0\]\.policies\.tracing/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+    assert.match(out.stderr, /routes\[0\]\.policies\.tracing/);
+  }, "lb.yaml");
 });
