@@ -6,6 +6,7 @@ import {
   clientResponseHeaders,
   forwardedElement,
   type HeaderPairs,
+  headerPairs,
   headerValue,
   stripHopByHop,
   upstreamRequestHeaders,
@@ -266,4 +267,16 @@ Deno.test("upstreamRequestHeaders drops hop-by-hop fields and keeps Host", () =>
   assert.equal(out.get("connection"), null);
   assert.equal(out.get("te"), "trailers");
   assert.equal(out.get("accept"), "*/*");
+});
+
+Deno.test("headerPairs: cookies Headers joined with ', ' (HTTP/2 sends each as a field) read as one Cookie", () => {
+  const h = new Headers();
+  h.append("cookie", "a=1");
+  h.append("cookie", "session=abc; b=2");
+  h.append("accept", "text/html");
+  h.append("accept", "application/json");
+  assert.deepEqual(headerPairs(h), [
+    ["accept", "text/html, application/json"],
+    ["cookie", "a=1; session=abc; b=2"],
+  ]);
 });

@@ -42,10 +42,19 @@ function claimsEarlierHop(name: string): boolean {
   return FORWARDING.has(name) || name.startsWith("x-forwarded-") || name === "x-real-ip";
 }
 
-/** The fields of a `Headers` as pairs, in one pass (`forEach` beats for-of several times). */
+/**
+ * The fields of a `Headers` as pairs, in one pass (`forEach` beats for-of
+ * several times). `Headers` joins repeated fields with ", ", which for
+ * `Cookie` is wrong: HTTP/2 clients send each cookie as its own field (RFC
+ * 9113 §8.2.3) and the pairs must be joined with "; " to read as one
+ * (RFC 6265 §5.4). A cookie's own value can't hold ", " (cookie-octet has
+ * neither), so every ", " in a joined field is a join.
+ */
 export function headerPairs(headers: Headers): HeaderPairs {
   const out: HeaderPairs = [];
-  headers.forEach((value, name) => void out.push([name, value]));
+  headers.forEach((value, name) =>
+    void out.push([name, name === "cookie" ? value.replaceAll(", ", "; ") : value])
+  );
   return out;
 }
 
