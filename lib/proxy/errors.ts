@@ -43,12 +43,16 @@ export class ClientTimeoutError extends Error {
 }
 
 /**
- * A route's policy answered a tunnel's handshake itself (403, 401, 429…):
- * the reply, after the policies' response side, is what the client gets.
+ * A tunnel's handshake answered on a route with policies: a policy's own
+ * refusal (403, 401, 429…), or a failure (`failure`, e.g. an
+ * `UpstreamError`) after the policies' response side (so it carries the
+ * request ID). The reply is what the client gets.
  */
 export class PolicyAnswer extends Error {
-  constructor(readonly reply: ProxyReply) {
-    super(`a policy answered ${reply.status}`);
+  constructor(readonly reply: ProxyReply, readonly failure?: unknown) {
+    super(
+      failure instanceof Error ? failure.message : `a policy answered ${reply.status}`,
+    );
     this.name = "PolicyAnswer";
   }
 }

@@ -25,7 +25,7 @@ import type { Backend } from "../pool/pool.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
 import type { Router } from "../routing/router.ts";
 import { type Answer, sendWithRetries, type StatusRetry } from "./attempts.ts";
-import { BadRequestError, NoRouteError, PolicyAnswer, statusFor } from "./errors.ts";
+import { BadRequestError, errorReply, NoRouteError, PolicyAnswer, statusFor } from "./errors.ts";
 import { upstreamRequestHeaders } from "./headers.ts";
 import { Accounting, type ProxyExchange, type Routed } from "./accounting.ts";
 import type { HookContext, LbHooks } from "./hooks.ts";
@@ -323,6 +323,12 @@ export function createProxy(options: ProxyOptions): ProxyCore {
       return { backend, value: answer.value, responseHeaders, release };
     } catch (err) {
       status = statusFor(err);
+      // A failure on a route with policies passes their response side too, as in handle().
+      const policy = routed?.policy;
+      if (policy && !(err instanceof PolicyAnswer)) {
+        const reply = errorReply(err, routed!.up.retryAfterSeconds);
+        throw new PolicyAnswer(policy.chain.response(reply, policy.x), err);
+      }
       throw err;
     } finally {
       count(routed, backend, req.method, status, now() - start);

@@ -115,8 +115,9 @@ export async function proxyWebSocket(
     return upgraded.response;
   } catch (err) {
     const status = statusFor(err);
-    // A policy's own 503 (a store or auth service down) is counted by the policy, not logged per request.
-    if (status >= 500 && !(err instanceof PolicyAnswer)) {
+    // A policy's own 503 (a store or auth service down) is counted by the policy, not logged
+    // per request; a failure on a route with policies is.
+    if (status >= 500 && (!(err instanceof PolicyAnswer) || err.failure !== undefined)) {
       deps.log.warning("WebSocket {path} failed with {status}: {error}", {
         path: request.path,
         status,

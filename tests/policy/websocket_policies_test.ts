@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { rawRequest } from "../_http.ts";
 import { startLb } from "../_lb.ts";
+import { withConfig } from "./_config.ts";
 
 const AUTH = `Basic ${btoa("test:secret")}`;
 const HASH = "$2a$05$5wLQScVqe0RYiYtES9/tBOaWR6ogwcz/MRLUTKSbWxleQr.bQdC3S"; // "secret"
@@ -80,5 +81,28 @@ for (const front of ["h1", "deno-serve"] as const) {
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  });
+}
+
+for (const front of ["h1", "deno-serve"] as const) {
+  Deno.test(`[${front}] a WebSocket handshake that fails upstream still passes the policies' response side`, async () => {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const dead = `http://127.0.0.1:${(l.addr as Deno.NetAddr).port}`;
+    l.close();
+    await withConfig({ policies: { "request-id": true } }, async (config) => {
+      await using lb = await startLb([dead], [
+        "--front",
+        front,
+        "--config",
+        config,
+        "--health-fall",
+        "3",
+        "--health-interval",
+        "10s",
+      ]);
+      const res = await rawRequest(lb.port, handshake("/ws"));
+      assert.equal(res.status, 502);
+      assert.match(res.header("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
+    });
   });
 }
