@@ -75,61 +75,78 @@ export async function sendWithRetries<T>(
   let lastError: unknown;
   // A retry on an answer was already paid for from the budget (see below).
   let paid = false;
-  for (let attempt = 0; attempt <= config.retries; attempt++) {
-    if (attempt > 0 && paid) paid = false;
-    else if (attempt > 0) {
-      if (now() - out.start >= config.responseTimeoutMs) break;
-      if (!up.budget.tryRetry(now())) {
-        metrics.retryBudgetExhausted.inc();
-        deps.log.debug("retry budget exhausted; not retrying");
-        break;
+  // The answer a retry on status set aside: the client's if no later try answers.
+  let kept: Answer<T> | undefined;
+  const letGo = (answer: Answer<T> | undefined) => {
+    if (answer === undefined) return;
+    out.retryOn!.discard(answer.value);
+    answer.release();
+  };
+  try {
+    for (let attempt = 0; attempt <= config.retries; attempt++) {
+      if (attempt > 0 && paid) paid = false;
+      else if (attempt > 0) {
+        if (now() - out.start >= config.responseTimeoutMs) break;
+        if (!up.budget.tryRetry(now())) {
+          metrics.retryBudgetExhausted.inc();
+          deps.log.debug("retry budget exhausted; not retrying");
+          break;
+        }
+        metrics.retries.labels(up.name, (lastError as UpstreamError).kind).inc();
       }
-      metrics.retries.labels(up.name, (lastError as UpstreamError).kind).inc();
-    }
-    const backend = pickWithCapacity(up.strategy, pool.healthy, out.ctx, up);
-    if (!backend) break;
-    out.ctx.exclude.add(backend);
-    const limiter = up.limiter(backend);
-    // Without a per-backend limit (the default) there is nothing to wait for: no await.
-    const waiting = limiter.acquire(config.limits.queueTimeoutMs, out.signal);
-    if (waiting) await queued(up, deps, backend, waiting);
-    backend.begin();
-    // A bodiless first attempt goes out as the request arrives: no second clock read.
-    const sentAt = attempt === 0 && !waiting && out.sendsAtStart ? out.start : now();
-    try {
-      const value = await out.send(backend);
-      const at = now();
-      backend.answered(at - sentAt, at);
-      recordOutcome(pool, backend, !(out.failed?.(value) ?? false), config.outlier);
-      const unwanted = out.retryOn?.wants(value);
-      if (unwanted !== undefined && retryAnswer(up, deps, out, attempt, unwanted)) {
-        // Let this answer go only once another try is sure to be made.
-        out.retryOn!.discard(value);
-        release(backend, limiter);
-        paid = true;
-        continue;
+      const backend = pickWithCapacity(up.strategy, pool.healthy, out.ctx, up);
+      if (!backend) break;
+      out.ctx.exclude.add(backend);
+      const limiter = up.limiter(backend);
+      // Without a per-backend limit (the default) there is nothing to wait for: no await.
+      const waiting = limiter.acquire(config.limits.queueTimeoutMs, out.signal);
+      if (waiting) await queued(up, deps, backend, waiting);
+      backend.begin();
+      // A bodiless first attempt goes out as the request arrives: no second clock read.
+      const sentAt = attempt === 0 && !waiting && out.sendsAtStart ? out.start : now();
+      try {
+        const value = await out.send(backend);
+        const at = now();
+        backend.answered(at - sentAt, at);
+        recordOutcome(pool, backend, !(out.failed?.(value) ?? false), config.outlier);
+        const answer = { backend, value, at, release: () => release(backend, limiter) };
+        const unwanted = out.retryOn?.wants(value);
+        if (unwanted !== undefined && retryAnswer(up, deps, out, attempt, unwanted)) {
+          // Kept (slot and all) until another try answers: if none does, the
+          // client gets this backend's own answer, not a made-up 502.
+          letGo(kept);
+          kept = answer;
+          paid = true;
+          continue;
+        }
+        letGo(kept);
+        kept = undefined;
+        return answer;
+      } catch (err) {
+        backend.fail();
+        limiter.release();
+        if (!(err instanceof UpstreamError)) throw err;
+        lastError = err;
+        metrics.upstreamErrors.labels(up.name, backend.id, err.kind).inc();
+        // Only what the backend did counts against it: not the lb's own congestion.
+        if (err.unreachable) pool.markDown(backend, err.message, Date.now());
+        else if (err.mayHaveReached) recordOutcome(pool, backend, false, config.outlier);
+        const retry = attempt < config.retries && mayRetry(err, out.facts);
+        deps.log.debug("{pool}/{backend}: {kind} ({error}){retrying}", {
+          pool: up.name,
+          backend: backend.id,
+          kind: err.kind,
+          error: err.message,
+          retrying: retry ? ", may retry" : "",
+        });
+        if (!retry) break;
       }
-      return { backend, value, at, release: () => release(backend, limiter) };
-    } catch (err) {
-      backend.fail();
-      limiter.release();
-      if (!(err instanceof UpstreamError)) throw err;
-      lastError = err;
-      metrics.upstreamErrors.labels(up.name, backend.id, err.kind).inc();
-      // Only what the backend did counts against it: not the lb's own congestion.
-      if (err.unreachable) pool.markDown(backend, err.message, Date.now());
-      else if (err.mayHaveReached) recordOutcome(pool, backend, false, config.outlier);
-      const retry = attempt < config.retries && mayRetry(err, out.facts);
-      deps.log.debug("{pool}/{backend}: {kind} ({error}){retrying}", {
-        pool: up.name,
-        backend: backend.id,
-        kind: err.kind,
-        error: err.message,
-        retrying: retry ? ", may retry" : "",
-      });
-      if (!retry) break;
     }
+  } catch (err) {
+    letGo(kept);
+    throw err;
   }
+  if (kept) return kept;
   // Errors are built only on failure: capturing a stack costs a microsecond.
   throw lastError ?? new NoBackendError();
 }

@@ -243,3 +243,32 @@ Deno.test("policies: lb exits 2 on a bad policy in its config file, naming the k
     );
   }, "lb.yaml");
 });
+
+Deno.test("retry on-status: when the retry itself fails, the client gets the first backend's answer, not a 502", async () => {
+  await using bad = echoBackend("bad", 503);
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dead = `http://127.0.0.1:${(l.addr as Deno.NetAddr).port}`;
+  l.close();
+  await using lb = inProcess({
+    backends: [bad.origin, dead],
+    strategy: "round-robin",
+    retries: 1,
+    "retry-budget": 100,
+    "health-interval": "1h",
+    "health-fall": 3,
+    policies: { retry: { "on-status": [503] } },
+  });
+  for (let i = 0; i < 2; i++) {
+    const a = await lb.send("http://site.test/x");
+    // Either the first pick was the dead one (refused, retried on "bad": its 503), or "bad"
+    // answered 503, was kept, and the retry on the dead one failed: "bad"'s 503 again.
+    assert.equal(a.status, 503);
+    assert.equal(JSON.parse(a.body).name, "bad");
+  }
+  const m = samples(await lb.metrics());
+  const statusRetries = m.filter((s) =>
+    s.name === "lb_retries_total" && s.labels.reason === "status_503"
+  )
+    .reduce((n, s) => n + s.value, 0);
+  assert.equal(statusRetries, 1, "one of the two requests retried its 503 and kept it");
+});
