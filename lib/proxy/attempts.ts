@@ -77,11 +77,6 @@ export async function sendWithRetries<T>(
   let paid = false;
   // The answer a retry on status set aside: the client's if no later try answers.
   let kept: Answer<T> | undefined;
-  const letGo = (answer: Answer<T> | undefined) => {
-    if (answer === undefined) return;
-    out.retryOn!.discard(answer.value);
-    answer.release();
-  };
   try {
     for (let attempt = 0; attempt <= config.retries; attempt++) {
       if (attempt > 0 && paid) paid = false;
@@ -114,12 +109,12 @@ export async function sendWithRetries<T>(
         if (unwanted !== undefined && retryAnswer(up, deps, out, attempt, unwanted)) {
           // Kept (slot and all) until another try answers: if none does, the
           // client gets this backend's own answer, not a made-up 502.
-          letGo(kept);
+          letGo(out, kept);
           kept = answer;
           paid = true;
           continue;
         }
-        letGo(kept);
+        letGo(out, kept);
         kept = undefined;
         return answer;
       } catch (err) {
@@ -143,7 +138,7 @@ export async function sendWithRetries<T>(
       }
     }
   } catch (err) {
-    letGo(kept);
+    letGo(out, kept);
     throw err;
   }
   if (kept) return kept;
@@ -176,6 +171,13 @@ function retryAnswer<T>(
   }
   deps.metrics.retries.labels(up.name, `status_${status}`).inc();
   return true;
+}
+
+/** Lets a kept answer go: its body discarded, its backend's slot freed. */
+function letGo<T>(out: Outgoing<T>, kept: Answer<T> | undefined): void {
+  if (kept === undefined) return;
+  out.retryOn!.discard(kept.value);
+  kept.release();
 }
 
 function release(backend: Backend, limiter: BackendLimiter): void {
