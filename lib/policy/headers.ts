@@ -32,12 +32,19 @@ export function applyEdits(
   edits: CompiledEdits,
   x: PolicyExchange,
 ): HeaderPairs {
-  const out: HeaderPairs = edits.drop.size === 0
-    ? headers.slice()
-    : headers.filter(([name]) => !edits.drop.has(name));
-  for (const [name, value] of edits.set) out.push([name, value(x)]);
-  for (const [name, value] of edits.add) out.push([name, value(x)]);
-  return out;
+  return editInPlace(headers.slice(), edits, x);
+}
+
+/** `headers` itself with `edits` applied: for the upstream list, which is the proxy's own. */
+function editInPlace(headers: HeaderPairs, edits: CompiledEdits, x: PolicyExchange): HeaderPairs {
+  if (edits.drop.size > 0) {
+    let kept = 0;
+    for (const pair of headers) if (!edits.drop.has(pair[0])) headers[kept++] = pair;
+    headers.length = kept;
+  }
+  for (const [name, value] of edits.set) headers.push([name, value(x)]);
+  for (const [name, value] of edits.add) headers.push([name, value(x)]);
+  return headers;
 }
 
 /** The header rules policy. */
@@ -53,10 +60,7 @@ export function createHeaderRules(
   const policy: { -readonly [K in keyof Policy]: Policy[K] } = { kind: "headers" };
   if (request) {
     policy.request = (x) => {
-      // The upstream list is the proxy's own; edit it in place.
-      const edited = applyEdits(x.upstreamHeaders, request, x);
-      x.upstreamHeaders.length = 0;
-      x.upstreamHeaders.push(...edited);
+      editInPlace(x.upstreamHeaders, request, x);
       requests?.inc();
       return undefined;
     };

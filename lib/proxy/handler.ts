@@ -33,7 +33,14 @@ import type { HookContext, LbHooks } from "./hooks.ts";
 export type { ProxyExchange };
 import type { Mirror } from "./mirror.ts";
 import type { PolicyChain } from "../policy/chain.ts";
-import { clientReply, failureReply, replayableBody, responseReply } from "./reply.ts";
+import {
+  clientReply,
+  discardResponse,
+  failureReply,
+  letBodyGo,
+  replayableBody,
+  responseReply,
+} from "./reply.ts";
 import type { Upstream } from "./upstream.ts";
 
 /** Dependencies of the proxy core: one configuration generation. */
@@ -119,10 +126,7 @@ export function createProxy(options: ProxyOptions): ProxyCore {
     : undefined;
   // Each route's retry-on-status rule, made once per chain rather than per request.
   const statusRetries = new Map<PolicyChain, StatusRetry<UpstreamResponse> | undefined>();
-  const statusRetry = (chain: PolicyChain) => {
-    if (!statusRetries.has(chain)) statusRetries.set(chain, retryOn(chain.retryOn));
-    return statusRetries.get(chain);
-  };
+  for (const chain of policies?.values() ?? []) statusRetries.set(chain, retryOn(chain.retryOn));
 
   /** Validates the request and decides its route, pool, path and upstream headers. */
   function route(req: ProxyRequest, start: number, forced?: string): Routed {
@@ -201,7 +205,7 @@ export function createProxy(options: ProxyOptions): ProxyCore {
 
   /** A policy's own answer: the request body nobody will read is let go. */
   function refused(req: ProxyRequest, reply: ProxyReply): ProxyReply {
-    if (req.body instanceof ReadableStream) req.body.cancel().catch(() => {});
+    letBodyGo(req.body);
     return reply;
   }
 
@@ -241,7 +245,7 @@ export function createProxy(options: ProxyOptions): ProxyCore {
         ? observed(routed.policy.chain, routed.policy.x, up, request)
         : (backend) => up.transport.request(backend.spec, request),
       failed: on5xx ? (res) => res.status >= 500 : undefined,
-      retryOn: routed.policy && statusRetry(routed.policy.chain),
+      retryOn: routed.policy && statusRetries.get(routed.policy.chain),
     });
   }
 
@@ -345,9 +349,6 @@ function retryOn(
   if (statuses === undefined) return undefined;
   return {
     wants: (res) => statuses.has(res.status) ? res.status : undefined,
-    discard: (res) => {
-      if (res.body instanceof ReadableStream) res.body.cancel().catch(() => {});
-      res.upgrade?.conn.close();
-    },
+    discard: discardResponse,
   };
 }

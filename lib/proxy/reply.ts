@@ -75,8 +75,7 @@ export function clientReply(
   }
   if (status < 200 || status > 599) {
     // Outside what clients (and Deno.serve) accept as a final status.
-    if (upstream.body instanceof ReadableStream) upstream.body.cancel().catch(() => {});
-    upstream.upgrade?.conn.close();
+    discardResponse(upstream);
     throw new UpstreamError("protocol", `unusable response status ${status}`);
   }
   const headers = clientResponseHeaders(upstream.headers);
@@ -114,7 +113,18 @@ export function failureReply(
   }
   // A body the client sent but nobody read must be drained or cancelled so
   // the connection is not left holding it.
-  if (req.body instanceof ReadableStream) req.body.cancel().catch(() => {});
+  letBodyGo(req.body);
   const shaped = hooks?.errorResponse?.({ status, error: err, request: req });
   return shaped ? responseReply(shaped) : errorReply(err, retryAfter);
+}
+
+/** Cancels a body nobody will read (a stream's; bytes in hand need nothing). */
+export function letBodyGo(body: ReadableStream<Uint8Array> | Uint8Array | null): void {
+  if (body instanceof ReadableStream) body.cancel().catch(() => {});
+}
+
+/** Lets a backend's response go unused: its body cancelled, a handed-over socket closed. */
+export function discardResponse(res: UpstreamResponse): void {
+  letBodyGo(res.body);
+  res.upgrade?.conn.close();
 }
