@@ -39,7 +39,14 @@ export class ConsistentHash implements Strategy {
   pick(snapshot: readonly Backend[], ctx: PickContext): Backend | undefined {
     const exclude = ctx.exclude;
     const hashKey = requestKey(this.#key, ctx.request);
-    if (hashKey === undefined) return pickWeighted(snapshot, exclude, this.#random);
+    if (hashKey === undefined) {
+      ctx.trace?.note({
+        key: keySource(this.#key),
+        keyPresent: false,
+        fallback: "weighted random",
+      });
+      return pickWeighted(snapshot, exclude, this.#random, ctx.trace);
+    }
     this.#rebuildIfChanged(snapshot);
     const members = this.#members;
     const table = this.#table;
@@ -47,14 +54,20 @@ export class ConsistentHash implements Strategy {
       // A retry walks on from the key's slot: deterministic, and Maglev's
       // interleaving spreads one backend's keys over the others. Bounded,
       // though every member owns a slot, so no pool can make it spin.
-      let slot = hash32(hashKey) % table.length;
+      const hash = hash32(hashKey);
+      let slot = hash % table.length;
       for (let step = 0; step < table.length; step++, slot = (slot + 1) % table.length) {
         const b = members[table[slot]];
-        if (!exclude?.has(b)) return b;
+        if (!exclude?.has(b)) {
+          // The key's source and hash, never the key: it may be a session cookie.
+          ctx.trace?.note({ key: keySource(this.#key), hash, slot, steps: step });
+          return b;
+        }
       }
     }
     // Only weightless backends are left (or none): they own no slots.
-    return pickWeighted(snapshot, exclude, this.#random);
+    ctx.trace?.note({ key: keySource(this.#key), fallback: "weighted random (no slot left)" });
+    return pickWeighted(snapshot, exclude, this.#random, ctx.trace);
   }
 
   /**
@@ -76,4 +89,9 @@ export class ConsistentHash implements Strategy {
     this.#weights = snapshot.map((b) => b.effectiveWeight);
     this.#snapshot = snapshot;
   }
+}
+
+/** Where the key comes from, as `--hash-key` names it (`header x-user`, `client-ip`). */
+export function keySource(key: HashKey): string {
+  return key.kind === "header" || key.kind === "cookie" ? `${key.kind} ${key.name}` : key.kind;
 }

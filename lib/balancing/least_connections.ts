@@ -31,6 +31,11 @@ export class LeastConnections implements Strategy {
     let ties = 0;
     for (let i = 0; i < backends.length; i++) {
       const score = (backends[i].inFlight + 1) / weights[i];
+      ctx.trace?.candidate(backends[i].id, {
+        inFlight: backends[i].inFlight,
+        weight: weights[i],
+        score: Math.round(score * 1000) / 1000,
+      });
       if (score < best) {
         [chosen, best, ties] = [backends[i], score, 1];
       } else if (score === best && this.#random() * ++ties < 1) {
@@ -39,6 +44,7 @@ export class LeastConnections implements Strategy {
         chosen = backends[i];
       }
     }
+    if (ctx.trace && ties > 1) ctx.trace.note({ tiedAt: best, ties });
     return chosen;
   }
 }

@@ -26,6 +26,11 @@ export function drawTwo(n: number, random: () => number): [number, number] {
   return [i, j >= i ? j + 1 : j];
 }
 
+/** Three decimals: enough to compare scores, short in a header. */
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
 /** Picks the less loaded, faster of two random backends. */
 export class P2cEwma implements Strategy {
   readonly #random: () => number;
@@ -49,6 +54,21 @@ export class P2cEwma implements Strategy {
     const si = li * (backends[i].inFlight + 1) / weights[i];
     const sj = lj * (backends[j].inFlight + 1) / weights[j];
     // On a tie the first draw wins; it is uniform, so ties stay unbiased.
-    return sj < si ? backends[j] : backends[i];
+    const chosen = sj < si ? backends[j] : backends[i];
+    if (ctx.trace) {
+      ctx.trace.note({ drawn: [i, j], of: backends.length });
+      for (const [k, latency, score] of [[i, li, si], [j, lj, sj]]) {
+        const b = backends[k];
+        ctx.trace.candidate(b.id, {
+          ewmaMs: round(b.ewma.value(ctx.now)),
+          scoredMs: round(latency),
+          inFlight: b.inFlight,
+          weight: weights[k],
+          score: round(score),
+          won: b === chosen,
+        });
+      }
+    }
+    return chosen;
   }
 }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { PickTrace } from "../core/explain.ts";
 import type { Backend } from "../pool/pool.ts";
 import { eligible } from "./eligible.ts";
 import type { PickContext, Strategy } from "./types.ts";
@@ -18,9 +19,17 @@ export function pickWeighted(
   snapshot: readonly Backend[],
   exclude: ReadonlySet<Backend> | undefined,
   random: () => number,
+  trace?: PickTrace,
 ): Backend | undefined {
   const { backends, weights, total } = eligible(snapshot, exclude);
-  let r = random() * total;
+  const draw = random() * total;
+  if (trace) {
+    trace.note({ draw: Math.round(draw * 1000) / 1000, total });
+    for (let i = 0; i < backends.length; i++) {
+      trace.candidate(backends[i].id, { weight: weights[i] });
+    }
+  }
+  let r = draw;
   for (let i = 0; i < backends.length; i++) {
     r -= weights[i];
     if (r < 0) return backends[i];
@@ -39,6 +48,6 @@ export class WeightedRandom implements Strategy {
   }
 
   pick(snapshot: readonly Backend[], ctx: PickContext): Backend | undefined {
-    return pickWeighted(snapshot, ctx.exclude, this.#random);
+    return pickWeighted(snapshot, ctx.exclude, this.#random, ctx.trace);
   }
 }

@@ -29,10 +29,13 @@ export class RoundRobin implements Strategy {
     for (let i = 0; i < backends.length; i++) {
       const credit = (this.#current.get(backends[i]) ?? 0) + weights[i];
       this.#current.set(backends[i], credit);
+      ctx.trace?.candidate(backends[i].id, { credit, weight: weights[i] });
       // Strictly greater: ties go to the earlier backend, which makes equal weights a rotation.
       if (credit > bestCredit) [best, bestCredit] = [i, credit];
     }
     if (best === -1) return undefined;
+    // Where in the rotation: the most credit wins and pays the total back.
+    ctx.trace?.note({ rotation: "smooth weighted", credit: bestCredit, total });
     this.#current.set(backends[best], bestCredit - total);
     if (!ctx.exclude?.size) this.#scale = total;
     return backends[best];

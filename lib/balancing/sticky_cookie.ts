@@ -43,9 +43,18 @@ export class StickyCookie implements Strategy {
     const wanted = cookieValue(cookieHeader(ctx.request.headers), this.#name);
     if (wanted !== undefined) {
       for (const b of snapshot) {
-        if (this.#value(b) === wanted && !ctx.exclude?.has(b)) return b;
+        if (this.#value(b) === wanted && !ctx.exclude?.has(b)) {
+          ctx.trace?.note({ cookie: this.#name, pinned: true });
+          return b;
+        }
       }
     }
+    ctx.trace?.note({
+      cookie: this.#name,
+      pinned: false,
+      why: wanted === undefined ? "no cookie" : "names no eligible backend (forged, gone or tried)",
+      fallback: "round-robin",
+    });
     // No cookie, a forged one, or its backend is gone or already tried.
     return this.#fallback.pick(snapshot, ctx);
   }

@@ -6,6 +6,7 @@
  */
 
 import type { BalancingConfig } from "../config/types.ts";
+import type { PickTrace } from "../core/explain.ts";
 import type { HeaderPairs } from "../core/transport.ts";
 import type { Backend } from "../pool/pool.ts";
 
@@ -27,6 +28,12 @@ export interface PickContext {
   readonly now: number;
   /** What of the client's request the strategy may read (hash keys, cookies). */
   readonly request: PickRequest;
+  /**
+   * Set only for a request that asked for `X-LB-Explain`: the strategy
+   * reports what it weighed here. Every use is `ctx.trace?.…`, so a pick
+   * without one does no extra work.
+   */
+  readonly trace?: PickTrace;
 }
 
 /** Picks a backend from a snapshot; `undefined` when none is eligible. */

@@ -10,6 +10,7 @@
  */
 
 import { bytesToText, escapeNginx, jsonString } from "./access_escape.ts";
+import { asciiJson } from "./explain.ts";
 import type { AccessField, AccessRecord } from "./access_record.ts";
 import { LogClock } from "./access_time.ts";
 import {
@@ -59,6 +60,7 @@ const TEXT: Readonly<Record<AccessField, Value>> = {
   pool: (r) => own(r.pool),
   backend: (r) => own(r.backend),
   request_id: (r) => own(r.requestId),
+  explain: (r) => r.explain === undefined ? "-" : escapeNginx(asciiJson(r.explain), false),
 };
 
 /** A JSON string from the wire, decoded as UTF-8; `null` when absent. */
@@ -86,6 +88,7 @@ const JSON_VALUE: Readonly<Record<AccessField, Value>> = {
   pool: (r) => jsonString(r.pool),
   backend: (r) => jsonString(r.backend),
   request_id: (r) => r.requestId === undefined ? "null" : jsonString(r.requestId),
+  explain: (r) => r.explain === undefined ? "null" : asciiJson(r.explain),
 };
 
 /** JSON lines with `fields`, in that order. */
@@ -95,11 +98,15 @@ export function jsonFormatter(
 ): AccessFormatter {
   const keys = fields.map((f, i) => `${i === 0 ? "{" : ","}"${f}":`);
   const values = fields.map((f) => JSON_VALUE[f]);
-  if (fields.length === 0) return () => "{}";
+  // An explained request's record carries `explain` whether or not the fields name it.
+  const named = fields.includes("explain");
+  const explained = (r: AccessRecord) =>
+    `${keys.length === 0 ? "{" : ","}"explain":${asciiJson(r.explain)}`;
   return (r) => {
     let line = "";
     for (let i = 0; i < keys.length; i++) line += keys[i] + values[i](r, clock);
-    return line + "}";
+    if (r.explain !== undefined && !named) line += explained(r);
+    return line.length === 0 ? "{}" : line + "}";
   };
 }
 

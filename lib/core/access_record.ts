@@ -8,6 +8,8 @@
  * @module
  */
 
+import type { ExplainRecord } from "./explain.ts";
+
 /** One access-log record: what happened to one request. */
 export interface AccessRecord {
   /** The client's method. */
@@ -42,6 +44,8 @@ export interface AccessRecord {
   readonly userAgent?: string;
   /** The `Referer` field (the first, when repeated); absent when not sent. */
   readonly referer?: string;
+  /** What the lb decided and why, for a request that asked with `X-LB-Explain` (`core/explain.ts`). */
+  readonly explain?: ExplainRecord;
 }
 
 /**
@@ -68,6 +72,7 @@ export const ACCESS_FIELDS = {
   pool: "the pool's name",
   backend: "the backend that answered (none when none did)",
   request_id: "the request ID (policies.request-id)",
+  explain: "what the lb decided and why (X-LB-Explain with the admin token), as JSON",
 } as const;
 
 /** A field name of {@link ACCESS_FIELDS}. */
@@ -78,9 +83,12 @@ export const ACCESS_FIELD_NAMES: readonly AccessField[] = Object.keys(
   ACCESS_FIELDS,
 ) as AccessField[];
 
-/** The JSON lines' fields by default: every one but the two that repeat others. */
+/**
+ * The JSON lines' fields by default: every one but the two that repeat
+ * others, and `explain`, which a JSON line has whenever its record does.
+ */
 export const DEFAULT_JSON_FIELDS: readonly AccessField[] = ACCESS_FIELD_NAMES.filter((f) =>
-  f !== "time_local" && f !== "request"
+  f !== "time_local" && f !== "request" && f !== "explain"
 );
 
 /** The formats of `--access-log-format`. */

@@ -63,6 +63,7 @@ export function createBasicAuth(
   };
   const pass = (x: PolicyExchange, user: string): undefined => {
     x.user = user;
+    x.explain?.policy("basic-auth", `passed as ${user}`);
     if (strip) {
       const up = x.upstreamHeaders;
       for (let i = up.length - 1; i >= 0; i--) if (up[i][0] === "authorization") up.splice(i, 1);

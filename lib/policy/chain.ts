@@ -12,6 +12,7 @@
 import type { BackendSpec } from "../core/backend_spec.ts";
 import { type Cidr, ipInRanges } from "../core/cidr.ts";
 import { effectiveClientIp } from "../core/client_ip.ts";
+import type { Explain } from "../core/explain.ts";
 import type { ProxyReply, ProxyRequest } from "../core/message.ts";
 import type { HeaderPairs } from "../core/transport.ts";
 import type { PolicySet } from "../config/policies/types.ts";
@@ -88,12 +89,16 @@ export class PolicyChain {
     pool: string,
     upstreamHeaders: HeaderPairs,
     trusted: readonly Cidr[],
+    explain?: Explain,
   ): PolicyExchange {
     const trustedPeer = trusted.length > 0 && ipInRanges(request.clientIp, trusted);
     const clientIp = trustedPeer
       ? effectiveClientIp(request.clientIp, request.headers, trusted)
       : request.clientIp;
-    return { request, route, pool, upstreamHeaders, trustedPeer, clientIp, state: new Map() };
+    const state = new Map();
+    const x = { request, route, pool, upstreamHeaders, trustedPeer, clientIp, state };
+    // An explained request's exchange alone has the field, so the others keep one shape.
+    return explain ? { ...x, explain } : x;
   }
 
   /**
@@ -105,7 +110,7 @@ export class PolicyChain {
     for (let i = 0; i < list.length; i++) {
       const out = list[i].request!(x);
       if (out instanceof Promise) return this.#requestFrom(x, out, i + 1);
-      if (out !== undefined) return out;
+      if (out !== undefined) return refusal(x, list[i], out);
     }
     return undefined;
   }
@@ -116,11 +121,11 @@ export class PolicyChain {
     next: number,
   ): Promise<ProxyReply | undefined> {
     const first = await pending;
-    if (first !== undefined) return first;
     const list = this.#requests;
+    if (first !== undefined) return refusal(x, list[next - 1], first);
     for (let i = next; i < list.length; i++) {
       const out = await list[i].request!(x);
-      if (out !== undefined) return out;
+      if (out !== undefined) return refusal(x, list[i], out);
     }
     return undefined;
   }
@@ -143,6 +148,12 @@ export class PolicyChain {
   done(x: PolicyExchange, status: number, bytes: number): void {
     for (const p of this.#dones) p.done!(x, status, bytes);
   }
+}
+
+/** A policy's own answer, noted as its refusal when the request is explained. */
+function refusal(x: PolicyExchange, policy: Policy, reply: ProxyReply): ProxyReply {
+  if (x.explain) x.explain.refusedBy = { policy: policy.kind, status: reply.status };
+  return reply;
 }
 
 /** Chains for every route that has policies, by route name. */

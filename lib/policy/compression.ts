@@ -95,8 +95,12 @@ export function createCompression(
     kind: "compression",
     response(reply: ProxyReply, x: PolicyExchange): ProxyReply {
       const method = x.request.method;
-      if (!eligible(reply, method, types, config.minBytes)) return reply;
+      if (!eligible(reply, method, types, config.minBytes)) {
+        x.explain?.policy("compression", "not eligible (type, size, status or method)");
+        return reply;
+      }
       const coding = negotiation.choose(acceptEncoding(x.request.headers));
+      if (x.explain) x.explain.policy("compression", coding ?? "no coding the client accepts");
       if (coding === undefined) return varied(reply);
       // HEAD: the fields a GET would get, and still no body.
       if (method === "HEAD") return { ...reply, headers: encodedHeaders(reply.headers, coding) };

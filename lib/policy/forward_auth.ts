@@ -142,6 +142,7 @@ export function createForwardAuth(
           if (user !== undefined && user !== "") x.user = user;
         }
         counted.allowed.inc();
+        x.explain?.policy("forward-auth", `allowed (${res.status})`);
         return undefined;
       }
       if (res.status > 599) {
@@ -151,6 +152,7 @@ export function createForwardAuth(
       const body = await readBounded(res.body, maxBodyBytes);
       counted.denied.inc();
       refused.inc();
+      x.explain?.policy("forward-auth", `denied (${res.status})`);
       return { status: res.status, headers: denialFields(res.headers), body };
     } catch (err) {
       if (deadline.expired) return failed("timeout", new Error(`no answer within ${timeoutMs}ms`));

@@ -47,6 +47,12 @@ function editInPlace(headers: HeaderPairs, edits: CompiledEdits, x: PolicyExchan
   return headers;
 }
 
+/** What a set of edits does, counted: `set 2, added 1, removed 1 fields`. */
+function described(edits: CompiledEdits): string {
+  const removed = edits.drop.size - edits.set.length;
+  return `set ${edits.set.length}, added ${edits.add.length}, removed ${removed} fields`;
+}
+
 /** The header rules policy. */
 export function createHeaderRules(
   config: HeaderRulesConfig,
@@ -62,12 +68,14 @@ export function createHeaderRules(
     policy.request = (x) => {
       editInPlace(x.upstreamHeaders, request, x);
       requests?.inc();
+      x.explain?.policy("headers", `request: ${described(request)}`);
       return undefined;
     };
   }
   if (response) {
     policy.response = (reply, x) => {
       responses?.inc();
+      x.explain?.policy("headers", `response: ${described(response)}`);
       return { ...reply, headers: applyEdits(reply.headers, response, x) };
     };
   }

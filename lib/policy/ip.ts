@@ -19,14 +19,24 @@ export function ipAllowed(rules: IpRulesConfig, ip: string): boolean {
   return rules.allow === undefined || ipInRanges(ip, rules.allow);
 }
 
+/** Which rule refused `ip`: the deny block it is in, or the allow list it is outside. */
+function ruleOf(rules: IpRulesConfig, ip: string): string {
+  const block = rules.deny.find((r) => ipInRanges(ip, [r]));
+  return block ? `deny ${block.text}` : "outside allow";
+}
+
 /** The IP rules policy. */
 export function createIpRules(config: IpRulesConfig, deps: PolicyDeps, route: string): Policy {
   const denied = deps.metrics.policyDenied.labels(route, "ip");
   return {
     kind: "ip",
     request(x) {
-      if (ipAllowed(config, x.clientIp)) return undefined;
+      if (ipAllowed(config, x.clientIp)) {
+        x.explain?.policy("ip", `allowed ${x.clientIp}`);
+        return undefined;
+      }
       denied.inc();
+      if (x.explain) x.explain.policy("ip", `denied ${x.clientIp} (${ruleOf(config, x.clientIp)})`);
       return textReply(403, "forbidden\n");
     },
   };

@@ -68,6 +68,14 @@ export function createRateLimit(config: RateLimitConfig, deps: PolicyDeps, route
     if (mode === "always" || (mode === "denied" && !v.allowed)) {
       x.state.set(policy, limitField(quoted, v));
     }
+    if (x.explain) {
+      x.explain.policy(
+        "rate-limit",
+        v.allowed
+          ? `${config.name}: allowed, ${v.remaining} left`
+          : `${config.name}: limited, retry in ${waitSeconds(v.waitMs)}s`,
+      );
+    }
     if (v.allowed) return undefined;
     denied.inc();
     return textReply(429, "too many requests\n", [["retry-after", String(waitSeconds(v.waitMs))]]);
@@ -85,7 +93,8 @@ export function createRateLimit(config: RateLimitConfig, deps: PolicyDeps, route
     const shared = sharedStore(store, deps);
     const call = scriptCall(config);
     const prefix = `${store.prefix}${config.name}\n`;
-    const fallback = store.onError === "open" ? local : (): ProxyReply => {
+    const fallback = store.onError === "open" ? local : (x: PolicyExchange): ProxyReply => {
+      x.explain?.policy("rate-limit", `${config.name}: store unavailable, refused`);
       denied.inc();
       return textReply(503, "rate limit store unavailable\n", [
         ["retry-after", String(waitSeconds(shared.retryInMs()))],

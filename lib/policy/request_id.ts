@@ -40,6 +40,7 @@ export function createRequestId(
       const id = chooseRequestId(incoming, config.trustIncoming && x.trustedPeer, make);
       (id === incoming ? kept : generated)?.inc();
       x.requestId = id;
+      x.explain?.policy("request-id", `${id === incoming ? "kept" : "generated"} ${id}`);
       const up = x.upstreamHeaders;
       for (let i = up.length - 1; i >= 0; i--) if (up[i][0] === name) up.splice(i, 1);
       up.push([name, id]);

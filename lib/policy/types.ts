@@ -11,6 +11,7 @@
  */
 
 import type { BackendSpec } from "../core/backend_spec.ts";
+import type { Explain } from "../core/explain.ts";
 import type { Logger } from "../core/logging.ts";
 import type { ProxyReply, ProxyRequest } from "../core/message.ts";
 import type { HeaderPairs } from "../core/transport.ts";
@@ -40,6 +41,11 @@ export interface PolicyExchange {
   backend?: string;
   /** Per-request state a policy keeps for its later phases, by policy. */
   readonly state: Map<Policy, unknown>;
+  /**
+   * Set only when the request asked for `X-LB-Explain`: each policy says
+   * here what it did (`x.explain?.policy("rate-limit", "allowed, 9 left")`).
+   */
+  readonly explain?: Explain;
 }
 
 /** What an `attempt` hook gets back when its try ended: the status, or the error. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { boundedRecord, type Explain } from "../core/explain.ts";
 import type { ProxyReply, ProxyRequest } from "../core/message.ts";
 import { type HeaderPairs, headerValue, type UpstreamResponse } from "../core/transport.ts";
 import type { PickContext } from "../balancing/types.ts";
@@ -31,6 +32,8 @@ export interface Routed {
   readonly ctx: PickContext & { readonly exclude: Set<Backend> };
   /** The route's edge policies and this request's passage through them; absent when none. */
   readonly policy?: { readonly chain: PolicyChain; readonly x: PolicyExchange };
+  /** Set when the request asked for `X-LB-Explain` with the admin token. */
+  readonly explain?: Explain;
 }
 
 /**
@@ -111,8 +114,9 @@ export class Accounting {
     routed: Routed | undefined,
     answer: Answer<UpstreamResponse> | undefined,
     start: number,
+    explain?: Explain,
   ): ProxyExchange {
-    return new Exchange(this, reply, req, routed, answer, start);
+    return new Exchange(this, reply, req, routed, answer, start, explain);
   }
 
   /** Ends an exchange: the in-flight gauge, and the access-log record. */
@@ -136,6 +140,7 @@ class Exchange implements ProxyExchange {
     readonly routed: Routed | undefined,
     readonly answer: Answer<UpstreamResponse> | undefined,
     readonly start: number,
+    readonly explain: Explain | undefined,
   ) {}
 
   finish(bytes: number): void {
@@ -148,7 +153,7 @@ class Exchange implements ProxyExchange {
   /** Made only when a log wants it: the fields a format may need are read here, not per request. */
   record(bytes: number, now: number, wallNow: number): AccessRecord {
     const { req, reply, routed, answer } = this;
-    return {
+    const record: AccessRecord = {
       method: req.method,
       path: req.path,
       status: reply.status,
@@ -168,5 +173,7 @@ class Exchange implements ProxyExchange {
       userAgent: headerValue(req.headers, "user-agent"),
       referer: headerValue(req.headers, "referer"),
     };
+    // Only an explained request's record has the field: the others keep their shape.
+    return this.explain ? { ...record, explain: boundedRecord(this.explain) } : record;
   }
 }

@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { Explain } from "../core/explain.ts";
 import type { Logger } from "../core/logging.ts";
 import { UpstreamError } from "../core/transport.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
@@ -45,6 +46,8 @@ export interface Outgoing<T> {
   failed?(value: T): boolean;
   /** Answers worth trying another backend for (`policies.retry`). */
   retryOn?: StatusRetry<T>;
+  /** Set when the request asked for `X-LB-Explain`: each pick and attempt is recorded there. */
+  readonly explain?: Explain;
 }
 
 /** Which answers to retry, and how to let go of one that is not used. */
@@ -72,6 +75,7 @@ export async function sendWithRetries<T>(
 ): Promise<Answer<T>> {
   const { pool, config } = up;
   const { metrics, now } = deps;
+  const explain = out.explain;
   let lastError: unknown;
   // A retry on an answer was already paid for from the budget (see below).
   let paid = false;
@@ -81,22 +85,33 @@ export async function sendWithRetries<T>(
     for (let attempt = 0; attempt <= config.retries; attempt++) {
       if (attempt > 0 && paid) paid = false;
       else if (attempt > 0) {
-        if (now() - out.start >= config.responseTimeoutMs) break;
+        if (now() - out.start >= config.responseTimeoutMs) {
+          explain?.notRetried("response deadline spent");
+          break;
+        }
         if (!up.budget.tryRetry(now())) {
           metrics.retryBudgetExhausted.inc();
           deps.log.debug("retry budget exhausted; not retrying");
+          explain?.notRetried("retry budget exhausted");
           break;
         }
         metrics.retries.labels(up.name, (lastError as UpstreamError).kind).inc();
+        explain?.retried((lastError as UpstreamError).kind);
       }
+      explain?.beginPick();
       const backend = pickWithCapacity(up.strategy, pool.healthy, out.ctx, up);
-      if (!backend) break;
+      explain?.chose(backend?.id);
+      if (!backend) {
+        explain?.notRetried("no backend left to try");
+        break;
+      }
       out.ctx.exclude.add(backend);
       const limiter = up.limiter(backend);
       // Without a per-backend limit (the default) there is nothing to wait for: no await.
       const waiting = limiter.acquire(config.limits.queueTimeoutMs, out.signal);
       if (waiting) await queued(up, deps, backend, waiting);
       backend.begin();
+      const tried = explain?.attempt(backend.id);
       // A bodiless first attempt goes out as the request arrives: no second clock read.
       const sentAt = attempt === 0 && !waiting && out.sendsAtStart ? out.start : now();
       try {
@@ -105,6 +120,7 @@ export async function sendWithRetries<T>(
         backend.answered(at - sentAt, at);
         recordOutcome(pool, backend, !(out.failed?.(value) ?? false), config.outlier);
         const answer = { backend, value, at, release: () => release(backend, limiter) };
+        if (tried) tried.outcome = outcomeOf(value);
         const unwanted = out.retryOn?.wants(value);
         if (unwanted !== undefined && retryAnswer(up, deps, out, attempt, unwanted)) {
           // Kept (slot and all) until another try answers: if none does, the
@@ -122,6 +138,7 @@ export async function sendWithRetries<T>(
         limiter.release();
         if (!(err instanceof UpstreamError)) throw err;
         lastError = err;
+        if (tried) tried.outcome = err.kind;
         metrics.upstreamErrors.labels(up.name, backend.id, err.kind).inc();
         // Only what the backend did counts against it: not the lb's own congestion.
         if (err.unreachable) pool.markDown(backend, err.message, Date.now());
@@ -134,7 +151,12 @@ export async function sendWithRetries<T>(
           error: err.message,
           retrying: retry ? ", may retry" : "",
         });
-        if (!retry) break;
+        if (!retry) {
+          explain?.notRetried(
+            attempt >= config.retries ? "no retries left" : "not safe to send again",
+          );
+          break;
+        }
       }
     }
   } catch (err) {
@@ -161,16 +183,32 @@ function retryAnswer<T>(
   status: number,
 ): boolean {
   const { config } = up;
-  if (attempt >= config.retries || !mayResend(out.facts)) return false;
+  if (attempt >= config.retries) return noRetry(out, "no retries left");
+  if (!mayResend(out.facts)) return noRetry(out, "not safe to send again");
   const at = deps.now();
-  if (at - out.start >= config.responseTimeoutMs) return false;
-  if (!up.pool.healthy.some((b) => !out.ctx.exclude.has(b))) return false;
+  if (at - out.start >= config.responseTimeoutMs) return noRetry(out, "response deadline spent");
+  if (!up.pool.healthy.some((b) => !out.ctx.exclude.has(b))) {
+    return noRetry(out, "no backend left to try");
+  }
   if (!up.budget.tryRetry(at)) {
     deps.metrics.retryBudgetExhausted.inc();
-    return false;
+    return noRetry(out, "retry budget exhausted");
   }
   deps.metrics.retries.labels(up.name, `status_${status}`).inc();
+  out.explain?.retried(`status_${status}`);
   return true;
+}
+
+/** Records why an answer is not retried (when explaining); always false. */
+function noRetry<T>(out: Outgoing<T>, why: string): false {
+  out.explain?.notRetried(why);
+  return false;
+}
+
+/** An answer as an attempt's outcome: its status, or `opened` for a tunnel's socket. */
+function outcomeOf(value: unknown): number | string {
+  const status = (value as { status?: unknown } | null)?.status;
+  return typeof status === "number" ? status : "opened";
 }
 
 /** Lets a kept answer go: its body discarded, its backend's slot freed. */

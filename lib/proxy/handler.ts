@@ -11,6 +11,7 @@
  */
 
 import type { Cidr } from "../core/cidr.ts";
+import { type Explain, renderExplain } from "../core/explain.ts";
 import type { Logger } from "../core/logging.ts";
 import type { ProxyReply, ProxyRequest } from "../core/message.ts";
 import {
@@ -24,10 +25,12 @@ import type { PolicyExchange } from "../policy/types.ts";
 import type { Backend } from "../pool/pool.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
 import type { Router } from "../routing/router.ts";
+import { explainNoRoute, explainRoute } from "../routing/explain.ts";
 import { type Answer, sendWithRetries, type StatusRetry } from "./attempts.ts";
 import { BadRequestError, errorReply, NoRouteError, PolicyAnswer, statusFor } from "./errors.ts";
 import { upstreamRequestHeaders } from "./headers.ts";
 import { Accounting, type ProxyExchange, type Routed } from "./accounting.ts";
+import { EXPLAIN_FIELD, explainedReply, explainRequested } from "./explain.ts";
 import type { HookContext, LbHooks } from "./hooks.ts";
 
 export type { ProxyExchange };
@@ -69,6 +72,12 @@ export interface ProxyOptions {
    * `X-Forwarded-Proto` and `proto=` in `Forwarded`; "http" by default.
    */
   readonly proto?: "http" | "https";
+  /**
+   * The admin token (`--admin-token`): a request whose `X-LB-Explain`
+   * field carries it gets an explanation of what the lb decided
+   * (`docs/explain.md`). Without one, the field is only stripped.
+   */
+  readonly explainToken?: string;
 }
 
 /** A tunnel's upstream side, opened by {@link ProxyCore.openTunnel}. */
@@ -120,6 +129,7 @@ export function createProxy(options: ProxyOptions): ProxyCore {
   });
   const count = accounting.count.bind(accounting);
   const proto = options.proto ?? "http";
+  const explainToken = options.explainToken;
   const byName = new Map(router.routes.map((r) => [r.name, r]));
   const policies = options.policies !== undefined && options.policies.size > 0
     ? options.policies
@@ -129,15 +139,22 @@ export function createProxy(options: ProxyOptions): ProxyCore {
   for (const chain of policies?.values() ?? []) statusRetries.set(chain, retryOn(chain.retryOn));
 
   /** Validates the request and decides its route, pool, path and upstream headers. */
-  function route(req: ProxyRequest, start: number, forced?: string): Routed {
+  function route(
+    req: ProxyRequest,
+    start: number,
+    forced: string | undefined,
+    explain: Explain | undefined,
+  ): Routed {
     const host = req.host;
     // RFC 9112 §3.2: a request without Host must be refused with 400.
     if (host === null || host === "") throw new BadRequestError("missing Host header");
     const chosen = forced === undefined ? router.match(req) : byName.get(forced);
     if (!chosen) {
+      if (explain) explainMiss(explain, req, forced);
       throw new NoRouteError(options.noRouteStatus, forced && `no route named ${forced}`);
     }
     const up = upstreams.get(chosen.pool())!;
+    if (explain) explainRouted(explain, req, chosen, up, forced);
     const headers = upstreamRequestHeaders(
       req.headers,
       { ip: req.clientIp, proto, host },
@@ -156,25 +173,59 @@ export function createProxy(options: ProxyOptions): ProxyCore {
       up,
       headers,
       path,
-      ctx: { now: start, request: req, exclude: new Set() },
+      ctx: { now: start, request: req, exclude: new Set(), trace: explain },
       policy: chain && {
         chain,
-        x: chain.exchange(req, chosen.name, up.name, headers, trustProxy),
+        x: chain.exchange(req, chosen.name, up.name, headers, trustProxy, explain),
       },
+      explain,
     };
+  }
+
+  /** Why no route took the request. */
+  function explainMiss(explain: Explain, req: ProxyRequest, forced: string | undefined): void {
+    if (forced !== undefined) {
+      explain.noRoute = `a hook asked for route ${forced}, which is not there`;
+    } else {
+      explain.noRoute = "no route matched";
+      explain.route = { name: "none", why: [], skipped: explainNoRoute(router.routes, req) };
+    }
+  }
+
+  /** Why `chosen` took the request, and the pool it gave. */
+  function explainRouted(
+    explain: Explain,
+    req: ProxyRequest,
+    chosen: Router["routes"][number],
+    up: Upstream,
+    forced: string | undefined,
+  ): void {
+    explain.route = forced === undefined
+      ? explainRoute(router.routes, chosen, req)
+      : { name: chosen.name, forced: true };
+    explain.pool = up.name;
+    const target = chosen.config.target;
+    if (target.kind === "split") explain.split = Object.fromEntries(target.weights);
+    explain.strategy = up.config.strategy;
   }
 
   async function handle(req: ProxyRequest): Promise<ProxyExchange> {
     const start = now();
     accounting.begin();
+    const explain = explainToken === undefined
+      ? undefined
+      : explainRequested(req.headers, explainToken);
     let routed: Routed | undefined;
     let answer: Answer<UpstreamResponse> | undefined;
     let reply: ProxyReply;
     try {
       // No hook, no await: most requests take the synchronous path.
       const decision = hooks?.onRequest ? await hooks.onRequest(req) : undefined;
-      if (decision instanceof Response) return answered(req, responseReply(decision), start);
-      routed = route(req, start, decision?.route);
+      if (decision instanceof Response) {
+        if (explain) explain.noRoute = "a hook (onRequest) answered";
+        return answered(req, responseReply(decision), start, explain);
+      }
+      routed = route(req, start, decision?.route, explain);
       let early: ProxyReply | undefined;
       if (routed.policy) {
         const asked = routed.policy.chain.request(routed.policy.x);
@@ -198,9 +249,10 @@ export function createProxy(options: ProxyOptions): ProxyCore {
     }
     // Every reply on a route with policies passes them: its own, an error's, a policy's.
     if (routed?.policy) reply = routed.policy.chain.response(reply, routed.policy.x);
+    if (explain) reply = explainedReply(reply, explain);
     // The response headers' arrival is the end of what the duration measures.
     count(routed, answer?.backend, req.method, reply.status, (answer?.at ?? now()) - start);
-    return accounting.exchange(reply, req, routed, answer, start);
+    return accounting.exchange(reply, req, routed, answer, start, explain);
   }
 
   /** A policy's own answer: the request body nobody will read is let go. */
@@ -210,9 +262,15 @@ export function createProxy(options: ProxyOptions): ProxyCore {
   }
 
   /** A reply the core made itself (a hook answered): no route, no backend. */
-  function answered(req: ProxyRequest, reply: ProxyReply, start: number): ProxyExchange {
+  function answered(
+    req: ProxyRequest,
+    reply: ProxyReply,
+    start: number,
+    explain: Explain | undefined,
+  ): ProxyExchange {
+    if (explain) reply = explainedReply(reply, explain);
     count(undefined, undefined, req.method, reply.status, now() - start);
-    return accounting.exchange(reply, req, undefined, undefined, start);
+    return accounting.exchange(reply, req, undefined, undefined, start, explain);
   }
 
   async function send(req: ProxyRequest, routed: Routed, start: number) {
@@ -246,6 +304,7 @@ export function createProxy(options: ProxyOptions): ProxyCore {
         : (backend) => up.transport.request(backend.spec, request),
       failed: on5xx ? (res) => res.status >= 500 : undefined,
       retryOn: routed.policy && statusRetries.get(routed.policy.chain),
+      explain: routed.explain,
     });
   }
 
@@ -286,12 +345,15 @@ export function createProxy(options: ProxyOptions): ProxyCore {
     let routed: Routed | undefined;
     let status = 101;
     let backend: Backend | undefined;
+    const explain = explainToken === undefined
+      ? undefined
+      : explainRequested(req.headers, explainToken);
     try {
       const decision = hooks?.onRequest ? await hooks.onRequest(req) : undefined;
       if (decision instanceof Response) {
         throw new BadRequestError("a hook answered a WebSocket handshake");
       }
-      routed = route(req, start, decision?.route);
+      routed = route(req, start, decision?.route, explain);
       const { up, path, headers, policy } = routed;
       // A handshake passes the route's policies as any request does.
       if (policy) {
@@ -306,6 +368,7 @@ export function createProxy(options: ProxyOptions): ProxyCore {
         signal: req.signal,
         sendsAtStart: true,
         send: (b) => open(b, path, headers, up.config.connectTimeoutMs),
+        explain,
       });
       backend = answer.backend;
       let responseHeaders = up.strategy.responseHeaders?.(backend, routed.ctx);
@@ -316,6 +379,11 @@ export function createProxy(options: ProxyOptions): ProxyCore {
         if (added.headers.length > 0) {
           responseHeaders = [...responseHeaders ?? [], ...added.headers];
         }
+      }
+      if (explain) {
+        // The 101 carries the explanation; a failed handshake's reply does not.
+        explain.status = 101;
+        responseHeaders = [...responseHeaders ?? [], [EXPLAIN_FIELD, renderExplain(explain)]];
       }
       // The tunnel's end is the exchange's: the policies' `done` (a trace span ends) goes with it.
       const release = policy

@@ -83,6 +83,8 @@ const VIA = `1.1 ${VIA_PSEUDONYM}`;
  * about earlier hops is dropped first: otherwise anyone could forge their
  * address for the backend's logs and access rules.
  *
+ * `X-LB-Explain` is dropped too: its value is the admin token.
+ *
  * `Host` and `Content-Length` are the request's own facts, not the client's
  * fields: one `Host` with `client.host` goes first (so an absolute-form
  * target, or `Connection: host`, can't make the backend see another or
@@ -123,6 +125,8 @@ export function upstreamRequestHeaders(
     }
     // `x-` and `forwarded` are the only prefixes that can claim a hop.
     const c = name.charCodeAt(0);
+    // `X-LB-Explain` carries the admin token: never sent on, valid or not.
+    if (c === 0x78 && name === "x-lb-explain") continue;
     if ((c === 0x78 || c === 0x66) && claimsEarlierHop(name)) {
       if (!trust) continue;
       const value = pair[1];

@@ -70,5 +70,6 @@ export function buildCore(config: LbConfig, deps: GenerationDeps): ProxyCore {
     now: deps.now,
     wallNow: deps.policies.wallNow,
     proto: deps.proto,
+    explainToken: config.adminToken,
   });
 }

@@ -63,7 +63,7 @@ Deno.test("config: unknown fields and variables, and contradictions, name their 
   assert.deepEqual(problems(["--access-log-format=json", "--access-log-fields", "status,nope"]), [
     '--access-log-fields: "nope" is not a field (expected one of time, time_local, client, ' +
     "user, method, path, protocol, request, status, bytes, duration_ms, host, referer, " +
-    "user_agent, route, pool, backend, request_id)",
+    "user_agent, route, pool, backend, request_id, explain)",
   ]);
   assert.match(
     problems(["--access-log-template", "$client $remote_addr"])[0],
@@ -97,7 +97,7 @@ Deno.test("config: unknown fields and variables, and contradictions, name their 
   assert.deepEqual(yamlProblems("access-log-format: json\naccess-log-fields: [status, bogus]\n"), [
     '--config: lb.yaml: access-log-fields: "bogus" is not a field (expected one of time, ' +
     "time_local, client, user, method, path, protocol, request, status, bytes, duration_ms, " +
-    "host, referer, user_agent, route, pool, backend, request_id)",
+    "host, referer, user_agent, route, pool, backend, request_id, explain)",
   ]);
 });
 

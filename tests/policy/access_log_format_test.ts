@@ -130,6 +130,7 @@ Deno.test("json: every field, in the chosen order, with null for what is missing
     pool: "web",
     backend: "http://10.0.0.1:80",
     request_id: "r-1",
+    explain: null,
   });
   assert.deepEqual(Object.keys(parsed), ACCESS_FIELD_NAMES);
   const some = jsonFormatter(["status", "path", "time"], utc());
