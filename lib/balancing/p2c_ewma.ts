@@ -42,7 +42,12 @@ export class P2cEwma implements Strategy {
 
   pick(snapshot: readonly Backend[], ctx: PickContext): Backend | undefined {
     const { backends, weights } = eligible(snapshot, ctx.exclude);
-    if (backends.length < 2) return backends[0];
+    if (backends.length < 2) {
+      if (ctx.trace && backends.length === 1) {
+        ctx.trace.note({ drawn: "the only eligible backend" });
+      }
+      return backends[0];
+    }
     const [i, j] = drawTwo(backends.length, this.#random);
     let li = backends[i].ewma.value(ctx.now);
     let lj = backends[j].ewma.value(ctx.now);
