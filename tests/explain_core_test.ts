@@ -1,0 +1,133 @@
+/**
+ * `X-LB-Explain` through the whole lb: in-process (`lb.handle`) for policy
+ * refusals, compression, a split and a refused connection retried; then the
+ * real program on the `deno-serve` front and with `--workers 2`, where each
+ * worker must have the token too.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { startLb } from "./_lb.ts";
+import { backend, deadOrigin, inProcess } from "./routes/_routes.ts";
+import { startWorkersLb } from "./workers/_workers.ts";
+
+const TOKEN = "explain-core-token-0123456789";
+const ASK = { "x-lb-explain": TOKEN };
+
+/** The parsed field of an answer; fails when there is none. */
+function explanation(headers: Headers): Record<string, unknown> {
+  const field = headers.get("x-lb-explain");
+  assert.ok(field !== null, "no X-LB-Explain field");
+  return JSON.parse(field);
+}
+
+Deno.test("in-process: refusals name their policy; compression, a split and a refused connection's retry are explained", async () => {
+  await using a = backend("a");
+  await using b = backend("b");
+  const dead = deadOrigin();
+  await using lb = inProcess({
+    "admin-token": TOKEN,
+    "health-interval": "60s",
+    "trust-proxy": "127.0.0.0/8",
+    pools: {
+      a: { backends: [a.origin] },
+      b: { backends: [b.origin] },
+      retry: { backends: [dead, a.origin], strategy: "round-robin", retries: 1 },
+    },
+    routes: [
+      {
+        name: "deny",
+        match: { "path-prefix": "/deny" },
+        pool: "a",
+        policies: { ip: { deny: ["203.0.113.0/24"] } },
+      },
+      {
+        name: "limited",
+        match: { "path-prefix": "/limited" },
+        pool: "a",
+        policies: { "rate-limit": { limit: 1, period: "1m", burst: 1 } },
+      },
+      {
+        name: "zip",
+        match: { "path-prefix": "/zip" },
+        pool: "a",
+        policies: {
+          compression: { encodings: ["gzip"], "min-size": 1, types: ["application/json"] },
+        },
+      },
+      { name: "retry", match: { "path-prefix": "/retry" }, pool: "retry" },
+      { name: "split", match: {}, split: { a: 1, b: 1 } },
+    ],
+  });
+
+  const denied = await lb.send("http://site.test/deny", {
+    headers: { ...ASK, "x-forwarded-for": "203.0.113.5" },
+  });
+  assert.equal(denied.status, 403);
+  const d = explanation(denied.headers);
+  assert.deepEqual(d.refusedBy, { policy: "ip", status: 403 });
+  assert.deepEqual(d.policies, ["ip: denied 203.0.113.5 (deny 203.0.113.0/24)"]);
+  assert.equal(d.attempts, undefined, "a refused request reaches no backend");
+
+  assert.equal((await lb.send("http://site.test/limited", { headers: ASK })).status, 200);
+  const limited = await lb.send("http://site.test/limited", { headers: ASK });
+  assert.equal(limited.status, 429);
+  const l = explanation(limited.headers);
+  assert.deepEqual(l.refusedBy, { policy: "rate-limit", status: 429 });
+  assert.match((l.policies as string[])[0], /^rate-limit: limited: limited, retry in \d+s$/);
+
+  const zipped = await lb.send("http://site.test/zip", {
+    headers: { ...ASK, "accept-encoding": "gzip" },
+  });
+  assert.equal(zipped.headers.get("content-encoding"), "gzip");
+  assert.deepEqual(explanation(zipped.headers).policies, ["compression: gzip"]);
+
+  const retried = await lb.send("http://site.test/retry", { headers: ASK });
+  assert.equal(retried.status, 200);
+  const r = explanation(retried.headers);
+  assert.equal(r.strategy, "round-robin");
+  assert.deepEqual(r.attempts, [
+    { backend: dead, outcome: "connect_refused", retry: "connect_refused" },
+    { backend: a.origin, outcome: 200 },
+  ]);
+
+  const pools = [];
+  for (let i = 0; i < 2; i++) {
+    const res = await lb.send("http://site.test/any", { headers: ASK });
+    const s = explanation(res.headers);
+    assert.deepEqual(s.split, { a: 1, b: 1 });
+    assert.deepEqual((s.route as { why: string[] }).why, ["matches every request"]);
+    pools.push(s.pool);
+  }
+  assert.deepEqual(pools.sort(), ["a", "b"]);
+
+  // Without the token: nothing explained, and the access record has no `explain`.
+  const plain = await lb.send("http://site.test/any");
+  assert.equal(plain.headers.get("x-lb-explain"), null);
+  assert.equal(lb.records.at(-1)!.explain, undefined);
+  assert.ok(lb.records.some((rec) => rec.explain !== undefined));
+  for (const seen of [...a.seen, ...b.seen]) assert.equal(seen.path.includes("explain"), false);
+});
+
+Deno.test("deno-serve front and --workers 2: the field is there, and never without the token", async () => {
+  await using a = backend("a");
+  for (
+    const start of [
+      () => startLb([a.origin], ["--front", "deno-serve", "--admin-token", TOKEN]),
+      () => startWorkersLb([a.origin], { extra: ["--admin-token", TOKEN] }),
+    ]
+  ) {
+    await using lb = await start();
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${lb.url}/x`, { headers: ASK });
+      await res.body?.cancel();
+      const e = explanation(res.headers);
+      assert.equal(e.pool, "default");
+      assert.deepEqual(e.attempts, [{ backend: a.origin, outcome: 200 }]);
+    }
+    const plain = await fetch(`${lb.url}/x`, { headers: { "x-lb-explain": "nope" } });
+    await plain.body?.cancel();
+    assert.equal(plain.headers.get("x-lb-explain"), null);
+  }
+});
