@@ -131,3 +131,62 @@ Deno.test("deno-serve front and --workers 2: the field is there, and never witho
     assert.equal(plain.headers.get("x-lb-explain"), null);
   }
 });
+
+/** Sends a WebSocket handshake through `port` and returns the answer's head. */
+async function handshake(port: number, token: string): Promise<string> {
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const head = [
+    "GET /ws HTTP/1.1",
+    `Host: 127.0.0.1:${port}`,
+    "Upgrade: websocket",
+    "Connection: Upgrade",
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+    "Sec-WebSocket-Version: 13",
+    `X-LB-Explain: ${token}`,
+    "",
+    "",
+  ].join("\r\n");
+  await conn.write(new TextEncoder().encode(head));
+  const buf = new Uint8Array(8192);
+  let text = "";
+  while (!text.includes("\r\n\r\n")) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    text += new TextDecoder().decode(buf.subarray(0, n));
+  }
+  return text.slice(0, text.indexOf("\r\n\r\n"));
+}
+
+Deno.test("WebSocket: the 101 carries the explanation on both fronts; the backend never sees the field", async () => {
+  const seen: (string | null)[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    if (req.headers.get("upgrade") !== "websocket") return new Response("ok");
+    seen.push(req.headers.get("x-lb-explain"));
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    socket.onerror = () => {};
+    return response;
+  });
+  try {
+    for (const front of ["h1", "deno-serve"]) {
+      await using lb = await startLb([`http://127.0.0.1:${server.addr.port}`], [
+        "--front",
+        front,
+        "--admin-token",
+        TOKEN,
+      ]);
+      const head = await handshake(lb.port, TOKEN);
+      assert.match(head, /^HTTP\/1\.1 101/, front);
+      const field = /\r\nx-lb-explain: (.*)/i.exec(head)?.[1];
+      assert.ok(field, `${front}: ${head}`);
+      const e = JSON.parse(field);
+      assert.equal(e.status, 101);
+      assert.equal(e.attempts.length, 1);
+      const wrong = await handshake(lb.port, "wrong");
+      assert.match(wrong, /^HTTP\/1\.1 101/);
+      assert.doesNotMatch(wrong, /x-lb-explain/i);
+    }
+    assert.ok(seen.length >= 4 && seen.every((v) => v === null), JSON.stringify(seen));
+  } finally {
+    await server.shutdown();
+  }
+});
