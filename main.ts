@@ -16,12 +16,15 @@ import { startLoadBalancer } from "./lib/server/lb.ts";
 import { closeLogging, log, setupLogging } from "./lib/core/logging.ts";
 import { onReopen, onTerminate } from "./lib/server/signals.ts";
 import { VERSION } from "./lib/core/version.ts";
+import { replayMain } from "./lib/replay/cli.ts";
 
 /** Runs `lb` with the given arguments and environment. */
 export async function main(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<void> {
+  // A subcommand with flags of its own: it starts nothing and reads no environment.
+  if (args[0] === "replay") return await replayMain(args.slice(1), env);
   const path = configPath(args, env);
   const file = path ? await loadConfigFile(path) : undefined;
   const command = parseLbArgs(args, env, undefined, file);

@@ -27,6 +27,7 @@ export const LAYERS = [
   "proxy",
   "front",
   "admin",
+  "replay",
   "server",
   "backend",
 ] as const;

@@ -50,7 +50,8 @@ export function parseFlags(
   }
 }
 
-function describeParseError(err: unknown): string {
+/** A `node:util` `parseArgs` error as one problem line naming the flag. */
+export function describeParseError(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   // node:util messages are long and mention "parseArgs"; keep the flag name.
   const unknown = /Unknown option '([^']+)'/.exec(message);

@@ -57,6 +57,7 @@ export function lbUsage(): string {
     "lb — an HTTP load balancer",
     "",
     "Usage: lb [flags]",
+    "       lb replay --config FILE [--format text|json] [--seed N] LOG   (lb replay --help)",
     "",
     ...wrap(
       "Each value comes from its flag, else its environment variable, else the config file " +

@@ -1,0 +1,53 @@
+/**
+ * One replay from lines to report: each line read ({@link parseLine}), each
+ * request record simulated under the new configuration in log order, and
+ * both fates counted. Takes any source of lines, so tests pass arrays and
+ * the command passes a streamed file.
+ *
+ * @module
+ */
+
+import type { LbConfig } from "../config/types.ts";
+import { parseLine } from "./log_record.ts";
+import { replayNotes } from "./notes.ts";
+import { createSimulator } from "./simulator.ts";
+import { type ReplayReport, Tally } from "./tally.ts";
+import { loggedFate } from "./types.ts";
+
+/** What a replay is told besides its lines and configuration. */
+export interface ReplayOptions {
+  /** Seeds every random choice. */
+  readonly seed: number;
+  /** The config file and the log as the report names them. */
+  readonly configName: string;
+  readonly logName: string;
+  /** Environment variables that were set but are not read, for the notes. */
+  readonly ignoredEnv?: readonly string[];
+}
+
+/** Replays `lines` (a JSON access log) against `config`. */
+export async function replayLog(
+  lines: AsyncIterable<string> | Iterable<string>,
+  config: LbConfig,
+  options: ReplayOptions,
+): Promise<ReplayReport> {
+  const simulate = createSimulator(config, options.seed);
+  const tally = new Tally();
+  let n = 0;
+  for await (const text of lines) {
+    n++;
+    tally.line();
+    const result = parseLine(text, n);
+    if (result.kind === "skip") tally.skip();
+    else if (result.kind === "malformed") tally.malformed(n, result.reason);
+    else tally.add(loggedFate(result.record), simulate(result.record));
+  }
+  return tally.report(
+    { config: options.configName, log: options.logName, seed: options.seed },
+    {
+      routes: config.routes.map((r) => r.name),
+      pools: config.pools.map((p) => ({ name: p.name, backends: p.backends.map((b) => b.origin) })),
+    },
+    replayNotes(config, options.seed, options.ignoredEnv),
+  );
+}
