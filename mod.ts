@@ -46,6 +46,7 @@ export type {
   UpstreamDraft,
 } from "./lib/proxy/hooks.ts";
 export type { PickContext, PickRequest, Strategy, StrategyOptions } from "./lib/balancing/types.ts";
+export type { ExplainFields, ExplainRecord, ExplainValue, PickTrace } from "./lib/core/explain.ts";
 export { createStrategy } from "./lib/balancing/mod.ts";
 export type { Backend } from "./lib/pool/backend.ts";
 export type { HealthState } from "./lib/pool/health_state.ts";
