@@ -10,6 +10,8 @@
 import { Explain, renderExplain } from "../core/explain.ts";
 import type { ProxyReply } from "../core/message.ts";
 import type { HeaderPairs } from "../core/transport.ts";
+import { explainNoRoute, explainRoute } from "../routing/explain.ts";
+import type { CompiledRoute, RouteRequest } from "../routing/router.ts";
 
 /** The request and response field's name, lower case. */
 export const EXPLAIN_FIELD = "x-lb-explain";
@@ -53,4 +55,36 @@ export function explainedReply(reply: ProxyReply, explain: Explain): ProxyReply 
   const headers = reply.headers.filter((h) => h[0] !== EXPLAIN_FIELD);
   headers.push([EXPLAIN_FIELD, renderExplain(explain)]);
   return { ...reply, headers };
+}
+
+/** Why no route took the request: a hook named a route that is not there, or none matched. */
+export function explainMiss(
+  explain: Explain,
+  routes: readonly CompiledRoute[],
+  req: RouteRequest,
+  forced: string | undefined,
+): void {
+  if (forced !== undefined) {
+    explain.noRoute = `a hook asked for route ${forced}, which is not there`;
+    return;
+  }
+  explain.noRoute = "no route matched";
+  explain.route = { name: "none", why: [], skipped: explainNoRoute(routes, req) };
+}
+
+/** Why `chosen` took the request (or that a hook chose it), and the pool it gave. */
+export function explainRouted(
+  explain: Explain,
+  routes: readonly CompiledRoute[],
+  req: RouteRequest,
+  chosen: CompiledRoute,
+  how: { readonly pool: string; readonly strategy: string; readonly forced?: string },
+): void {
+  explain.route = how.forced === undefined
+    ? explainRoute(routes, chosen, req)
+    : { name: chosen.name, forced: true };
+  explain.pool = how.pool;
+  const target = chosen.config.target;
+  if (target.kind === "split") explain.split = Object.fromEntries(target.weights);
+  explain.strategy = how.strategy;
 }

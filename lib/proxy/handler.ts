@@ -25,12 +25,17 @@ import type { PolicyExchange } from "../policy/types.ts";
 import type { Backend } from "../pool/pool.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
 import type { Router } from "../routing/router.ts";
-import { explainNoRoute, explainRoute } from "../routing/explain.ts";
 import { type Answer, sendWithRetries, type StatusRetry } from "./attempts.ts";
 import { BadRequestError, errorReply, NoRouteError, PolicyAnswer, statusFor } from "./errors.ts";
 import { upstreamRequestHeaders } from "./headers.ts";
 import { Accounting, type ProxyExchange, type Routed } from "./accounting.ts";
-import { EXPLAIN_FIELD, explainedReply, explainRequested } from "./explain.ts";
+import {
+  EXPLAIN_FIELD,
+  explainedReply,
+  explainMiss,
+  explainRequested,
+  explainRouted,
+} from "./explain.ts";
 import type { HookContext, LbHooks } from "./hooks.ts";
 
 export type { ProxyExchange };
@@ -150,11 +155,17 @@ export function createProxy(options: ProxyOptions): ProxyCore {
     if (host === null || host === "") throw new BadRequestError("missing Host header");
     const chosen = forced === undefined ? router.match(req) : byName.get(forced);
     if (!chosen) {
-      if (explain) explainMiss(explain, req, forced);
+      if (explain) explainMiss(explain, router.routes, req, forced);
       throw new NoRouteError(options.noRouteStatus, forced && `no route named ${forced}`);
     }
     const up = upstreams.get(chosen.pool())!;
-    if (explain) explainRouted(explain, req, chosen, up, forced);
+    if (explain) {
+      explainRouted(explain, router.routes, req, chosen, {
+        pool: up.name,
+        strategy: up.config.strategy,
+        forced,
+      });
+    }
     const headers = upstreamRequestHeaders(
       req.headers,
       { ip: req.clientIp, proto, host },
@@ -180,33 +191,6 @@ export function createProxy(options: ProxyOptions): ProxyCore {
       },
       explain,
     };
-  }
-
-  /** Why no route took the request. */
-  function explainMiss(explain: Explain, req: ProxyRequest, forced: string | undefined): void {
-    if (forced !== undefined) {
-      explain.noRoute = `a hook asked for route ${forced}, which is not there`;
-    } else {
-      explain.noRoute = "no route matched";
-      explain.route = { name: "none", why: [], skipped: explainNoRoute(router.routes, req) };
-    }
-  }
-
-  /** Why `chosen` took the request, and the pool it gave. */
-  function explainRouted(
-    explain: Explain,
-    req: ProxyRequest,
-    chosen: Router["routes"][number],
-    up: Upstream,
-    forced: string | undefined,
-  ): void {
-    explain.route = forced === undefined
-      ? explainRoute(router.routes, chosen, req)
-      : { name: chosen.name, forced: true };
-    explain.pool = up.name;
-    const target = chosen.config.target;
-    if (target.kind === "split") explain.split = Object.fromEntries(target.weights);
-    explain.strategy = up.config.strategy;
   }
 
   async function handle(req: ProxyRequest): Promise<ProxyExchange> {
