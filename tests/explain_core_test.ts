@@ -34,6 +34,7 @@ Deno.test("in-process: refusals name their policy; compression, a split and a re
       a: { backends: [a.origin] },
       b: { backends: [b.origin] },
       retry: { backends: [dead, a.origin], strategy: "round-robin", retries: 1 },
+      down: { backends: [dead], retries: 1 },
     },
     routes: [
       {
@@ -57,6 +58,7 @@ Deno.test("in-process: refusals name their policy; compression, a split and a re
         },
       },
       { name: "retry", match: { "path-prefix": "/retry" }, pool: "retry" },
+      { name: "down", match: { "path-prefix": "/down" }, pool: "down" },
       { name: "split", match: {}, split: { a: 1, b: 1 } },
     ],
   });
@@ -91,6 +93,16 @@ Deno.test("in-process: refusals name their policy; compression, a split and a re
     { backend: dead, outcome: "connect_refused", retry: "connect_refused" },
     { backend: a.origin, outcome: 200 },
   ]);
+
+  // The core's own 502 is explained: the refusal, and why nothing followed.
+  const failed = await lb.send("http://site.test/down", { headers: ASK });
+  assert.equal(failed.status, 502);
+  const f = explanation(failed.headers);
+  assert.equal(f.status, 502);
+  assert.deepEqual(f.attempts, [
+    { backend: dead, outcome: "connect_refused", retry: "connect_refused" },
+  ]);
+  assert.deepEqual((f.picks as { chose: string }[]).map((p) => p.chose), [dead, "none"]);
 
   const pools = [];
   for (let i = 0; i < 2; i++) {
