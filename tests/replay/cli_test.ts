@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseReplayArgs } from "../../lib/replay/cli.ts";
-import { UsageError } from "../../lib/config/cli.ts";
+import type { UsageError } from "../../lib/config/cli.ts";
 import { runDeno } from "../_process.ts";
 
 Deno.test("the arguments after replay: defaults, and every problem named at once", () => {

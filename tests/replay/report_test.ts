@@ -93,14 +93,14 @@ Deno.test("tables put the new config's names first, in its order, then others, n
 Deno.test("the text report: summary, shares of the whole and of the pool, rejections, notes", () => {
   const text = renderText(sample());
   assert.match(text, /^lb replay: a\.jsonl against b\.yaml \(seed 1\)\n/);
-  assert.match(text, /\n  malformed +1  line 3: not JSON\n/);
-  assert.match(text, /\n  moved +3  37\.5% \(route 1, pool 1, backend only 1\)\n/);
-  assert.match(text, /\n  newly rejected +1  12\.5% \(404: 1\)\n/);
-  assert.match(text, /\n  api +5 +62\.5% +7 +87\.5%\n/);
+  assert.match(text, /\n {2}malformed +1 {2}line 3: not JSON\n/);
+  assert.match(text, /\n {2}moved +3 {2}37\.5% \(route 1, pool 1, backend only 1\)\n/);
+  assert.match(text, /\n {2}newly rejected +1 {2}12\.5% \(404: 1\)\n/);
+  assert.match(text, /\n {2}api +5 +62\.5% +7 +87\.5%\n/);
   // A backend's share is of its pool: 4 of api's 5 before, 3 of its 6 after.
-  assert.match(text, /\n    http:\/\/127\.0\.0\.1:9001 +4 +80\.0% +3 +50\.0%\n/);
-  assert.match(text, /\n  404 +none +no route matches +1 +1\n/);
-  assert.match(text, /\nNotes\n  - a note\n$/);
+  assert.match(text, /\n {4}http:\/\/127\.0\.0\.1:9001 +4 +80\.0% +3 +50\.0%\n/);
+  assert.match(text, /\n {2}404 +none +no route matches +1 +1\n/);
+  assert.match(text, /\nNotes\n {2}- a note\n$/);
   for (const line of text.split("\n")) assert.equal(line, line.trimEnd());
 });
 
