@@ -95,7 +95,17 @@ export async function replayMain(
   const text = command.format === "json"
     ? `${JSON.stringify(report, null, 2)}\n`
     : renderText(report);
-  await Deno.stdout.write(new TextEncoder().encode(text));
+  await writeOut(text);
+}
+
+/** Writes all of `text` to stdout; a reader that went away (`| head`) ends it quietly. */
+async function writeOut(text: string): Promise<void> {
+  const bytes = new TextEncoder().encode(text);
+  try {
+    for (let at = 0; at < bytes.length;) at += await Deno.stdout.write(bytes.subarray(at));
+  } catch (err) {
+    if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
+  }
 }
 
 async function openLog(path: string): Promise<ReadableStream<Uint8Array>> {

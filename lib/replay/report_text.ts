@@ -95,7 +95,9 @@ export function renderText(report: ReplayReport): string {
       header("pool / backend"),
       ...report.pools.flatMap((p) => [
         shareRow(p, n),
-        ...p.backends.map((b) => shareRow({ ...b, name: `  ${b.name}` }, undefined, p)),
+        // No pool, no backend: its one row would repeat the pool's.
+        ...(p.name === "none" ? [] : p.backends)
+          .map((b) => shareRow({ ...b, name: `  ${b.name}` }, undefined, p)),
       ]),
     ]),
     "",
@@ -118,7 +120,7 @@ export function renderText(report: ReplayReport): string {
 }
 
 function header(first: string): string[] {
-  return [first, "before", "", "after", ""];
+  return [first, "before", "share", "after", "share"];
 }
 
 /** A share row; percentages of `total`, or of `within`'s counts for a backend. */

@@ -38,7 +38,7 @@ import { take, type Verdict } from "../policy/rate_bucket.ts";
 import { bounded, ipKey } from "../policy/rate_key.ts";
 import { BucketTable } from "../policy/rate_table.ts";
 import { seededRandom } from "./random.ts";
-import type { Fate, ReplayRecord } from "./types.ts";
+import type { Fate, RejectReason, ReplayRecord } from "./types.ts";
 
 /** Decides one request's fate under the new configuration; call in log order. */
 export type Simulate = (record: ReplayRecord) => Fate;
@@ -153,7 +153,7 @@ export function rateKey(parts: readonly RateKeyPart[], route: string, client: st
 
 function rejected(
   status: number,
-  reason: "no-host" | "no-route" | "ip" | "rate-limit" | "basic-auth" | "no-backend",
+  reason: Exclude<RejectReason, "logged">,
   route: string,
   pool: string,
 ): Fate {
