@@ -23,8 +23,11 @@ export type ReplayCommand =
   | { readonly kind: "help" }
   | {
     readonly kind: "replay";
+    /** The new config file. */
     readonly config: string;
+    /** How the report is printed. */
     readonly format: "text" | "json";
+    /** Seeds the random choices. */
     readonly seed: number;
     /** A path, or `-` for stdin. */
     readonly log: string;

@@ -18,8 +18,9 @@ import { loggedFate } from "./types.ts";
 export interface ReplayOptions {
   /** Seeds every random choice. */
   readonly seed: number;
-  /** The config file and the log as the report names them. */
+  /** The config file as the report names it. */
   readonly configName: string;
+  /** The log as the report names it. */
   readonly logName: string;
   /** Environment variables that were set but are not read, for the notes. */
   readonly ignoredEnv?: readonly string[];

@@ -15,8 +15,11 @@ import { type Fate, fateBackend, type RejectReason } from "./types.ts";
 
 /** One row of a share table: a name and its counts before and after. */
 export interface Share {
+  /** A route's or pool's name, or a backend's origin. */
   readonly name: string;
+  /** Requests the log shows there. */
   readonly before: number;
+  /** Requests the simulation sends there. */
   readonly after: number;
 }
 
@@ -27,9 +30,13 @@ export interface PoolShare extends Share {
 
 /** Rejections after, of one status on one route for one reason. */
 export interface Rejection {
+  /** The status the lb would answer. */
   readonly status: number;
+  /** The route that refused; `none` when none matched. */
   readonly route: string;
+  /** Why. */
   readonly reason: RejectReason;
+  /** How many requests. */
   readonly count: number;
   /** Of `count`, those a backend answered before. */
   readonly newly: number;
@@ -41,6 +48,7 @@ export interface Summary {
   readonly lines: number;
   /** Blank lines and JSON lines that are no request records. */
   readonly skipped: number;
+  /** Lines that could not be read as request records. */
   readonly malformed: number;
   /** The first malformed lines, with why. */
   readonly malformedLines: readonly { readonly line: number; readonly reason: string }[];
@@ -67,12 +75,19 @@ export interface Summary {
 
 /** A whole replay's result, as `--format json` prints it. */
 export interface ReplayReport {
+  /** The new config's path, as given. */
   readonly config: string;
+  /** The log's path, or `stdin`. */
   readonly log: string;
+  /** The seed of the random choices. */
   readonly seed: number;
+  /** The headline numbers. */
   readonly summary: Summary;
+  /** Per route, the new config's first. */
   readonly routes: readonly Share[];
+  /** Per pool, with per backend. */
   readonly pools: readonly PoolShare[];
+  /** The rejections after, by status (then most first). */
   readonly rejected: readonly Rejection[];
   /** What was simulated and what was not. */
   readonly notes: readonly string[];
@@ -80,7 +95,9 @@ export interface ReplayReport {
 
 /** Names that come first in the tables, in this order (the new config's). */
 export interface TallyOrder {
+  /** Route names. */
   readonly routes: readonly string[];
+  /** Pool names, each with its backends' origins. */
   readonly pools: readonly { readonly name: string; readonly backends: readonly string[] }[];
 }
 

@@ -11,6 +11,7 @@ export interface ReplayRecord {
   readonly line: number;
   /** When the request arrived: the log's `time` less its `duration_ms`, ms since the epoch. */
   readonly at: number;
+  /** The request method. */
   readonly method: string;
   /** Path and query, as the client sent them. */
   readonly path: string;
@@ -18,10 +19,11 @@ export interface ReplayRecord {
   readonly host: string | null;
   /** The client's address as the lb saw it. */
   readonly client: string;
+  /** The status the client got. */
   readonly status: number;
-  /** `none` when no route matched. */
+  /** The route's name; `none` when no route matched. */
   readonly route: string;
-  /** `none` when none. */
+  /** The pool's name; `none` when none. */
   readonly pool: string;
   /** The backend that answered; `none` when none did. */
   readonly backend: string;

@@ -120,6 +120,13 @@ Deno.test("replay predicts a real run of config B from config A's log: shares an
     assert.equal(replay.code, 0, replay.stderr);
     const report: ReplayReport = JSON.parse(replay.stdout);
 
+    // Replayed against its own config, every request goes exactly where it went.
+    const self = await runDeno("main.ts", ["replay", "--config", a, "--format", "json", logA]);
+    assert.equal(self.code, 0, self.stderr);
+    const own: ReplayReport = JSON.parse(self.stdout);
+    assert.equal(own.summary.same, n - 8);
+    assert.equal(own.summary.stillRejected, 8, "other.test has no route in A");
+
     const after = await run(b, logB);
     assert.equal(after.length, n);
 
