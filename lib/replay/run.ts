@@ -35,13 +35,25 @@ export async function replayLog(
   const simulate = createSimulator(config, options.seed);
   const tally = new Tally();
   let n = 0;
+  let records = 0;
   for await (const text of lines) {
     n++;
     tally.line();
     const result = parseLine(text, n);
     if (result.kind === "skip") tally.skip();
     else if (result.kind === "malformed") tally.malformed(n, result.reason);
-    else tally.add(loggedFate(result.record), simulate(result.record));
+    else {
+      records++;
+      tally.add(loggedFate(result.record), simulate(result.record));
+    }
+  }
+  const notes = replayNotes(config, options.seed, options.ignoredEnv);
+  if (records === 0 && n > 0) {
+    // Most likely another format: say what is expected rather than print empty tables only.
+    notes.push(
+      "no line was a request record: the log must be --access-log-format json lines " +
+        "with the default --access-log-fields (or at least time, client, method, path, host, status, route, pool, backend)",
+    );
   }
   return tally.report(
     { config: options.configName, log: options.logName, seed: options.seed },
@@ -49,6 +61,6 @@ export async function replayLog(
       routes: config.routes.map((r) => r.name),
       pools: config.pools.map((p) => ({ name: p.name, backends: p.backends.map((b) => b.origin) })),
     },
-    replayNotes(config, options.seed, options.ignoredEnv),
+    notes,
   );
 }

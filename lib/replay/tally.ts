@@ -25,6 +25,7 @@ export interface Share {
 
 /** A pool's row, with its backends' rows (`none`: the lb answered; `?`: not simulated). */
 export interface PoolShare extends Share {
+  /** The pool's backends, the new config's first; shares are of the pool. */
   readonly backends: readonly Share[];
 }
 

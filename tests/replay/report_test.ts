@@ -130,3 +130,13 @@ Deno.test("replayLog from lines: the same seed gives the same report; other line
   const other = await replayLog(lines, config, { ...options, seed: 6 });
   assert.notDeepEqual(other.pools, one.pools);
 });
+
+Deno.test("a log with no request record at all says what format is expected", async () => {
+  const config = configOf(`backends: ["${A}"]\n`);
+  const options = { seed: 1, configName: "b.yaml", logName: "a.log" };
+  const report = await replayLog(['127.0.0.1 - - "GET / HTTP/1.1" 200 5'], config, options);
+  assert.equal(report.summary.malformed, 1);
+  assert.match(report.notes.at(-1)!, /no line was a request record: .*--access-log-format json/);
+  const empty = await replayLog([], config, options);
+  assert.ok(!empty.notes.some((n) => /no line was/.test(n)));
+});
