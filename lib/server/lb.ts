@@ -10,6 +10,7 @@
  * @module
  */
 
+import { EventLog } from "../admin/event_log.ts";
 import { createAdminHandler } from "../admin/handler.ts";
 import { restartNeeded } from "../config/reload.ts";
 import type { LbConfig } from "../config/types.ts";
@@ -17,6 +18,7 @@ import { log as defaultLog, type Logger } from "../core/logging.ts";
 import { VERSION } from "../core/version.ts";
 import { createLbMetrics, type LbMetrics } from "../metrics/lb_metrics.ts";
 import type { LbOptions } from "./lb_options.ts";
+import { PoolEventRecorder } from "./pool_events.ts";
 import type { PoolSet } from "./pools.ts";
 import { shutdownWithin } from "./signals.ts";
 import { singleThreadReport } from "./thread_stats.ts";
@@ -75,7 +77,16 @@ export interface RunningLb extends LoadBalancer {
   /** The pools' runtime (backend state, transports, health checks). */
   readonly pools: PoolSet;
   readonly metrics: LbMetrics;
+  /** The dashboard's recent events (health flips, ejections, membership, reloads). */
+  readonly events: EventLog;
 }
+
+/**
+ * How often the dashboard's history is sampled while no page is open, so
+ * one opened later shows the last minutes; one sample is one admin report
+ * (each worker asked once), measured in docs/dashboard.md.
+ */
+const IDLE_SAMPLE_MS = 5000;
 
 /** Starts everything; both listeners are bound (or, with workers, binding) when it returns. */
 export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): RunningLb {
@@ -102,20 +113,26 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): RunningL
     : undefined;
   const startedAt = Date.now();
   let shuttingDown = false;
+  const events = new EventLog();
+  const recorder = new PoolEventRecorder(events);
+  recorder.sync(pools.all.map((r) => r.pool));
+  const adminHandler = createAdminHandler({
+    pools: () => pools.all.map((r) => ({ pool: r.pool, config: r.config })),
+    routes: () => traffic.config.routes,
+    report: () =>
+      workers?.report() ??
+        Promise.resolve(singleThreadReport(pools.all.map((r) => r.pool), metrics, startedAt)),
+    workers: workers?.control,
+    shuttingDown: () => shuttingDown,
+    startedAt,
+    version: VERSION,
+    token: config.adminToken,
+    events,
+    idleSampleMs: IDLE_SAMPLE_MS,
+  });
   const admin = Deno.serve(
     { hostname: config.adminHost, port: config.adminPort, onListen: () => {} },
-    createAdminHandler({
-      pools: () => pools.all.map((r) => ({ pool: r.pool, config: r.config })),
-      routes: () => traffic.config.routes,
-      report: () =>
-        workers?.report() ??
-          Promise.resolve(singleThreadReport(pools.all.map((r) => r.pool), metrics, startedAt)),
-      workers: workers?.control,
-      shuttingDown: () => shuttingDown,
-      startedAt,
-      version: VERSION,
-      token: config.adminToken,
-    }),
+    adminHandler,
   );
 
   let shutdownPromise: Promise<boolean> | undefined;
@@ -125,6 +142,7 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): RunningL
     ready: workers?.ready ?? Promise.resolve(),
     pools,
     metrics,
+    events,
     get config() {
       return traffic.config;
     },
@@ -133,6 +151,7 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): RunningL
       const restart = new Set(restartNeeded(traffic.config, next));
       for (const r of await traffic.reconfigure(next, shuttingDown)) restart.add(r);
       for (const r of await workers?.reconfigure(next) ?? []) restart.add(r);
+      recorder.sync(pools.all.map((r) => r.pool));
       return [...restart];
     },
     reopenLogs() {
@@ -145,6 +164,9 @@ export function startLoadBalancer(config: LbConfig, deps: LbDeps = {}): RunningL
         drainPeers: (ms) => workers?.drain(ms) ?? Promise.resolve(true),
         closeRest: async () => {
           workers?.close();
+          // Open dashboard streams would hold the admin listener's shutdown.
+          adminHandler.close();
+          recorder.stop();
           await shutdownWithin(admin, 1000);
         },
       }),

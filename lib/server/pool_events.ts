@@ -1,13 +1,15 @@
 /**
  * What a pool's events become outside it: log lines and metrics for health
- * flips, ejections and backends leaving, each labelled with the pool.
+ * flips, ejections and backends leaving, each labelled with the pool; and
+ * entries in the dashboard's event list.
  *
  * @module
  */
 
+import type { EventLog } from "../admin/event_log.ts";
 import type { Logger } from "../core/logging.ts";
 import type { LbMetrics } from "../metrics/lb_metrics.ts";
-import type { Pool } from "../pool/pool.ts";
+import type { Backend, Pool } from "../pool/pool.ts";
 
 /** Subscribes `pool`'s events to logs and metrics; returns the unsubscribe function. */
 export function watchPool(pool: Pool, metrics: LbMetrics, log: Logger): () => void {
@@ -64,5 +66,84 @@ export function setBackendGauges(pools: readonly Pool[], metrics: LbMetrics): vo
       metrics.backendEjected.labels(pool.name, b.id).set(b.ejected ? 1 : 0);
       metrics.backendWeight.labels(pool.name, b.id).set(b.effectiveWeight);
     }
+  }
+}
+
+/**
+ * Records `pool`'s events in the dashboard's {@link EventLog}: health
+ * flips, ejections (those workers report too, since they are applied to
+ * this thread's pool), backends joining, draining and leaving, and
+ * maintenance and weight changes (from the admin API or a reload), which
+ * the pool reports only as "something changed", so they are found by
+ * comparing each backend with what it was. Returns the unsubscribe function.
+ */
+export function recordPoolEvents(pool: Pool, events: EventLog): () => void {
+  const name = pool.name;
+  const seen = new Map<Backend, { maintenance: boolean; weight: number }>();
+  const remember = (b: Backend) => seen.set(b, { maintenance: b.maintenance, weight: b.weight });
+  for (const b of pool.backends) remember(b);
+  const offs = [
+    pool.onFlip(({ backend, up, reason }) => {
+      events.add({ kind: up ? "up" : "down", pool: name, backend: backend.id, detail: reason });
+    }),
+    pool.onEjection(({ backend, ejected, reason }) => {
+      const kind = ejected ? "ejected" : "ejection-ended";
+      events.add({ kind, pool: name, backend: backend.id, detail: reason });
+    }),
+    pool.onMembership(({ backend, kind }) => {
+      if (kind === "removed") seen.delete(backend);
+      else remember(backend);
+      const detail = kind === "removed" ? "left the pool" : backend.reason;
+      events.add({ kind, pool: name, backend: backend.id, detail });
+    }),
+    pool.onChange(() => {
+      for (const b of pool.backends) {
+        const was = seen.get(b);
+        if (!was) continue;
+        if (was.maintenance !== b.maintenance) {
+          const kind = b.maintenance ? "maintenance-on" : "maintenance-off";
+          events.add({ kind, pool: name, backend: b.id, detail: b.reason });
+        }
+        if (was.weight !== b.weight) {
+          const detail = `weight ${was.weight} → ${b.weight}`;
+          events.add({ kind: "weight", pool: name, backend: b.id, detail });
+        }
+        remember(b);
+      }
+    }),
+  ];
+  return () => offs.forEach((off) => off());
+}
+
+/**
+ * Keeps {@link recordPoolEvents} on every pool of a set that changes with
+ * reloads: {@link PoolEventRecorder.sync} after each one subscribes new
+ * pools and unsubscribes removed ones.
+ */
+export class PoolEventRecorder {
+  readonly #events: EventLog;
+  readonly #watched = new Map<Pool, () => void>();
+
+  constructor(events: EventLog) {
+    this.#events = events;
+  }
+
+  /** Records the events of exactly `pools` from now on. */
+  sync(pools: readonly Pool[]): void {
+    const current = new Set(pools);
+    for (const [pool, off] of this.#watched) {
+      if (current.has(pool)) continue;
+      off();
+      this.#watched.delete(pool);
+    }
+    for (const pool of current) {
+      if (!this.#watched.has(pool)) this.#watched.set(pool, recordPoolEvents(pool, this.#events));
+    }
+  }
+
+  /** Stops recording. */
+  stop(): void {
+    for (const off of this.#watched.values()) off();
+    this.#watched.clear();
   }
 }

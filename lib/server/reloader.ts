@@ -57,10 +57,10 @@ export class Reloader {
       const restart = await lb.reconfigure(command.config);
       lb.metrics.configReloads.labels("success").inc();
       lb.metrics.configLastReloadOk.set(1);
-      log.info("configuration reloaded ({reason}): {summary}", {
-        reason,
-        summary: describeConfig(command.config),
-      });
+      const summary = describeConfig(command.config);
+      log.info("configuration reloaded ({reason}): {summary}", { reason, summary });
+      const needs = restart.length > 0 ? `; needs a restart: ${restart.join(", ")}` : "";
+      lb.events.add({ kind: "reload", detail: `${reason}: ${summary}${needs}` });
       if (restart.length > 0) {
         log.warning("changed settings that need a restart to apply: {settings}", {
           settings: restart.join(", "),
@@ -75,6 +75,7 @@ export class Reloader {
         reason,
         problems: problems.join("; "),
       });
+      lb.events.add({ kind: "reload-failed", detail: `${reason}: ${problems.join("; ")}` });
       return false;
     }
   }
