@@ -35,6 +35,7 @@ import { policyRatioPairs, policySection, withPolicyTargets } from "./bench/poli
 import { policyEvidence, startPolicyTargets } from "./bench/policy_targets.ts";
 import { findExecutable, Processes, run } from "./bench/processes.ts";
 import { SkipTarget, type Target } from "./bench/proxies.ts";
+import { benchReplay } from "./bench/replay.ts";
 import { RATIO_PAIRS, ratioRows, ratioTable, rssGoalLines } from "./bench/ratios.ts";
 import { bigTable, h2Table, markdownTable, summarize } from "./bench/report.ts";
 import { type Outcome, runCases } from "./bench/rounds.ts";
@@ -277,6 +278,7 @@ async function report(i: ReportInput): Promise<void> {
 async function main(): Promise<void> {
   const o = parseOptions(Deno.args);
   if (o === "help") return void console.log(USAGE);
+  if (o.replay) return void console.log(await benchReplay(ROOT, o.rounds));
   const tools = findTools(o);
   const facts = await machineFacts(tools, ROOT);
   console.log(`Machine:\n${formatFacts(facts)}\n`);

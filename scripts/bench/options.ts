@@ -46,6 +46,7 @@ Usage: deno task bench [flags]
                    reason where taskset is missing or fewer than 2 CPUs may be used
   --backend KIND   auto | nginx | deno: what serves the three backends (auto: nginx if installed)
   --out DIR        where bench-<timestamp>.json goes (bench-results)
+  --replay         only time lb replay on a 100,000-line access log, --rounds times (no wrk)
   --help
 
 Cases:
@@ -76,6 +77,8 @@ export interface BenchOptions {
   readonly pin: boolean;
   readonly backend: "auto" | BackendKind;
   readonly out: string;
+  /** Only time `lb replay` (scripts/bench/replay.ts). */
+  readonly replay: boolean;
 }
 
 function listFlag<T extends string>(
@@ -144,6 +147,7 @@ export function parseOptions(args: readonly string[]): BenchOptions | "help" {
     pin: { type: "boolean" },
     backend: { type: "string" },
     out: { type: "string" },
+    replay: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
   if (f.help) return "help";
@@ -167,6 +171,7 @@ export function parseOptions(args: readonly string[]): BenchOptions | "help" {
     pin: f.pin === true,
     backend: p.choice("backend", String(f.backend ?? "auto"), ["auto", "nginx", "deno"]),
     out: String(f.out ?? "bench-results"),
+    replay: f.replay === true,
   };
   if (options.cases.length === 0) p.add("cases", "names no case");
   if (options.targets.length === 0) p.add("targets", "names no target");
