@@ -146,8 +146,8 @@ export const DASHBOARD_JS = String.raw`"use strict";
     var form = el("form", { class: "weight" });
     var id = "w-" + Math.random().toString(36).slice(2);
     var wl = el("label", { for: id, class: "visually-hidden" }, "New weight for " + label);
-    var input = el("input", { id: id, type: "number", min: "1", max: "1000", step: "1",
-      inputmode: "numeric", required: "" });
+    // No min/max here: the API checks the value and its error text is shown.
+    var input = el("input", { id: id, type: "number", inputmode: "numeric", required: "" });
     var set = el("button", { type: "submit", "aria-label": "Set weight of " + label }, "Set weight");
     form.append(wl, input, set);
     form.addEventListener("submit", function (e) {
@@ -306,7 +306,9 @@ export const DASHBOARD_JS = String.raw`"use strict";
   }
   function renderCharts() {
     var end = state ? state.at : Date.now();
-    var start = end - WINDOW_MS;
+    // The last 5 minutes, or less (at least one) while the lb has not run that long.
+    var start = Math.max(end - WINDOW_MS, Math.min(history.length ? history[0].at : end, end - 60000));
+    var span = end - start;
     var pts = history.filter(function (p) { return p.at >= start; });
     CHARTS.forEach(function (c) {
       var max = 0;
@@ -318,7 +320,7 @@ export const DASHBOARD_JS = String.raw`"use strict";
         var coords = [];
         pts.forEach(function (p) {
           if (p[l[0]] === null) return;
-          var x = (p.at - start) / WINDOW_MS * W;
+          var x = (p.at - start) / span * W;
           var y = H - 1 - (p[l[0]] / top) * (H - 4);
           coords.push(x.toFixed(1) + "," + y.toFixed(1));
         });
@@ -328,10 +330,12 @@ export const DASHBOARD_JS = String.raw`"use strict";
       var latest = c.lines.map(function (l) {
         return l[1] + " " + (last ? fmt(last[l[0]], 2) : "–");
       }).join(", ");
-      var text = c.title + ", last 5 minutes: now " + latest + "; highest " + fmt(max, 2) +
-        " (" + pts.length + " samples)";
+      var minutes = Math.round(span / 6000) / 10;
+      var text = c.title + ", last " + minutes + " minutes: now " + latest + "; highest " +
+        fmt(max, 2) + " (" + pts.length + " samples)";
       c.titleEl.textContent = text;
-      c.caption.textContent = "Now " + latest + " · highest " + fmt(max, 2);
+      c.caption.textContent = "Now " + latest + " · highest " + fmt(max, 2) + " · last " +
+        minutes + " min";
     });
   }
 

@@ -71,7 +71,9 @@ table { border-collapse: collapse; width: 100%; }
 caption { text-align: left; font-weight: 600; padding: .6rem .75rem; }
 th, td { text-align: left; padding: .4rem .6rem; border-top: 1px solid var(--line); vertical-align: top; }
 thead th { font-size: .8rem; text-transform: uppercase; letter-spacing: .03em; color: var(--muted); white-space: nowrap; }
-tbody th { font-weight: 600; word-break: break-all; }
+tbody th { font-weight: 600; white-space: nowrap; }
+td { white-space: nowrap; }
+td[data-label="Last change"] { white-space: normal; min-width: 10rem; }
 td { font-variant-numeric: tabular-nums; }
 .reason { display: block; color: var(--muted); font-size: .85rem; max-width: 26rem; overflow-wrap: anywhere; }
 .state, .kind { display: inline-block; border-radius: 999px; padding: 0 .55rem; font-size: .85rem; font-weight: 600; }
@@ -96,7 +98,7 @@ footer { color: var(--muted); font-size: .85rem; padding-bottom: 2rem; }
   table.backends thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
   table.backends, table.backends tbody, table.backends tr, table.backends th, table.backends td { display: block; width: 100%; }
   table.backends tr { border-top: 2px solid var(--line); padding: .4rem 0; }
-  table.backends th, table.backends td { border: 0; padding: .2rem .75rem; }
+  table.backends th, table.backends td { border: 0; padding: .2rem .75rem; white-space: normal; overflow-wrap: anywhere; }
   table.backends td::before { content: attr(data-label) ": "; font-weight: 600; color: var(--muted); }
   body.read-only table.backends td:last-child { display: none; }
 }
