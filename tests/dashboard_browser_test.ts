@@ -199,9 +199,14 @@ Deno.test({
       );
 
       // Let the charts fill a little, then the screenshot.
-      await new Promise((r) => setTimeout(r, 4000));
+      await new Promise((r) => setTimeout(r, 6000));
       await Deno.mkdir("test-artifacts", { recursive: true });
       await page.screenshot({ path: "test-artifacts/dashboard.png", fullPage: true });
+
+      // On a phone: one card per backend, nothing wider than the screen.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await until(page, `document.documentElement.scrollWidth <= 391`, 2000);
+      await page.screenshot({ path: "test-artifacts/dashboard-phone.png", fullPage: true });
       assert.deepEqual(problems, [], "no console errors (a CSP violation would be one)");
     } finally {
       await browser.close();

@@ -306,8 +306,8 @@ export const DASHBOARD_JS = String.raw`"use strict";
   }
   function renderCharts() {
     var end = state ? state.at : Date.now();
-    // The last 5 minutes, or less (at least one) while the lb has not run that long.
-    var start = Math.max(end - WINDOW_MS, Math.min(history.length ? history[0].at : end, end - 60000));
+    // The last 5 minutes, or less (at least 15 s) while the lb has not run that long.
+    var start = Math.max(end - WINDOW_MS, Math.min(history.length ? history[0].at : end, end - 15000));
     var span = end - start;
     var pts = history.filter(function (p) { return p.at >= start; });
     CHARTS.forEach(function (c) {

@@ -40,7 +40,7 @@ section.card { padding: .25rem 1rem 1rem; margin-top: 1rem; }
 .token-row label { font-weight: 600; }
 input, button { font: inherit; color: inherit; }
 input { background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: .35rem .5rem; min-height: 2.25rem; }
-input[type="number"] { width: 5.5rem; }
+input[type="number"] { width: 4.5rem; }
 button { background: var(--card); border: 1px solid var(--line); border-radius: 6px;
   padding: .35rem .7rem; min-height: 2.25rem; cursor: pointer; }
 button:hover:not(:disabled) { border-color: var(--accent); }
@@ -69,11 +69,13 @@ polyline { fill: none; stroke-width: 1.8; vector-effect: non-scaling-stroke; str
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; }
 caption { text-align: left; font-weight: 600; padding: .6rem .75rem; }
-th, td { text-align: left; padding: .4rem .6rem; border-top: 1px solid var(--line); vertical-align: top; }
-thead th { font-size: .8rem; text-transform: uppercase; letter-spacing: .03em; color: var(--muted); white-space: nowrap; }
+th, td { text-align: left; padding: .4rem .45rem; border-top: 1px solid var(--line); vertical-align: top; }
+thead th { font-size: .75rem; text-transform: uppercase; letter-spacing: .03em; color: var(--muted); white-space: normal; }
 tbody th { font-weight: 600; white-space: nowrap; }
 td { white-space: nowrap; }
-td[data-label="Last change"] { white-space: normal; min-width: 10rem; }
+td[data-label="Last change"] { white-space: normal; min-width: 8rem; }
+td[data-label="Actions"] { white-space: normal; min-width: 12.5rem; }
+.actions button { padding: .3rem .55rem; }
 td { font-variant-numeric: tabular-nums; }
 .reason { display: block; color: var(--muted); font-size: .85rem; max-width: 26rem; overflow-wrap: anywhere; }
 .state, .kind { display: inline-block; border-radius: 999px; padding: 0 .55rem; font-size: .85rem; font-weight: 600; }
@@ -97,8 +99,9 @@ footer { color: var(--muted); font-size: .85rem; padding-bottom: 2rem; }
   body { font-size: 16px; }
   table.backends thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
   table.backends, table.backends tbody, table.backends tr, table.backends th, table.backends td { display: block; width: 100%; }
+  table.backends caption { display: block; }
   table.backends tr { border-top: 2px solid var(--line); padding: .4rem 0; }
-  table.backends th, table.backends td { border: 0; padding: .2rem .75rem; white-space: normal; overflow-wrap: anywhere; }
+  table.backends th, table.backends td { border: 0; padding: .2rem .75rem; white-space: normal; overflow-wrap: anywhere; min-width: 0; }
   table.backends td::before { content: attr(data-label) ": "; font-weight: 600; color: var(--muted); }
   body.read-only table.backends td:last-child { display: none; }
 }
