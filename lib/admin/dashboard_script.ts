@@ -388,16 +388,25 @@ export const DASHBOARD_JS = String.raw`"use strict";
     if (added || full) renderEvents();
     document.body.setAttribute("data-live", "true");
   }
+  // Announced only when the connection changes, not on every update.
+  function announce(text) {
+    if ($("connection").textContent !== text) $("connection").textContent = text;
+  }
   function connect() {
     var es = new EventSource("/dashboard/events");
     es.addEventListener("snapshot", function (e) { apply(JSON.parse(e.data), true); });
     es.addEventListener("update", function (e) { apply(JSON.parse(e.data), false); });
-    es.addEventListener("open", function () { $("summary").textContent = "Connected; waiting for data…"; });
+    es.addEventListener("open", function () {
+      $("summary").textContent = "Connected; waiting for data…";
+      announce("Live updates connected.");
+    });
     es.addEventListener("error", function () {
       document.body.setAttribute("data-live", "false");
-      $("summary").textContent = es.readyState === EventSource.CLOSED
+      var text = es.readyState === EventSource.CLOSED
         ? "Disconnected (the lb refused the stream); reload the page to try again."
         : "Connection lost; reconnecting…";
+      $("summary").textContent = text;
+      announce(text);
     });
   }
 
