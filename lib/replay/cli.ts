@@ -111,10 +111,21 @@ async function writeOut(text: string): Promise<void> {
   }
 }
 
+/**
+ * The log as a stream. A directory opens on Linux and fails only at the
+ * first read, after the config was loaded: refused here, so it is a usage
+ * error (exit 2) like a missing file. Pipes (`<(zcat log.gz)`) are fine.
+ */
 async function openLog(path: string): Promise<ReadableStream<Uint8Array>> {
+  let file: Deno.FsFile;
   try {
-    return (await Deno.open(path)).readable;
+    file = await Deno.open(path);
   } catch (err) {
     throw new UsageError([`replay: ${path}: can't read the log (${(err as Error).message})`]);
   }
+  if ((await file.stat()).isDirectory) {
+    file.close();
+    throw new UsageError([`replay: ${path}: is a directory, not a log file`]);
+  }
+  return file.readable;
 }

@@ -44,7 +44,7 @@ Deno.test("lb replay --help prints its usage; lb --help mentions it", async () =
   assert.match(lb.stdout, /lb replay --config FILE/);
 });
 
-Deno.test("lb replay exits 2 naming a bad flag, a missing log, a missing or bad config", async () => {
+Deno.test("lb replay exits 2 naming a bad flag, a missing log, a directory, a missing or bad config", async () => {
   const dir = await Deno.makeTempDir({ prefix: "lb-replay-cli-" });
   try {
     const good = join(dir, "b.yaml");
@@ -56,6 +56,8 @@ Deno.test("lb replay exits 2 naming a bad flag, a missing log, a missing or bad 
     const cases: [string[], RegExp][] = [
       [["--bogus", "--config", good, log], /replay: --bogus: unknown flag/],
       [["--config", good, join(dir, "missing.jsonl")], /missing\.jsonl: can't read the log/],
+      // A directory opens on Linux and failed only when read: an uncaught error, exit 1.
+      [["--config", good, dir], /: is a directory, not a log file/],
       [["--config", join(dir, "none.yaml"), log], /--config: can't read .*none\.yaml/],
       [["--config", bad, log], /--config: .*bad\.yaml.*strategy/],
       [[log], /--config: needed/],
