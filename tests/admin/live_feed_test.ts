@@ -12,6 +12,7 @@ import { EventLog } from "../../lib/admin/event_log.ts";
 import { type AdminHandler, createAdminHandler } from "../../lib/admin/handler.ts";
 import type { DashboardMessage } from "../../lib/admin/dashboard_state.ts";
 import { createLbMetrics } from "../../lib/metrics/lb_metrics.ts";
+import { applyReport } from "../../lib/pool/replica.ts";
 import { PoolEventRecorder } from "../../lib/server/pool_events.ts";
 import { singleThreadReport } from "../../lib/server/thread_stats.ts";
 import { A, adminPool, B, C, enc, TOKEN } from "./_admin.ts";
@@ -316,5 +317,27 @@ Deno.test("pool events: health flips and ejections, and a pool no longer synced 
     recorder.stop();
     api.pool.close();
     web.pool.close();
+  }
+});
+
+Deno.test("pool events: an ejection or connect failure a worker reports is recorded on the main thread", () => {
+  const events = new EventLog({ now: () => 7 });
+  const api = adminPool("api", `${A},${B}`);
+  const recorder = new PoolEventRecorder(events);
+  try {
+    recorder.sync([api.pool]);
+    // What workers.ts does with a worker's report: apply it to the main thread's pool.
+    const until = Date.now() + 60_000;
+    const eject = { kind: "eject", origin: B, until, ejections: 1, reason: "5xx streak" } as const;
+    applyReport(api.pool, eject, Date.now());
+    applyReport(api.pool, eject, Date.now());
+    applyReport(api.pool, { kind: "down", origin: A, reason: "connection refused" }, Date.now());
+    assert.deepEqual(events.since().map((e) => [e.kind, e.backend, e.detail]), [
+      ["ejected", B, "5xx streak"],
+      ["down", A, "connection refused"],
+    ], "a second worker reporting the same ejection adds nothing");
+  } finally {
+    recorder.stop();
+    api.pool.close();
   }
 });
