@@ -202,3 +202,19 @@ Deno.test("WebSocket: the 101 carries the explanation on both fronts; the backen
     await server.shutdown();
   }
 });
+
+Deno.test("in-process: a response timeout that spent the deadline says so, not that the request was unsafe to resend", async () => {
+  await using slow = backend("slow", { delayMs: 2_000 });
+  await using lb = inProcess({
+    "admin-token": TOKEN,
+    "health-interval": "60s",
+    pools: { slow: { backends: [slow.origin], retries: 1, "response-timeout": "100ms" } },
+  });
+  const res = await lb.send("http://site.test/", { headers: ASK });
+  assert.equal(res.status, 504);
+  const e = explanation(res.headers);
+  // A GET may be sent again; it was the whole deadline that was gone.
+  assert.deepEqual(e.attempts, [
+    { backend: slow.origin, outcome: "response_timeout", noRetry: "response deadline spent" },
+  ]);
+});

@@ -152,9 +152,7 @@ export async function sendWithRetries<T>(
           retrying: retry ? ", may retry" : "",
         });
         if (!retry) {
-          explain?.notRetried(
-            attempt >= config.retries ? "no retries left" : "not safe to send again",
-          );
+          explain?.notRetried(whyNotRetried(err, out.facts, attempt >= config.retries));
           break;
         }
       }
@@ -203,6 +201,17 @@ function retryAnswer<T>(
 function noRetry<T>(out: Outgoing<T>, why: string): false {
   out.explain?.notRetried(why);
   return false;
+}
+
+/**
+ * Why a failed attempt is not retried, in `mayRetry`'s terms: a response
+ * timeout with no per-try timeout has spent the whole deadline (the
+ * request may well have been safe to send again).
+ */
+function whyNotRetried(err: UpstreamError, facts: RetryFacts, spent: boolean): string {
+  if (spent) return "no retries left";
+  if (err.kind === "response_timeout" && !facts.perTryTimeout) return "response deadline spent";
+  return "not safe to send again";
 }
 
 /** An answer as an attempt's outcome: its status, or `opened` for a tunnel's socket. */
