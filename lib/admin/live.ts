@@ -129,7 +129,8 @@ export class LiveFeed {
         this.#write(sub, encoder.encode(`retry: ${this.#opts.retryMs ?? 2000}\n\n`));
         this.#schedule();
         void this.#fresh().then((state) => {
-          if (!state || !this.#subs.has(sub)) return;
+          // Without a state (the sample failed) the next tick sends the snapshot.
+          if (!state || !this.#subs.has(sub) || sub.ready) return;
           this.#write(sub, this.#encode("snapshot", this.#full(state)));
           sub.ready = true;
         });
@@ -207,7 +208,15 @@ export class LiveFeed {
         history: latest ? [latest] : [],
         events,
       });
-      for (const sub of this.#subs) if (sub.ready) this.#write(sub, bytes);
+      let snapshot: Uint8Array | undefined;
+      for (const sub of this.#subs) {
+        if (sub.ready) this.#write(sub, bytes);
+        else {
+          // Its connect-time sample failed: it gets the whole picture now.
+          this.#write(sub, snapshot ??= this.#encode("snapshot", this.#full(state)));
+          sub.ready = true;
+        }
+      }
     }
     const heartbeat = this.#opts.heartbeatMs ?? 15_000;
     for (const sub of this.#subs) {

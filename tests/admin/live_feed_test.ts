@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { EventLog } from "../../lib/admin/event_log.ts";
 import { type AdminHandler, createAdminHandler } from "../../lib/admin/handler.ts";
+import { LiveFeed } from "../../lib/admin/live.ts";
 import type { DashboardMessage } from "../../lib/admin/dashboard_state.ts";
 import { createLbMetrics } from "../../lib/metrics/lb_metrics.ts";
 import { applyReport } from "../../lib/pool/replica.ts";
@@ -339,5 +340,47 @@ Deno.test("pool events: an ejection or connect failure a worker reports is recor
   } finally {
     recorder.stop();
     api.pool.close();
+  }
+});
+
+Deno.test("dashboard feed: while samples fail a heartbeat keeps the stream open; the first good one sends the snapshot", async () => {
+  const pools = [adminPool("api", A)];
+  let failing = true;
+  const feed = new LiveFeed({
+    source: {
+      pools: () => pools,
+      routes: () => [],
+      shuttingDown: () => false,
+      startedAt: 0,
+      version: "test",
+    },
+    report: () =>
+      failing
+        ? Promise.reject(new Error("a worker did not answer"))
+        : Promise.resolve(singleThreadReport(pools.map((p) => p.pool), createLbMetrics(), 0)),
+    actions: false,
+    tickMs: 20,
+    heartbeatMs: 60,
+  });
+  const sse = new SseReader(feed.connect().body!);
+  try {
+    assert.deepEqual(await sse.next(), { retry: "2000" });
+    assert.deepEqual(await sse.next(), { comment: "keep-alive" });
+    failing = false;
+    const b = await sse.next();
+    assert.equal(
+      b.event,
+      "snapshot",
+      "a client whose first sample failed gets a snapshot, not an update",
+    );
+    const snapshot: DashboardMessage = JSON.parse(b.data!);
+    assert.equal(snapshot.state.actions, false);
+    assert.equal((await sse.next()).event, "update");
+  } finally {
+    await sse.cancel();
+    assert.equal(feed.subscribers, 0);
+    assert.equal(feed.ticking, false);
+    feed.close();
+    pools.forEach((p) => p.pool.close());
   }
 });
