@@ -144,6 +144,23 @@ Deno.test({
       assert.match(captions[0], /^Pool api — round-robin, 3 of 3/);
       assert.match(captions[1], /^Pool web — least-connections, 2 of 2/);
 
+      // Keyboard and screen readers: Tab reaches the skip link first; the charts are images
+      // whose titles give the latest values.
+      await page.keyboard.press("Tab");
+      assert.equal(await page.evaluate(`document.activeElement.className`), "skip");
+      await until(
+        page,
+        `document.getElementById("chart-requests-title").textContent.includes("now req/s")`,
+      );
+      const charts = await page.evaluate(
+        `[...document.querySelectorAll("svg[role=img]")].map((s) => s.getAttribute("aria-labelledby"))`,
+      ) as string[];
+      assert.deepEqual(charts, [
+        "chart-requests-title",
+        "chart-errors-title",
+        "chart-latency-title",
+      ]);
+
       // A backend killed shows as down, with its reason, within 2 s.
       await w2.server.shutdown();
       w2Open = false;
