@@ -13,13 +13,23 @@
 import { createHash } from "node:crypto";
 import type { RateKeyPart } from "../config/policies/types.ts";
 import { parseIp } from "../core/cidr.ts";
+import type { HeaderPairs } from "../core/transport.ts";
 import type { PolicyExchange } from "./types.ts";
 
 /** Keys longer than this many characters are stored as their hash. */
 export const HASH_OVER = 96;
 
+/**
+ * What a key is read from: a {@link PolicyExchange}, or anything with its
+ * client address and request fields (`lb replay` passes a logged request,
+ * which has no fields).
+ */
+export type KeySource = Pick<PolicyExchange, "clientIp"> & {
+  readonly request: { readonly headers: HeaderPairs };
+};
+
 /** Reads a request's key. */
-export type KeyReader = (x: PolicyExchange) => string;
+export type KeyReader = (x: KeySource) => string;
 
 /**
  * A reader for `parts` on route `route`. The common single-part keys read
@@ -40,7 +50,7 @@ export function keyReader(parts: readonly RateKeyPart[], route: string): KeyRead
   };
 }
 
-function partReader(part: RateKeyPart, route: string): (x: PolicyExchange) => string {
+function partReader(part: RateKeyPart, route: string): KeyReader {
   switch (part.kind) {
     case "ip":
       return (x) => ipKey(x.clientIp);

@@ -35,7 +35,7 @@ import { Backend } from "../pool/backend.ts";
 import { compileRoutes, type Router } from "../routing/router.ts";
 import { ipAllowed } from "../policy/ip.ts";
 import { take, type Verdict } from "../policy/rate_bucket.ts";
-import { bounded, ipKey } from "../policy/rate_key.ts";
+import { type KeyReader, keyReader } from "../policy/rate_key.ts";
 import { BucketTable } from "../policy/rate_table.ts";
 import { seededRandom } from "./random.ts";
 import type { Fate, RejectReason, ReplayRecord } from "./types.ts";
@@ -46,7 +46,11 @@ export type Simulate = (record: ReplayRecord) => Fate;
 /** A route's policies as the simulation applies them. */
 interface RoutePolicies {
   readonly ip?: IpRulesConfig;
-  readonly rate?: { readonly config: RateLimitConfig; readonly table: BucketTable };
+  readonly rate?: {
+    readonly config: RateLimitConfig;
+    readonly table: BucketTable;
+    readonly key: KeyReader;
+  };
   readonly basicAuth?: BasicAuthConfig;
   readonly forwardAuth?: ForwardAuthConfig;
 }
@@ -77,7 +81,7 @@ export function createSimulator(config: LbConfig, seed: number): Simulate {
     });
   });
   const tables = new Map<string, BucketTable>();
-  const policies: RoutePolicies[] = config.routes.map(({ policies: set }) => {
+  const policies: RoutePolicies[] = config.routes.map(({ name, policies: set }) => {
     const rateLimit = set?.rateLimit;
     let rate: RoutePolicies["rate"];
     if (rateLimit !== undefined) {
@@ -86,7 +90,7 @@ export function createSimulator(config: LbConfig, seed: number): Simulate {
       if (table === undefined) {
         tables.set(rateLimit.name, table = new BucketTable(rateLimit.maxKeys));
       }
-      rate = { config: rateLimit, table };
+      rate = { config: rateLimit, table, key: keyReader(rateLimit.key, name) };
     }
     return {
       ip: set?.ip,
@@ -114,7 +118,7 @@ export function createSimulator(config: LbConfig, seed: number): Simulate {
     }
     if (p.rate !== undefined) {
       const { config: rule, table } = p.rate;
-      const key = rateKey(rule.key, route.name, r.client);
+      const key = p.rate.key({ clientIp: r.client, request: { headers: NO_HEADERS } });
       if (!take(table.get(key, rule, r.at), rule, r.at, verdict).allowed) {
         return rejected(429, "rate-limit", route.name, pool);
       }
@@ -137,18 +141,12 @@ export function createSimulator(config: LbConfig, seed: number): Simulate {
 }
 
 /**
- * A rate limit's bucket key for a request with no header fields, as
- * `policy/rate_key.ts` makes it: parts joined by a line feed, an absent
- * field or cookie the empty value, long keys hashed.
+ * A rate limit's bucket key for a logged request, which has no header
+ * fields: the live policy's own reader (`policy/rate_key.ts`), so an absent
+ * field or cookie is the empty value and long keys are hashed as live.
  */
 export function rateKey(parts: readonly RateKeyPart[], route: string, client: string): string {
-  let key = "";
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i];
-    const value = part.kind === "ip" ? ipKey(client) : part.kind === "route" ? route : "";
-    key = i === 0 ? value : key + "\n" + value;
-  }
-  return parts.length === 1 && parts[0].kind === "ip" ? key : bounded(key);
+  return keyReader(parts, route)({ clientIp: client, request: { headers: NO_HEADERS } });
 }
 
 function rejected(
