@@ -218,3 +218,30 @@ Deno.test("in-process: a response timeout that spent the deadline says so, not t
     { backend: slow.origin, outcome: "response_timeout", noRetry: "response deadline spent" },
   ]);
 });
+
+Deno.test("in-process: a pick passed over for a full backend is its own pick, marked full", async () => {
+  await using slow = backend("slow", { delayMs: 400 });
+  await using fast = backend("fast");
+  await using lb = inProcess({
+    "admin-token": TOKEN,
+    "health-interval": "60s",
+    pools: {
+      two: {
+        backends: [slow.origin, fast.origin],
+        strategy: "round-robin",
+        "max-connections-per-backend": 1,
+      },
+    },
+  });
+  const held = lb.send("http://site.test/"); // slow's one slot, for 400 ms
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal((await lb.send("http://site.test/")).status, 200); // fast's turn
+  const res = await lb.send("http://site.test/", { headers: ASK }); // slow's turn, but full
+  assert.equal(res.status, 200);
+  const picks = explanation(res.headers).picks as Record<string, unknown>[];
+  assert.deepEqual(picks.map((p) => [p.pick, p.chose, p.full]), [
+    [0, slow.origin, true],
+    [1, fast.origin, undefined],
+  ]);
+  assert.equal((await held).status, 200);
+});

@@ -99,7 +99,7 @@ export async function sendWithRetries<T>(
         explain?.retried((lastError as UpstreamError).kind);
       }
       explain?.beginPick();
-      const backend = pickWithCapacity(up.strategy, pool.healthy, out.ctx, up);
+      const backend = pickWithCapacity(up.strategy, pool.healthy, out.ctx, up, explain);
       explain?.chose(backend?.id);
       if (!backend) {
         explain?.notRetried("no backend left to try");
@@ -235,12 +235,14 @@ function release(backend: Backend, limiter: BackendLimiter): void {
 /**
  * The strategy's pick, but passing over backends whose limiter is full when
  * another has room; when all are full, the first pick (its queue) it is.
+ * When explaining, each pick passed over is its own entry, marked `full`.
  */
 function pickWithCapacity(
   strategy: Strategy,
   snapshot: readonly Backend[],
   ctx: PickContext & { readonly exclude: Set<Backend> },
   up: Upstream,
+  explain: Explain | undefined,
 ): Backend | undefined {
   const first = strategy.pick(snapshot, ctx);
   if (!first || up.limiter(first).available) return first;
@@ -252,6 +254,10 @@ function pickWithCapacity(
   ) {
     if (up.limiter(b).available) return b;
     full.add(b);
+    if (explain) {
+      explain.note({ chose: b.id, full: true });
+      explain.beginPick();
+    }
   }
   return first;
 }
