@@ -25,11 +25,23 @@ export function percent(part: number, whole: number): string {
   return whole === 0 ? "-" : `${(Math.round((part / whole) * 1000) / 10).toFixed(1)}%`;
 }
 
+/**
+ * Control characters shown as `\u001b` and the like. Route, pool and backend
+ * names come from the log, which anyone who could write a request line
+ * shaped: printed as they are, an ESC would drive the reader's terminal.
+ */
+export function visible(text: string, keepLineFeeds = false): string {
+  // deno-lint-ignore no-control-regex -- matching control characters is the point
+  const controls = keepLineFeeds ? /[\x00-\x09\x0b-\x1f\x7f-\x9f]/g : /[\x00-\x1f\x7f-\x9f]/g;
+  return text.replace(controls, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 /** Rows as columns, indented by two spaces: the columns in `left` left-aligned, the rest right-aligned. */
 export function table(
-  rows: readonly (readonly string[])[],
+  raw: readonly (readonly string[])[],
   left: readonly number[] = [0],
 ): string[] {
+  const rows = raw.map((row) => row.map((cell) => visible(cell)));
   const widths: number[] = [];
   for (const row of rows) {
     row.forEach((cell, i) => widths[i] = Math.max(widths[i] ?? 0, cell.length));
@@ -116,7 +128,7 @@ export function renderText(report: ReplayReport): string {
     "Notes",
     ...report.notes.map((note) => `  - ${note}`),
   ];
-  return `${out.join("\n")}\n`;
+  return `${visible(out.join("\n"), true)}\n`;
 }
 
 function header(first: string): string[] {

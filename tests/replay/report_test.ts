@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { Tally } from "../../lib/replay/tally.ts";
-import { percent, renderText } from "../../lib/replay/report_text.ts";
+import { percent, renderText, table, visible } from "../../lib/replay/report_text.ts";
 import { replayLog } from "../../lib/replay/run.ts";
 import type { Fate } from "../../lib/replay/types.ts";
 import { configOf, logLine } from "./_replay.ts";
@@ -139,4 +139,12 @@ Deno.test("a log with no request record at all says what format is expected", as
   assert.match(report.notes.at(-1)!, /no line was a request record: .*--access-log-format json/);
   const empty = await replayLog([], config, options);
   assert.ok(!empty.notes.some((n) => /no line was/.test(n)));
+});
+
+Deno.test("names from the log are printed with their control characters escaped", () => {
+  assert.equal(visible("web\x1b[2Jx\ty"), "web\\u001b[2Jx\\u0009y");
+  assert.equal(visible("a\nb"), "a\\u000ab");
+  assert.equal(visible("a\nb", true), "a\nb");
+  const rows = table([["pool\x1b]0;owned\x07", "1"]]);
+  assert.deepEqual(rows, ["  pool\\u001b]0;owned\\u0007  1"]);
 });
