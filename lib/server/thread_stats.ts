@@ -81,11 +81,17 @@ export function sumStats(
   workers: readonly ThreadStats[],
   views: readonly WorkerView[],
 ): TrafficReport {
-  const served = workers.map((w) => w.families.filter((f) => !MAIN_THREAD_FAMILIES.has(f.name)));
-  const metrics = renderFamilies(mergeFamilies([own.families, ...served]));
   const all = [own, ...workers];
+  let metrics: string | undefined;
   return {
-    metrics,
+    // Rendered on first read: `/status` and the dashboard's samples never read it.
+    get metrics() {
+      if (metrics !== undefined) return metrics;
+      const served = workers.map((w) =>
+        w.families.filter((f) => !MAIN_THREAD_FAMILIES.has(f.name))
+      );
+      return metrics = renderFamilies(mergeFamilies([own.families, ...served]));
+    },
     workers: views,
     traffic(pool, backend) {
       return sumBackend(all.map((s) => s.backends[pool]?.[backend.id]));
