@@ -9,7 +9,7 @@ import { createLbMetrics } from "../lib/metrics/lb_metrics.ts";
 import { Supervisor } from "../lib/server/supervisor.ts";
 import { LbConfigForTests } from "./_supervisor.ts";
 
-function supervisor(mode: string, count = 2) {
+function supervisor(mode: string, count = 2, deadMs = 400) {
   const metrics = createLbMetrics();
   const logged: string[] = [];
   const current = { config: { ...LbConfigForTests, port: 1111 } };
@@ -20,7 +20,7 @@ function supervisor(mode: string, count = 2) {
     onReport: () => {},
     metrics,
     log: { error: (m: string) => logged.push(m) } as never,
-    heartbeat: { everyMs: 50, deadMs: 400 },
+    heartbeat: { everyMs: 50, deadMs },
     module: new URL(`./fixtures/stand_in_worker.ts?mode=${mode}`, import.meta.url),
   });
   return { s, metrics, logged, current };
@@ -94,5 +94,15 @@ Deno.test("supervisor: a worker that was starting during a reload catches up wit
     void s.collect();
     return s.views.every((v) => v.requests === 2222);
   });
+  await s.shutdown(1000);
+});
+
+Deno.test("supervisor: a worker slower to start than the heartbeat's deadline is not taken for dead", async () => {
+  // The stand-in is ready 300 ms after it starts; the deadline is 200 ms.
+  const { s, metrics } = supervisor("slow", 1, 200);
+  await s.start();
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(s.views[0].state, "running");
+  assert.equal(restarts(metrics, "1", "unresponsive"), 0);
   await s.shutdown(1000);
 });

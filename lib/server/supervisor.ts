@@ -181,6 +181,9 @@ export class Supervisor {
         if (m.type === "ready") {
           slot.state = "running";
           slot.failures = 0;
+          // Heartbeats are checked from now on: a start slower than the
+          // heartbeat's deadline must not count as a missed beat.
+          slot.lastPong = Date.now();
           this.#catchUp(slot, worker);
           started();
         } else if (m.type === "failed") {
