@@ -35,14 +35,6 @@ import { CONTINUE, discard, refusal } from "./front_replies.ts";
 import { requestAuthority } from "./request_authority.ts";
 import { tunnelUpgrade, type UpgradeSink } from "./upgrade.ts";
 
-/**
- * Replies up to this size (head and body) are encoded into one buffer kept
- * per connection; larger ones get a buffer of their own. 2 KiB holds a
- * typical head with a small body, and at 1,000 connections saves 6 MiB
- * over the 8 KiB it was.
- */
-const REPLY_SCRATCH = 2 * 1024;
-
 /** A client connection; {@link ClientConnection.run} serves it until it closes. */
 export class ClientConnection implements BodySource, HeadSource, UpgradeSink {
   /** The client's socket and its read buffer. */
@@ -57,7 +49,6 @@ export class ClientConnection implements BodySource, HeadSource, UpgradeSink {
   #bodyFailure: BadRequestError | undefined;
   #abort: AbortController | undefined;
   #closed = false;
-  #scratch: Uint8Array | undefined;
   /**
    * A read kept pending on the client while its request is with the core,
    * so a client that leaves is noticed at once (its request is aborted);
@@ -227,11 +218,6 @@ export class ClientConnection implements BodySource, HeadSource, UpgradeSink {
   }
 
   // --- ReplySink, for reply_writer.ts ---------------------------------------
-
-  /** Where replies are encoded: a head with a small body goes out in one write from here. */
-  get scratch(): Uint8Array {
-    return this.#scratch ??= new Uint8Array(REPLY_SCRATCH);
-  }
 
   /** Writes reply bytes under the send deadline. */
   async write(data: Uint8Array): Promise<void> {
