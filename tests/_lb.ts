@@ -82,11 +82,16 @@ export const FAST_FLAGS = [
 ];
 
 /**
- * Starts lb in front of `backends` with `extra` flags (after {@link FAST_FLAGS}).
+ * Starts lb in front of `backends` with `extra` flags (after {@link FAST_FLAGS}),
+ * and `env` on top of this process's environment.
  * `LB_TEST_TRANSPORT` in the environment picks the upstream transport for
  * tests that don't name one.
  */
-export async function startLb(backends: string[], extra: string[] = []): Promise<LbProcess> {
+export async function startLb(
+  backends: string[],
+  extra: string[] = [],
+  env?: Record<string, string>,
+): Promise<LbProcess> {
   const transport = Deno.env.get("LB_TEST_TRANSPORT");
   if (transport && !extra.includes("--transport")) extra = ["--transport", transport, ...extra];
   const proc = await startDeno("main.ts", [
@@ -103,6 +108,7 @@ export async function startLb(backends: string[], extra: string[] = []): Promise
     ...FAST_FLAGS,
     ...extra,
   ], {
+    env,
     listenPattern: /lb listening on https?:\/\/([^\s,]+):(\d+), admin on http:\/\/[^\s,]+:(\d+)/,
   });
   const adminPort = Number(proc.match[3]);

@@ -6,23 +6,11 @@
  */
 
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { chromiumInstalled, launchChromium } from "./_browser.ts";
 import { httpServer } from "./_http.ts";
 import { startLb } from "./_lb.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!haveChromium) {
-  console.log(
-    "browser_test: SKIPPED — no Chromium at /usr/bin/chromium (apt-get install chromium)",
-  );
-}
+const haveChromium = chromiumInstalled("browser_test");
 
 const PAGE = `<!doctype html>
 <html><body>
@@ -77,19 +65,7 @@ Deno.test({
       return new Response(PAGE, { headers: { "content-type": "text/html" } });
     });
     await using lb = await startLb([backend.origin]);
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(lb.url);

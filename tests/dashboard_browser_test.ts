@@ -8,24 +8,13 @@
  */
 
 import assert from "node:assert/strict";
-import { chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { chromiumInstalled, launchChromium } from "./_browser.ts";
 import { httpServer } from "./_http.ts";
 import { startLb } from "./_lb.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const TOKEN = "dashboard-test-token-0123456789";
-const haveChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!haveChromium) {
-  console.log(
-    "dashboard_browser_test: SKIPPED — no Chromium at /usr/bin/chromium (apt-get install chromium)",
-  );
-}
+const haveChromium = chromiumInstalled("dashboard_browser_test");
 
 /** A backend that answers after a few ms; `a2` holds `/api/slow` until released. */
 function backend(name: string, hold: Promise<void>) {
@@ -110,19 +99,7 @@ Deno.test({
       }
     })();
 
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       const problems: string[] = [];

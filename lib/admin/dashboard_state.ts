@@ -12,7 +12,7 @@ import type { HistoryPoint } from "./live_history.ts";
 import type { Counters, Rates } from "./live_rates.ts";
 import type { StatusReport } from "./status.ts";
 import type { WorkerView } from "./types.ts";
-import type { RouteView, StatusBackend } from "./views.ts";
+import { round2, type RouteView, type StatusBackend } from "./views.ts";
 
 /** A backend on the dashboard: `/status`'s view plus its rates. */
 export interface DashboardBackend extends StatusBackend {
@@ -125,10 +125,6 @@ export function historyPoint(report: StatusReport, rates: Rates, at: number): Hi
     p50Ms: p50,
     p99Ms: p99,
   };
-}
-
-function round2(n: number): number {
-  return Math.round(n * 100) / 100;
 }
 
 function round4(n: number): number {

@@ -163,6 +163,7 @@ export function routeView(r: RouteConfig): RouteView {
   };
 }
 
-function round2(n: number): number {
+/** Two decimals, as every rate and weight the admin listener shows. */
+export function round2(n: number): number {
   return Math.round(n * 100) / 100;
 }

@@ -3,7 +3,7 @@
  * the route and the tests that chose it, the candidates the strategy
  * weighed, each attempt and its retry reason, and what the route's policies
  * did. One {@link Explain} is made per explained request, only when the
- * request carries the admin token (`proxy/explain_token.ts`); every
+ * request carries the admin token (`proxy/explain.ts`); every
  * recording site is `explain?.…`, so an unexplained request pays nothing.
  *
  * It sits at the bottom of the layers so balancing, routing, the policies

@@ -14,8 +14,7 @@
 
 import assert from "node:assert/strict";
 import { httpServer } from "../_http.ts";
-import { FAST_FLAGS } from "../_lb.ts";
-import { startDeno } from "../_process.ts";
+import { startLb } from "../_lb.ts";
 
 const MINUTE_MS = Number(Deno.env.get("LB_DASHBOARD_SOAK_MS") ?? 60_000);
 /** Heap noise between collections (the young generation is 1 MiB). */
@@ -26,17 +25,9 @@ Deno.test({
   async fn() {
     await using a = httpServer(() => new Response("a\n"));
     await using b = httpServer(() => new Response("b\n"));
-    await using proc = await startDeno("main.ts", [
-      ...["--host", "127.0.0.1", "--port", "0", "--admin-host", "127.0.0.1", "--admin-port", "0"],
-      ...["--backends", `${a.origin},${b.origin}`, ...FAST_FLAGS],
-    ], {
-      env: { DENO_V8_FLAGS: "--gc-global,--max-semi-space-size=1" },
-      listenPattern: /lb listening on http:\/\/[^\s,]+:(\d+), admin on http:\/\/[^\s,]+:(\d+)/,
+    await using lb = await startLb([a.origin, b.origin], [], {
+      DENO_V8_FLAGS: "--gc-global,--max-semi-space-size=1",
     });
-    const lb = {
-      url: `http://127.0.0.1:${proc.match[1]}`,
-      adminUrl: `http://127.0.0.1:${proc.match[2]}`,
-    };
     const heap = async () => {
       const res = await fetch(`${lb.adminUrl}/status`);
       return (await res.json()).memoryMiB.heapUsed as number;

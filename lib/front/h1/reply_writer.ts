@@ -31,6 +31,9 @@ const REPLY_BUFFER = 2 * 1024;
 const MAX_FREE = 64;
 const free: Uint8Array[] = [];
 
+/** Stands for "no pooled buffer": {@link encodeLatin1} then makes one of the size needed. */
+const NONE = new Uint8Array(0);
+
 /**
  * Writes `head` (latin1) followed by `body` in one write, encoded into a
  * pooled buffer when they fit. The buffer goes back to the pool only after
@@ -38,17 +41,12 @@ const free: Uint8Array[] = [];
  * buffer a socket might still read from is handed out again.
  */
 async function writeHead(sink: ReplySink, head: string, body?: Uint8Array): Promise<void> {
-  const scratch = free.pop() ?? new Uint8Array(REPLY_BUFFER);
-  const extra = body?.length ?? 0;
-  const out = encodeLatin1(head, scratch, extra);
+  const size = head.length + (body?.length ?? 0);
+  const pooled = size <= REPLY_BUFFER ? free.pop() ?? new Uint8Array(REPLY_BUFFER) : NONE;
+  const out = encodeLatin1(head, pooled, size - head.length);
   if (body) out.set(body, head.length);
-  if (out !== scratch) {
-    // Too big for the pool's size: the scratch was not used at all.
-    if (free.length < MAX_FREE) free.push(scratch);
-    return await sink.write(out.subarray(0, head.length + extra));
-  }
-  await sink.write(out.subarray(0, head.length + extra));
-  if (free.length < MAX_FREE) free.push(scratch);
+  await sink.write(out.subarray(0, size));
+  if (pooled !== NONE && free.length < MAX_FREE) free.push(pooled);
 }
 
 /** How a reply went out. */
