@@ -17,20 +17,23 @@ import { BODY_BUFFER, giveBackBodyBuffer, takeBodyBuffer } from "./body_buffers.
 /** Largest single read of a body. */
 export const READ_BUFFER = BODY_BUFFER;
 /**
- * Initial size of each connection's read buffer, client or upstream. Most
- * heads, and the small bodies read whole, are well under 4 KiB; the buffer
- * doubles, up to {@link MAX_BUFFER}, only when what must be buffered doesn't
- * fit, and a streamed body is read into body buffers of its own. At 1,000
- * client and 256 upstream connections this holds 5 MiB, where 16 KiB held 20.
+ * Initial size of each connection's read buffer, client or upstream. A
+ * pending read holds it for as long as the connection waits, so it is
+ * most of what an idle connection costs. Most request heads (wrk's 40
+ * bytes, a browser's without large cookies) and response heads with a
+ * small body (NGINX's 200-byte head and a 100-byte body) fit in 1 KiB; the
+ * buffer doubles, up to {@link MAX_BUFFER}, only when what must be buffered
+ * doesn't fit, and a streamed body is read into body buffers of its own.
+ * With 2 workers at 1,000 client connections, 1 KiB instead of 4 took
+ * peak RSS from 166 to 161 MiB (docs/benchmarks.md).
  */
-const INITIAL_BUFFER = 4 * 1024;
+const INITIAL_BUFFER = 1024;
 /** The read buffer never grows past this: a larger head is refused. */
 const MAX_BUFFER = 128 * 1024;
 
 /** An upstream connection. */
 export class Connection {
   buf: Uint8Array<ArrayBuffer>;
-  #scratch: Uint8Array | undefined;
   /** Unconsumed bytes are `buf[start, end)`. */
   start = 0;
   end = 0;
@@ -49,11 +52,6 @@ export class Connection {
   constructor(readonly conn: Socket, onClose?: () => void) {
     this.#onClose = onClose;
     this.buf = new Uint8Array(INITIAL_BUFFER);
-  }
-
-  /** Where request heads are encoded, one request at a time per connection (made on first use). */
-  get scratch(): Uint8Array {
-    return this.#scratch ??= new Uint8Array(4096);
   }
 
   /** Gives the socket away (after a protocol upgrade): accounted as closed, left open. */

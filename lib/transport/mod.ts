@@ -5,7 +5,7 @@
  */
 
 import { H1Transport } from "./h1/client.ts";
-import { NodeHttpTransport } from "./node_http.ts";
+import { lazyTransport } from "./lazy.ts";
 import type { Transport, TransportOptions } from "../core/transport.ts";
 import type { TransportName } from "../config/names.ts";
 
@@ -15,7 +15,11 @@ export function createTransport(name: TransportName, options: TransportOptions):
     case "h1":
       return new H1Transport(options);
     case "node-http":
-      return new NodeHttpTransport(options);
+      // Loaded when first used: few configs ask for it (see lazy.ts).
+      return lazyTransport(
+        false,
+        async () => new (await import("./node_http.ts")).NodeHttpTransport(options),
+      );
   }
 }
 

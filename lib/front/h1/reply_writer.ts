@@ -12,42 +12,10 @@ import { giveBackBodyBuffer } from "../../http1/body_buffers.ts";
 import { ChunkFramer, LAST_CHUNK } from "../../http1/chunk_framer.ts";
 import type { ProxyReply } from "../../core/message.ts";
 import { bodiless, declaredLength, type ReplyFraming, responseHead } from "./response_head.ts";
-import { encodeLatin1 } from "../../http1/bytes.ts";
+import { type ByteSink, writeHead } from "../../http1/head_writes.ts";
 
 /** Where reply bytes go. */
-export interface ReplySink {
-  write(data: Uint8Array): Promise<void>;
-}
-
-/**
- * Heads, with a small body when there is one, are encoded into a buffer of
- * this size from a per-thread pool, taken for one write and given back
- * once that write has gone out; a larger reply gets a buffer of its own. A
- * connection holds no reply buffer between replies: when each kept its
- * own, 1,000 idle keep-alive connections held 2 MiB of them.
- */
-const REPLY_BUFFER = 2 * 1024;
-/** Most free reply buffers kept: 128 KiB. */
-const MAX_FREE = 64;
-const free: Uint8Array[] = [];
-
-/** Stands for "no pooled buffer": {@link encodeLatin1} then makes one of the size needed. */
-const NONE = new Uint8Array(0);
-
-/**
- * Writes `head` (latin1) followed by `body` in one write, encoded into a
- * pooled buffer when they fit. The buffer goes back to the pool only after
- * a write that succeeded: one that failed is left to the collector, so no
- * buffer a socket might still read from is handed out again.
- */
-async function writeHead(sink: ReplySink, head: string, body?: Uint8Array): Promise<void> {
-  const size = head.length + (body?.length ?? 0);
-  const pooled = size <= REPLY_BUFFER ? free.pop() ?? new Uint8Array(REPLY_BUFFER) : NONE;
-  const out = encodeLatin1(head, pooled, size - head.length);
-  if (body) out.set(body, head.length);
-  await sink.write(out.subarray(0, size));
-  if (pooled !== NONE && free.length < MAX_FREE) free.push(pooled);
-}
+export type ReplySink = ByteSink;
 
 /** How a reply went out. */
 export interface Sent {

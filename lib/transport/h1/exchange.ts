@@ -22,7 +22,7 @@ import {
   type UpstreamRequest,
   type UpstreamResponse,
 } from "../../core/transport.ts";
-import { concat } from "../../http1/bytes.ts";
+import { writeHead } from "../../http1/head_writes.ts";
 import type { Connection } from "../../http1/connection.ts";
 import type { Deadlines, Expiring } from "../../http1/deadlines.ts";
 import {
@@ -33,7 +33,7 @@ import {
   type ResponseHead,
 } from "./head.ts";
 import { latin1, ParseError } from "../../http1/syntax.ts";
-import { encodeRequestHead, type RequestFraming } from "./request.ts";
+import { type RequestFraming, requestHead } from "./request.ts";
 import { type BodyWriter, writeBody } from "./request_writer.ts";
 import { respond, type ResponseOwner } from "./response_body.ts";
 
@@ -82,11 +82,11 @@ export class Exchange implements Expiring, BodyWriter, ResponseOwner {
         : hasField(headers, "content-length")
         ? "length"
         : "chunked";
-      let head = encodeRequestHead(req.method, req.path, headers, framing, c.scratch);
-      if (bytes) head = concat([head, bytes]); // one write for head and buffered body
+      const head = requestHead(req.method, req.path, headers, framing);
       c.uses++;
       try {
-        await c.write(head);
+        // One write for the head and a buffered body.
+        await writeHead(c, head, bytes);
       } catch (err) {
         // Nothing was accepted: the request never reached the backend.
         if (this.reused && !req.signal.aborted) throw new StaleConnection();

@@ -1,13 +1,16 @@
 /**
- * The h1 front's pooled reply buffers (`lib/front/h1/reply_writer.ts`): a
- * buffer serves one write at a time, so replies written at once never share
- * one; it is reused only after its write went out, never after a write that
- * failed (the socket might still read it).
+ * The pooled head buffers (`lib/http1/head_writes.ts`) that the h1 front's
+ * replies and the h1 transport's request heads are written from: a buffer
+ * serves one write at a time, so heads written at once never share one; it
+ * is reused only after its write went out, never after a write that failed
+ * (the socket might still read it).
  */
 
 import assert from "node:assert/strict";
 import { type ReplySink, writeReply } from "../lib/front/h1/reply_writer.ts";
 import type { ProxyReply } from "../lib/core/message.ts";
+import { writeHead } from "../lib/http1/head_writes.ts";
+import { requestHead } from "../lib/transport/h1/request.ts";
 
 const decoder = new TextDecoder();
 
@@ -77,4 +80,33 @@ Deno.test("reply buffers: a reply larger than a pooled buffer goes out whole in 
   assert.deepEqual(await sending, { bytes: 10_000, reusable: true });
   assert.equal(s.writes.length, 1);
   assert.ok(decoder.decode(s.writes[0]).endsWith(`\r\n\r\n${big}`));
+});
+
+Deno.test("head buffers: a request head and a reply in flight at once have their own buffers", async () => {
+  const upstream = slowSink();
+  const client = slowSink();
+  const head = requestHead("POST", "/up", [["host", "b"], ["content-length", "4"]], "length");
+  const sendingRequest = writeHead(upstream.sink, head, new TextEncoder().encode("ping"));
+  const sendingReply = writeReply(client.sink, "GET", 1, reply("pong"), false);
+  assert.notEqual(upstream.writes[0].buffer, client.writes[0].buffer);
+  assert.equal(
+    decoder.decode(upstream.writes[0]),
+    "POST /up HTTP/1.1\r\nhost: b\r\ncontent-length: 4\r\n\r\nping",
+  );
+  upstream.release();
+  client.release();
+  await Promise.all([sendingRequest, sendingReply]);
+});
+
+Deno.test("head buffers: a failed request write rejects, and its buffer is not handed out again", async () => {
+  const broken = slowSink(true);
+  const failed = writeHead(broken.sink, requestHead("GET", "/", [["host", "b"]], "none"));
+  broken.release();
+  await assert.rejects(failed, /connection reset/);
+  const next = slowSink();
+  const sending = writeHead(next.sink, requestHead("GET", "/next", [["host", "b"]], "none"));
+  assert.notEqual(next.writes[0].buffer, broken.writes[0].buffer);
+  assert.equal(decoder.decode(broken.writes[0]), "GET / HTTP/1.1\r\nhost: b\r\n\r\n");
+  next.release();
+  await sending;
 });
