@@ -38,6 +38,9 @@ for (const { entry, output, env } of targets) {
         "lib/policy/auth_bcrypt_worker.ts",
       ]
       : []),
+    // As `deno task lb` runs it: no V8 code cache (its mapped file and the
+    // bytecode it restores cost each process some 5 MiB; docs/benchmarks.md).
+    ...(entry === "main.ts" ? ["--no-code-cache"] : []),
     "--unstable-no-legacy-abort",
     // reusePort: --workers share the port, and a TLS listener rebinds with a reloaded certificate.
     "--unstable-net",

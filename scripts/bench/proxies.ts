@@ -52,6 +52,21 @@ export interface LbOptions {
 }
 
 /**
+ * The `deno run` flags of `deno task lb` (between `run` and `main.ts` in
+ * deno.json), so the benchmark measures the lb as people start it.
+ */
+export function lbRunFlags(root: string): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(`${root}/deno.json`));
+  const words = String(config.tasks?.lb ?? "").split(/\s+/);
+  const run = words.indexOf("run");
+  const main = words.indexOf("main.ts");
+  if (words[0] !== "deno" || run !== 1 || main < run) {
+    throw new Error(`deno.json's lb task is not "deno run <flags> main.ts": ${config.tasks?.lb}`);
+  }
+  return words.slice(run + 1, main);
+}
+
+/**
  * Starts main.ts as target `name` (a table name: `lb`, `lb-w2`). A command
  * line the lb rejects (exit status 2: a flag such as `--front` or
  * `--workers` not there yet) makes it a {@link SkipTarget}, with the lb's
@@ -65,18 +80,14 @@ export async function startLb(
 ): Promise<Target> {
   const [port, adminPort] = [freePort(), freePort()];
   const tag = o.tls ? `${name}-tls` : name;
-  // The lb runs with the permissions `deno task lb` gives it, from the
-  // repository root so deno.json (and its `no-legacy-abort`) applies.
+  // The lb runs as `deno task lb` runs it (its flags read from deno.json),
+  // from the repository root so deno.json (and its `no-legacy-abort`) applies.
   const proc = env.procs.start(
     tag,
     pinned(env.pin, "proxy", [
       Deno.execPath(),
       "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-write",
-      "--allow-sys=networkInterfaces",
+      ...lbRunFlags(env.root),
       "main.ts",
       ...o.flags,
       ...["--host", "127.0.0.1", "--port", String(port)],
