@@ -12,7 +12,7 @@ import type { BackendSpec } from "../core/backend_spec.ts";
 import { ApiError, show } from "./request.ts";
 
 /**
- * The body of `POST …/backends`. Checks `url` and `weight` together, so a
+ * The body of `POST .../backends`. Checks `url` and `weight` together, so a
  * client sees every problem at once; throws a 400 naming each field and its
  * bad value.
  */
@@ -36,7 +36,7 @@ export function parseAdd(body: Record<string, unknown>): BackendSpec {
   return { ...spec, weight };
 }
 
-/** The body of `PUT …/backends/{origin}/weight`: the new weight, or a 400. */
+/** The body of `PUT .../backends/{origin}/weight`: the new weight, or a 400. */
 export function parseWeightChange(body: Record<string, unknown>): number {
   const problems: string[] = [];
   const weight = checkWeight(body.weight, problems);
@@ -44,7 +44,7 @@ export function parseWeightChange(body: Record<string, unknown>): number {
   return weight;
 }
 
-/** An origin from a path in canonical form (`LOCALHOST:80` → `http://localhost`), if it is one. */
+/** An origin from a path in canonical form (`LOCALHOST:80` -> `http://localhost`), if it is one. */
 export function canonical(origin: string): string | undefined {
   if (/[,=]/.test(origin)) return undefined;
   const p = new Problems();

@@ -37,10 +37,10 @@ export const ALLOWED: Readonly<Record<ApiRoute["kind"], readonly string[]>> = {
   maintenance: ["POST", "DELETE"],
 };
 
-/** The path that lists the API, for "try …" hints. */
+/** The path that lists the API, for "try ..." hints. */
 export const LIST_PATH = "/api/pools";
 
-/** The threads serving traffic; `DELETE …/{id}` replaces one. */
+/** The threads serving traffic; `DELETE .../{id}` replaces one. */
 export const WORKERS_PATH = "/api/workers";
 
 // The origin is one percent-encoded segment, or an unencoded
@@ -51,7 +51,7 @@ const POOLED = new RegExp(String.raw`^\/api\/pools\/([^/]+)(\/backends${BACKEND_
 
 /**
  * `/api/pools`, `/api/pools/{pool}`, `/api/pools/{pool}/backends`,
- * `…/backends/{origin}` and its `/weight` and `/maintenance`, the same
+ * `.../backends/{origin}` and its `/weight` and `/maintenance`, the same
  * under `/api/backends` without a pool, and `/api/workers[/{id}]`. Undefined for any other path; a 400
  * for a segment that is not valid percent-encoding.
  */

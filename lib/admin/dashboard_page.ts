@@ -22,7 +22,7 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
 <a class="skip" href="#main">Skip to the backends</a>
 <header>
   <h1>lb dashboard</h1>
-  <p id="summary">Connecting…</p>
+  <p id="summary">Connecting&hellip;</p>
   <p id="connection" class="visually-hidden" role="status"></p>
 </header>
 <main id="main" tabindex="-1">

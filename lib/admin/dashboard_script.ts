@@ -39,11 +39,11 @@ export const DASHBOARD_JS = String.raw`"use strict";
     return e;
   }
   function fmt(n, digits) {
-    if (n === null || n === undefined) return "–";
+    if (n === null || n === undefined) return "\u2013";
     return Number(n).toFixed(digits === undefined ? 1 : digits);
   }
-  function pct(r) { return r === null || r === undefined ? "–" : (r * 100).toFixed(1) + " %"; }
-  function ms(n) { return n === null || n === undefined ? "–" : fmt(n, n < 10 ? 2 : 1) + " ms"; }
+  function pct(r) { return r === null || r === undefined ? "\u2013" : (r * 100).toFixed(1) + " %"; }
+  function ms(n) { return n === null || n === undefined ? "\u2013" : fmt(n, n < 10 ? 2 : 1) + " ms"; }
   function clock(t) { return new Date(t).toLocaleTimeString([], { hour12: false }); }
   function ago(iso, now) {
     var s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
@@ -77,7 +77,7 @@ export const DASHBOARD_JS = String.raw`"use strict";
     }
     var headers = { authorization: "Bearer " + token };
     if (body !== undefined) headers["content-type"] = "application/json";
-    showResult(true, what + ": sending…");
+    showResult(true, what + ": sending\u2026");
     fetch(path, {
       method: method,
       headers: headers,
@@ -199,7 +199,7 @@ export const DASHBOARD_JS = String.raw`"use strict";
       seen.add(p.name);
       var entry = poolSection(p.name);
       $("pools").append(entry.section); // keeps config order
-      entry.caption.textContent = "Pool " + p.name + " — " + p.strategy + ", " + p.healthy +
+      entry.caption.textContent = "Pool " + p.name + " \u2014 " + p.strategy + ", " + p.healthy +
         " of " + p.backends.length + " taking traffic";
       var urls = new Set();
       p.backends.forEach(function (b) {
@@ -259,8 +259,8 @@ export const DASHBOARD_JS = String.raw`"use strict";
     if (key === routesKey) return;
     routesKey = key;
     var rows = s.routes.map(function (r) {
-      return [r.name, describeMatch(r.match), describeTarget(r.target), r.mirror || "–",
-        r.policies ? Object.keys(r.policies).join(", ") : "–"];
+      return [r.name, describeMatch(r.match), describeTarget(r.target), r.mirror || "\u2013",
+        r.policies ? Object.keys(r.policies).join(", ") : "\u2013"];
     });
     var box = $("routes");
     box.textContent = "";
@@ -273,7 +273,7 @@ export const DASHBOARD_JS = String.raw`"use strict";
     if (!several) return;
     var rows = s.workers.map(function (w) {
       return ["worker " + w.id, w.state, String(w.requests), String(w.restarts),
-        w.heapMiB ? fmt(w.heapMiB.used) + " MiB" : "–", clock(Date.parse(w.startedAt))];
+        w.heapMiB ? fmt(w.heapMiB.used) + " MiB" : "\u2013", clock(Date.parse(w.startedAt))];
     });
     var box = $("workers");
     box.textContent = "";
@@ -328,7 +328,7 @@ export const DASHBOARD_JS = String.raw`"use strict";
       });
       var last = pts[pts.length - 1];
       var latest = c.lines.map(function (l) {
-        return l[1] + " " + (last ? fmt(last[l[0]], 2) : "–");
+        return l[1] + " " + (last ? fmt(last[l[0]], 2) : "\u2013");
       }).join(", ");
       var minutes = Math.round(span / 6000) / 10;
       var text = c.title + ", last " + minutes + " minutes: now " + latest + "; highest " +
@@ -397,14 +397,14 @@ export const DASHBOARD_JS = String.raw`"use strict";
     es.addEventListener("snapshot", function (e) { apply(JSON.parse(e.data), true); });
     es.addEventListener("update", function (e) { apply(JSON.parse(e.data), false); });
     es.addEventListener("open", function () {
-      $("summary").textContent = "Connected; waiting for data…";
+      $("summary").textContent = "Connected; waiting for data\u2026";
       announce("Live updates connected.");
     });
     es.addEventListener("error", function () {
       document.body.setAttribute("data-live", "false");
       var text = es.readyState === EventSource.CLOSED
         ? "Disconnected (the lb refused the stream); reload the page to try again."
-        : "Connection lost; reconnecting…";
+        : "Connection lost; reconnecting\u2026";
       $("summary").textContent = text;
       announce(text);
     });

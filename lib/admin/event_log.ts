@@ -31,13 +31,13 @@ export interface LbEventInput {
   readonly pool?: string;
   /** The backend's origin; absent for reloads. */
   readonly backend?: string;
-  /** Why, or what changed (a probe's error, `weight 1 → 3`, a reload's problems). */
+  /** Why, or what changed (a probe's error, `weight 1 -> 3`, a reload's problems). */
   readonly detail: string;
 }
 
 /** One happening as recorded: numbered and timed. */
 export interface LbEvent extends LbEventInput {
-  /** 1, 2, 3, … in the order recorded; a client asks for what came after the last it saw. */
+  /** 1, 2, 3, ... in the order recorded; a client asks for what came after the last it saw. */
   readonly seq: number;
   /** When it was recorded, epoch ms. */
   readonly at: number;
@@ -72,7 +72,7 @@ export class EventLog {
   /** Records an event, replacing the oldest when full; returns it. */
   add(input: LbEventInput): LbEvent {
     const detail = input.detail.length > MAX_DETAIL
-      ? `${input.detail.slice(0, MAX_DETAIL - 1)}…`
+      ? `${input.detail.slice(0, MAX_DETAIL - 1)}\u2026`
       : input.detail;
     const event: LbEvent = { ...input, detail, seq: ++this.#seq, at: this.#now() };
     this.#ring[(event.seq - 1) % this.#ring.length] = event;

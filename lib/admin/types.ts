@@ -13,7 +13,7 @@ import type { Backend, Pool } from "../pool/pool.ts";
 export interface AdminPool {
   /** Backends, health and the snapshot strategies pick from. */
   readonly pool: Pool;
-  /** What the pool was configured with (strategy, health, …); `config.name` is `pool.name`. */
+  /** What the pool was configured with (strategy, health, ...); `config.name` is `pool.name`. */
   readonly config: PoolConfig;
 }
 
@@ -60,7 +60,7 @@ export interface WorkerView {
 
 /**
  * What the threads serving traffic report, gathered once per admin request
- * that shows it (`/status`, `/metrics`, `/api/…`), so a scrape reads each
+ * that shows it (`/status`, `/metrics`, `/api/...`), so a scrape reads each
  * worker once and never waits on the request path.
  */
 export interface TrafficReport {

@@ -92,7 +92,8 @@ export function backendName(config: BackendConfig, boundPort: number): string {
 }
 
 /** Usage text for `backend --help`. */
-export const BACKEND_USAGE = `backend — a demo HTTP backend (whoami + httpbin) for the load balancer
+export const BACKEND_USAGE =
+  `backend \u2014 a demo HTTP backend (whoami + httpbin) for the load balancer
 
 Usage: backend [flags]
 

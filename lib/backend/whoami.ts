@@ -67,7 +67,7 @@ function formatAddr(addr: Deno.Addr): string {
     : `${addr.hostname}:${addr.port}`;
 }
 
-/** `x-forwarded-for` → `X-Forwarded-For`, the spelling people expect to read. */
+/** `x-forwarded-for` -> `X-Forwarded-For`, the spelling people expect to read. */
 function canonicalHeaderName(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
 }

@@ -3,7 +3,7 @@
  * (`--hash-key`: client address, path, a header or a cookie) go to the same
  * backend while it is in the snapshot, and a backend leaving or joining moves
  * only about its own share of keys. The trade-off: affinity (warm caches,
- * local state) at the cost of balance — a hot key overloads its backend, and
+ * local state) at the cost of balance - a hot key overloads its backend, and
  * load is never considered. A request without a key is placed by weighted
  * random, since any backend is as good as another for it.
  *

@@ -18,7 +18,7 @@ import { generateSchema } from "./schema.ts";
 
 /** Option values from one level of the file, as the flag would take them. */
 export interface FileLayer {
-  /** Option name → value as command-line text (`"5s"`, `"3"`), or a switch's boolean. */
+  /** Option name -> value as command-line text (`"5s"`, `"3"`), or a switch's boolean. */
   readonly values: Readonly<Record<string, string | boolean>>;
   /** Per-backend metadata of this level's `backends`, by origin, shown in `/status`. */
   readonly metadata: Readonly<Record<string, Readonly<Record<string, string>>>>;
@@ -34,11 +34,11 @@ export interface FilePool extends FileLayer {
 export interface FileRoute {
   /** The route's name; `route-N` when absent. */
   readonly name?: string;
-  /** Test → value or list; `headers` and `query` are objects of name → value or list. */
+  /** Test -> value or list; `headers` and `query` are objects of name -> value or list. */
   readonly match: Readonly<Record<string, string | string[] | Record<string, string | string[]>>>;
   /** The pool that serves it (or `split`). */
   readonly pool?: string;
-  /** Pool → weight (or `pool`). */
+  /** Pool -> weight (or `pool`). */
   readonly split?: Readonly<Record<string, number>>;
   /** A pool that gets a copy of each request. */
   readonly mirror?: string;
@@ -117,7 +117,7 @@ export function parseConfigFile(path: string, text: string): ConfigFile {
   };
 }
 
-/** A validator path as messages write it: `$.pools.api: …` → `: pools.api: …`, `$: …` → `: …`. */
+/** A validator path as messages write it: `$.pools.api: ...` -> `: pools.api: ...`, `$: ...` -> `: ...`. */
 function locate(problem: string): string {
   return problem.startsWith("$.") ? `: ${problem.slice(2)}` : problem.slice(1);
 }

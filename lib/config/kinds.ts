@@ -1,6 +1,6 @@
 /**
  * Option kinds: what an option's value is (a duration, a port, a whole
- * number in a range, one of some names…). A kind knows how to read the
+ * number in a range, one of some names...). A kind knows how to read the
  * command-line text, what to say when it is wrong, how the value looks in a
  * config file (its JSON schema), its help placeholder and its canonical
  * text. The option table in `options.ts` gives every option one kind, and
@@ -153,7 +153,7 @@ export function readChoice<T extends string>(raw: string, allowed: readonly T[],
   return raw as T;
 }
 
-/** One of a fixed set of words (the names in `names.ts`, log levels…). */
+/** One of a fixed set of words (the names in `names.ts`, log levels...). */
 export function choice<T extends string>(allowed: readonly T[]): Kind<T> {
   return {
     type: "choice",
@@ -232,7 +232,7 @@ export function splitList(raw: string): string[] {
   return raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
-/** A kind with its own reader (hash keys, status ranges…); text in a file. */
+/** A kind with its own reader (hash keys, status ranges...); text in a file. */
 export function custom<T>(
   placeholder: string,
   parse: (raw: string, fail: Fail) => T,

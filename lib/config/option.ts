@@ -55,7 +55,7 @@ export interface Option<T> {
   readonly shown?: string;
   /** Overrides the kind's help placeholder. */
   readonly placeholder?: string;
-  /** A command-line flag only: no config-file key, no setting (`--config`, `--help`…). */
+  /** A command-line flag only: no config-file key, no setting (`--config`, `--help`...). */
   readonly cliOnly?: boolean;
   /** A one-letter alias (`-h`). */
   readonly short?: string;

@@ -21,7 +21,7 @@ import { fileWhere, type Layers, OptionReader } from "./values.ts";
 export interface Pools {
   /** In config order. */
   readonly pools: PoolConfig[];
-  /** Pool name → option name → canonical text. */
+  /** Pool name -> option name -> canonical text. */
   readonly settings: Record<string, Record<string, string>>;
 }
 

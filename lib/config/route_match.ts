@@ -1,6 +1,6 @@
 /**
  * A route's `match`, from the file's form (each test a string or a list;
- * `headers` and `query` objects of name → string or list) to a
+ * `headers` and `query` objects of name -> string or list) to a
  * {@link RouteMatch}: host patterns and header names lower case (both are
  * case-insensitive), methods upper case (they are case-sensitive and
  * registered upper case, RFC 9110 §9.1), paths checked to be paths, so the

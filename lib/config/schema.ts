@@ -1,6 +1,6 @@
 /**
  * The config file's JSON schema, generated from the option table: every
- * global and pool option at the top level, `pools` (name → the pool
+ * global and pool option at the top level, `pools` (name -> the pool
  * options), and `routes`. The checked-in `schema/lb.schema.json` (for
  * editors) must equal it; `scripts/gen_docs.ts` writes it and a test
  * compares. The file is validated against this same value, so what editors
@@ -39,8 +39,8 @@ const MATCH: Schema = {
     "path-prefix": { ...STRINGS, description: "path prefixes, by whole segments" },
     path: { ...STRINGS, description: "exact paths (query excluded)" },
     method: { ...STRINGS, description: "request methods" },
-    headers: { ...FIELDS, description: "field name → accepted value(s), exact" },
-    query: { ...FIELDS, description: "query parameter → accepted value(s), exact, decoded" },
+    headers: { ...FIELDS, description: "field name \u2192 accepted value(s), exact" },
+    query: { ...FIELDS, description: "query parameter \u2192 accepted value(s), exact, decoded" },
   },
 };
 
@@ -56,7 +56,7 @@ const ROUTE: Schema = {
     split: {
       type: "object",
       minProperties: 1,
-      description: "pool → weight: matching requests are shared among pools by weight",
+      description: "pool \u2192 weight: matching requests are shared among pools by weight",
       additionalProperties: { type: "integer", minimum: 1, maximum: 10_000 },
     },
     mirror: { type: "string", description: "a pool that gets a copy of each request" },
@@ -106,7 +106,7 @@ export function generateSchema(): Schema {
       ...poolOptions,
       pools: {
         type: "object",
-        description: "Named pools (name → its options); each needs backends or discover.",
+        description: "Named pools (name \u2192 its options); each needs backends or discover.",
         minProperties: 1,
         propertyNames: NAME,
         additionalProperties: {

@@ -202,9 +202,9 @@ export interface RouteMatch {
   readonly paths?: readonly string[];
   /** Methods (upper case); any of them. */
   readonly methods?: readonly string[];
-  /** Field name (lower case) → accepted values (exact); every field must match one. */
+  /** Field name (lower case) -> accepted values (exact); every field must match one. */
   readonly headers?: Readonly<Record<string, readonly string[]>>;
-  /** Query parameter → accepted values (exact, decoded); every parameter must match one. */
+  /** Query parameter -> accepted values (exact, decoded); every parameter must match one. */
   readonly query?: Readonly<Record<string, readonly string[]>>;
 }
 

@@ -54,7 +54,7 @@ function optionLines(name: OptionName): string[] {
 /** Usage text for `lb --help`. Pure. */
 export function lbUsage(): string {
   const out = [
-    "lb — an HTTP load balancer",
+    "lb \u2014 an HTTP load balancer",
     "",
     "Usage: lb [flags]",
     "       lb replay --config FILE [--format text|json] [--seed N] LOG   (lb replay --help)",

@@ -5,7 +5,7 @@
  * Text formats escape as NGINX's default `log_format` escaping does
  * (`ngx_http_log_escape`): `"`, `\`, the C0 controls, DEL and every byte
  * from 0x80 become `\xHH` (upper-case hex), so a line is plain ASCII and
- * `"…"` fields can't be broken out of. JSON strings are JSON.stringify's,
+ * `"..."` fields can't be broken out of. JSON strings are JSON.stringify's,
  * with DEL, the C1 controls and U+2028/U+2029 escaped too.
  *
  * Field values from the wire (the target, `Host`, `User-Agent`,

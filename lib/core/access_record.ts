@@ -24,7 +24,7 @@ export interface AccessRecord {
   readonly pool: string;
   /** The backend's origin, or `none` when no backend answered. */
   readonly backend: string;
-  /** Time to response headers… and body delivered (monotonic ms, one decimal). */
+  /** Time to response headers... and body delivered (monotonic ms, one decimal). */
   readonly durationMs: number;
   /** Body bytes sent to the client. */
   readonly bytes: number;

@@ -33,7 +33,7 @@ export function effectiveClientIp(
   return client;
 }
 
-/** `[2001:db8::1]` or `[2001:db8::1]:443` → `2001:db8::1`; `192.0.2.1:80` → `192.0.2.1`. */
+/** `[2001:db8::1]` or `[2001:db8::1]:443` -> `2001:db8::1`; `192.0.2.1:80` -> `192.0.2.1`. */
 function unbracket(hop: string): string {
   if (hop.startsWith("[")) {
     const end = hop.indexOf("]");

@@ -1,10 +1,10 @@
 /**
- * `X-LB-Explain` (issue 13): what the lb decided for one request and why —
+ * `X-LB-Explain` (issue 13): what the lb decided for one request and why -
  * the route and the tests that chose it, the candidates the strategy
  * weighed, each attempt and its retry reason, and what the route's policies
  * did. One {@link Explain} is made per explained request, only when the
  * request carries the admin token (`proxy/explain.ts`); every
- * recording site is `explain?.…`, so an unexplained request pays nothing.
+ * recording site is `explain?....`, so an unexplained request pays nothing.
  *
  * It sits at the bottom of the layers so balancing, routing, the policies
  * and the proxy can all record into it, and the access log can carry it.
@@ -43,7 +43,7 @@ export interface RouteExplanation {
 /** One upstream attempt. */
 export interface ExplainAttempt {
   readonly backend: string;
-  /** The status, or the failure kind (`connect_failed`, `response_timeout`…). */
+  /** The status, or the failure kind (`connect_failed`, `response_timeout`...). */
   outcome?: number | string;
   /** The retry's reason (the `lb_retries_total` label) when one followed. */
   retry?: string;

@@ -97,7 +97,7 @@ export interface LbMetrics {
   readonly mirrorRequests: Counter;
   /** Mirrored requests in flight now. */
   readonly mirrorInFlight: GaugeChild;
-  /** Requests a policy answered itself (403, 429, 401…), by route and policy. */
+  /** Requests a policy answered itself (403, 429, 401...), by route and policy. */
   readonly policyDenied: Counter;
   /** Rate-limit checks the shared store could not answer, by reason. */
   readonly rateLimitStoreErrors: Counter;
@@ -277,7 +277,7 @@ export function createLbMetrics(registry = new Registry()): LbMetrics {
     ).labels(),
     policyDenied: registry.counter(
       "lb_policy_denied_total",
-      "Requests a policy answered instead of a backend (ip 403, rate-limit 429, auth 401/403…), by route and policy.",
+      "Requests a policy answered instead of a backend (ip 403, rate-limit 429, auth 401/403\u2026), by route and policy.",
       ["route", "policy"],
     ),
     rateLimitStoreErrors: registry.counter(

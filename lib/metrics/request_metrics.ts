@@ -25,7 +25,7 @@ export function methodLabel(method: string): string {
   return KNOWN_METHODS.has(method) ? method : "OTHER";
 }
 
-/** `2xx`, `5xx`, … */
+/** `2xx`, `5xx`, ... */
 export function statusClass(status: number): string {
   return `${Math.floor(status / 100)}xx`;
 }

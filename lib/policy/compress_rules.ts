@@ -138,7 +138,7 @@ export function withVary(headers: HeaderPairs): HeaderPairs {
 }
 
 /**
- * A strong entity tag made weak (`"x"` → `W/"x"`), as NGINX does: the
+ * A strong entity tag made weak (`"x"` -> `W/"x"`), as NGINX does: the
  * compressed body is a different representation, byte for byte, but
  * semantically the same, so conditional requests still match. An
  * unquoted (malformed) tag is dropped, as nothing could match it.

@@ -1,7 +1,7 @@
 /**
  * Span attributes after the OpenTelemetry HTTP semantic conventions
  * (`http.request.method`, `url.path`, `server.address`, `client.address`,
- * `http.response.status_code`, `error.type`…), plus the lb's own under
+ * `http.response.status_code`, `error.type`...), plus the lb's own under
  * `lb.*` (route, pool, backend, attempt, request id). The query string is
  * left out: it often carries tokens, and the conventions allow dropping it.
  *
@@ -76,7 +76,7 @@ export function serverEnd(span: SpanRecord, x: PolicyExchange, status: number, b
 
 /**
  * An attempt's outcome on its span: the status (4xx and 5xx are errors for
- * a client span), or the failure's kind (`connect_refused`, `timeout`…) as
+ * a client span), or the failure's kind (`connect_refused`, `timeout`...) as
  * `error.type`. Returns the error message for the span status, if any.
  */
 export function attemptEnd(

@@ -15,7 +15,7 @@ export class PeakEwma {
   #value = 0;
   #at = 0;
 
-  /** `decayMs`: the time constant τ; a sample's weight falls to 1/e after τ. */
+  /** `decayMs`: the time constant tau; a sample's weight falls to 1/e after tau. */
   constructor(readonly decayMs: number) {}
 
   /** Adds a latency sample observed at `now` (monotonic ms). */

@@ -44,7 +44,7 @@ export class ClientTimeoutError extends Error {
 
 /**
  * A tunnel's handshake answered on a route with policies: a policy's own
- * refusal (403, 401, 429…), or a failure (`failure`, e.g. an
+ * refusal (403, 401, 429...), or a failure (`failure`, e.g. an
  * `UpstreamError`) after the policies' response side (so it carries the
  * request ID). The reply is what the client gets.
  */

@@ -50,7 +50,7 @@ export interface ResponseDraft {
 
 /** A failure about to be answered. */
 export interface ErrorInfo {
-  /** The status the proxy would answer with (400, 404, 502, 503, 504…). */
+  /** The status the proxy would answer with (400, 404, 502, 503, 504...). */
   readonly status: number;
   /** What was thrown, e.g. an `UpstreamError` (see its `kind`) or a hook's own exception. */
   readonly error: unknown;

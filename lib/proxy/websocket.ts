@@ -13,9 +13,9 @@
  * are answered by Deno on each hop and are not relayed.
  *
  * Close codes travel both ways. Deno's client socket (the lb's hop to the
- * backend) may only send 1000 or 3000–4999, as browsers; any other code a
- * client closes with is sent to the backend as `4000 + code % 1000` (1001 →
- * 4001, 1011 → 4011), and when the backend answers with that same mapped code
+ * backend) may only send 1000 or 3000-4999, as browsers; any other code a
+ * client closes with is sent to the backend as `4000 + code % 1000` (1001 ->
+ * 4001, 1011 -> 4011), and when the backend answers with that same mapped code
  * the client gets its original code back. The lb's server-side socket can
  * send every valid code, so a backend's 1001 or 1011 reaches the client as
  * it is. A backend whose connection ends without a close frame closes the
@@ -156,7 +156,7 @@ function openSocket(
 
 /**
  * Classifies Deno's handshake error messages ("failed to connect to
- * WebSocket: tcp connect error", "…: Invalid status code: 404").
+ * WebSocket: tcp connect error", "...: Invalid status code: 404").
  */
 function handshakeError(url: string, message: string): UpstreamError {
   const text = `WebSocket handshake with ${url} failed: ${message}`;

@@ -24,7 +24,7 @@ export type TunnelEnd =
 /**
  * The code to close the lb's client socket toward the backend with, for a
  * code the client closed with: Deno's client socket (like a browser's)
- * accepts only 1000 and 3000–4999, so 1001–1015 become 4001–4015.
+ * accepts only 1000 and 3000-4999, so 1001-1015 become 4001-4015.
  * Undefined for 1005 (the client sent no code): the backend gets none either.
  */
 export function closeCodeToBackend(code: number): number | undefined {

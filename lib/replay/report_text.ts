@@ -74,7 +74,7 @@ export function renderText(report: ReplayReport): string {
         String(s.malformed),
         s.malformed === 0
           ? ""
-          : `${malformedAt}${s.malformed > s.malformedLines.length ? "; …" : ""}`,
+          : `${malformedAt}${s.malformed > s.malformedLines.length ? "; \u2026" : ""}`,
       ],
       ["requests simulated", String(n), ""],
       ["same destination", String(s.same), percent(s.same, n)],

@@ -5,7 +5,8 @@
  */
 
 /** Usage text for `lb replay --help`. */
-export const REPLAY_USAGE: string = `lb replay — where a logged traffic would go under a new config
+export const REPLAY_USAGE: string =
+  `lb replay \u2014 where a logged traffic would go under a new config
 
 Usage: lb replay --config FILE [--format text|json] [--seed N] LOG
 

@@ -1,5 +1,5 @@
 /**
- * Header and query tests for routes. Each takes a map of name → accepted
+ * Header and query tests for routes. Each takes a map of name -> accepted
  * values; every name must pass, and a name passes when any of its values
  * (a header may come in several fields, a parameter may repeat) equals one
  * of the accepted ones exactly.
@@ -27,7 +27,7 @@ export type HeaderTest = (fields: HeaderPairs) => boolean;
 /** Tests a request's parsed query. */
 export type QueryTest = (params: URLSearchParams) => boolean;
 
-/** Name → accepted values, as in `RouteMatch.headers` and `RouteMatch.query`. */
+/** Name -> accepted values, as in `RouteMatch.headers` and `RouteMatch.query`. */
 export type Accepted = Readonly<Record<string, readonly string[]>>;
 
 /** `value` without leading and trailing spaces and tabs; the same string when there are none. */

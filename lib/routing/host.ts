@@ -21,7 +21,7 @@ const DOT = 0x2e;
 
 /**
  * Lower-cases an authority, strips its port and one trailing dot:
- * `A.Example.COM.:8080` → `a.example.com`, `[::1]:80` → `[::1]`. A bare
+ * `A.Example.COM.:8080` -> `a.example.com`, `[::1]:80` -> `[::1]`. A bare
  * IPv6 address (more than one colon, no brackets; not valid in `Host`, but
  * seen) is kept whole rather than cut at its last group. Returns the same
  * string when nothing changes.

@@ -85,9 +85,9 @@ export function compilePrefixes(given: readonly string[]): PathTest {
  * comes back unchanged (the same string). The result always starts with
  * `/` and never has `//` at the join:
  *
- * - `/api/x` strip `/api` → `/x`; `/api` → `/`; `/api?q=1` → `/?q=1`
- * - with replace `/v2`: `/api/x` → `/v2/x`, `/api` → `/v2`
- * - with replace `/v2/`: `/api/x` → `/v2/x`
+ * - `/api/x` strip `/api` -> `/x`; `/api` -> `/`; `/api?q=1` -> `/?q=1`
+ * - with replace `/v2`: `/api/x` -> `/v2/x`, `/api` -> `/v2`
+ * - with replace `/v2/`: `/api/x` -> `/v2/x`
  */
 export function rewritePath(target: string, stripPrefix: string, replacePrefix = "/"): string {
   // `/` matches every target, but only a target that starts with it has a path to rewrite.

@@ -31,7 +31,7 @@ export class SmoothSplit<T> {
    * Starts a rotation at the beginning of its period.
    *
    * @param entries `[item, weight]` pairs; weights should be positive
-   * integers (the config checks). Entries with a weight ≤ 0 (or NaN) are
+   * integers (the config checks). Entries with a weight <= 0 (or NaN) are
    * ignored rather than trusted, since a negative weight would make credit
    * grow without bound; throws a `RangeError` if none is left.
    */

@@ -105,7 +105,7 @@ export function recordPoolEvents(pool: Pool, events: EventLog): () => void {
           events.add({ kind, pool: name, backend: b.id, detail: b.reason });
         }
         if (was.weight !== b.weight) {
-          const detail = `weight ${was.weight} → ${b.weight}`;
+          const detail = `weight ${was.weight} \u2192 ${b.weight}`;
           events.add({ kind: "weight", pool: name, backend: b.id, detail });
         }
         remember(b);

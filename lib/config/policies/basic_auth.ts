@@ -1,6 +1,6 @@
 /**
  * `policies.basic-auth`: HTTP Basic authentication (RFC 7617) against
- * bcrypt hashes, given inline as `users` (user → hash), in an `htpasswd`
+ * bcrypt hashes, given inline as `users` (user -> hash), in an `htpasswd`
  * file, or both. The file is read when the config is loaded
  * (`htpasswd.ts`); its path is relative to the config file's directory.
  * Every hash is checked here, so a weak scheme or a malformed line stops
@@ -40,7 +40,7 @@ export const basicAuthPolicy: PolicyParser<BasicAuthConfig> = {
       users: {
         type: "object",
         additionalProperties: { type: "string" },
-        description: "user → bcrypt hash ($2y$, $2b$, $2a$)",
+        description: "user \u2192 bcrypt hash ($2y$, $2b$, $2a$)",
       },
       htpasswd: {
         type: "string",

@@ -110,7 +110,8 @@ export const compressionPolicy: PolicyParser<CompressionConfig> = {
         },
         types: {
           ...STRING_OR_LIST,
-          description: "media types compressed, type/subtype or type/* (text, JSON, XML, JS, SVG…)",
+          description:
+            "media types compressed, type/subtype or type/* (text, JSON, XML, JS, SVG\u2026)",
         },
         "min-size": {
           oneOf: [{ type: "string" }, { type: "integer", minimum: 0 }],

@@ -39,7 +39,7 @@ const FIELD_VALUES: Schema = {
   type: "object",
   additionalProperties: { type: "string" },
   description:
-    "field → value; values may use ${client_ip}, ${request_id}, ${route}, ${pool}, ${backend}",
+    "field \u2192 value; values may use ${client_ip}, ${request_id}, ${route}, ${pool}, ${backend}",
 };
 
 const EDITS: Schema = {

@@ -140,7 +140,7 @@ export function policyFileNames(config: NamesFiles): string[] {
   return [...names];
 }
 
-/** Reads every file {@link policyFileNames} lists: path as written → its text or the error. */
+/** Reads every file {@link policyFileNames} lists: path as written -> its text or the error. */
 export async function readPolicyFiles(config: NamesFiles): Promise<Map<string, PolicyFile>> {
   const out = new Map<string, PolicyFile>();
   await Promise.all(

@@ -24,7 +24,7 @@ import type { PolicySet } from "./types.ts";
 
 export type * from "./types.ts";
 
-/** File key → the PolicySet field it fills and its parser. */
+/** File key -> the PolicySet field it fills and its parser. */
 const POLICIES: {
   readonly [K in keyof PolicySet as string]-?: [K, PolicyParser<NonNullable<PolicySet[K]>>];
 } = {
@@ -91,7 +91,7 @@ export function buildPolicySet(
   return out as PolicySet;
 }
 
-/** What `/status` shows of a route's policies: file key → its description. */
+/** What `/status` shows of a route's policies: file key -> its description. */
 export function describePolicies(set: PolicySet): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, [field, parser]] of Object.entries(POLICIES)) {

@@ -23,9 +23,9 @@ export type HeaderTemplate = string;
 
 /** Set, add and remove fields of one message. */
 export interface HeaderEdits {
-  /** Field → value, replacing every field of that name. */
+  /** Field -> value, replacing every field of that name. */
   readonly set: readonly (readonly [string, HeaderTemplate])[];
-  /** Field → value, appended. */
+  /** Field -> value, appended. */
   readonly add: readonly (readonly [string, HeaderTemplate])[];
   /** Fields removed, lower-case. */
   readonly remove: readonly string[];
@@ -98,9 +98,9 @@ export interface RateStoreConfig {
   readonly port: number;
   /** The database SELECTed after connecting (0). */
   readonly db: number;
-  /** `AUTH` on connect, when given: the user (Redis 6 ACLs)… */
+  /** `AUTH` on connect, when given: the user (Redis 6 ACLs)... */
   readonly username?: string;
-  /** …and the password. */
+  /** ...and the password. */
   readonly password?: string;
   /** Prepended to every bucket's key (`lb:rl:`). */
   readonly prefix: string;
@@ -121,7 +121,7 @@ export interface RateStoreConfig {
 export interface BasicAuthConfig {
   /** The realm in `WWW-Authenticate` (visible ASCII). */
   readonly realm: string;
-  /** User → bcrypt hash (`$2a$`, `$2b$`, `$2y$`), from `users` and the `htpasswd` file together. */
+  /** User -> bcrypt hash (`$2a$`, `$2b$`, `$2y$`), from `users` and the `htpasswd` file together. */
   readonly users: ReadonlyMap<string, string>;
   /** The htpasswd file as written, when one was given (read when the config is loaded, so on every reload). */
   readonly htpasswd?: string;
