@@ -17,6 +17,11 @@ Deno.test("bench: the lb runs with deno task lb's flags", () => {
   assert.ok(flags.includes("--allow-net"));
 });
 
+Deno.test("deno task compile builds lb without a code cache too", async () => {
+  const compile = await Deno.readTextFile(`${root}/scripts/compile.ts`);
+  assert.match(compile, /entry === "main\.ts" \? \["--no-code-cache"\]/);
+});
+
 Deno.test("bench: an lb task of another shape is an error, not a guess", async () => {
   const dir = await Deno.makeTempDir();
   try {

@@ -866,3 +866,16 @@ Deno.test("every way a connection ends gives its slot back", async () => {
   }
   assert.ok(server.peers.length >= 130);
 });
+
+Deno.test("a head that can't be encoded fails its request before anything is dialled or written", async () => {
+  await using server = wireServer(answerEach(OK));
+  await using t = h1();
+  assert.equal(await bodyText((await t.request(server.target, upstreamRequest())).body), "ok");
+  // A hook may set any header value; one above 0xFF can't be sent as a byte.
+  // It must not pass for a stale pooled connection and be sent again on a new one.
+  const bad = upstreamRequest({ headers: [["host", "a"], ["x-name", "\u0100"]] });
+  await rejectsWith(t.request(server.target, bad), "reset");
+  assert.equal(server.peers.length, 1, "no connection dialled for it");
+  assert.equal(server.peers[0].requests.length, 1, "nothing of it written");
+  assert.equal(await bodyText((await t.request(server.target, upstreamRequest())).body), "ok");
+});

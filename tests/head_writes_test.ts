@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { type ReplySink, writeReply } from "../lib/front/h1/reply_writer.ts";
 import type { ProxyReply } from "../lib/core/message.ts";
-import { writeHead } from "../lib/http1/head_writes.ts";
+import { encodeHead, sendHead, writeHead } from "../lib/http1/head_writes.ts";
 import { requestHead } from "../lib/transport/h1/request.ts";
 
 const decoder = new TextDecoder();
@@ -109,4 +109,25 @@ Deno.test("head buffers: a failed request write rejects, and its buffer is not h
   assert.equal(decoder.decode(broken.writes[0]), "GET / HTTP/1.1\r\nhost: b\r\n\r\n");
   next.release();
   await sending;
+});
+
+Deno.test("head buffers: a head that can't be encoded throws before any write", () => {
+  assert.throws(() => encodeHead("GET / HTTP/1.1\r\nx: \u0100\r\n\r\n"), /outside latin1/);
+});
+
+Deno.test("head buffers: a buffer goes back only from a head that fitted one", async () => {
+  const small = slowSink();
+  const big = slowSink();
+  const sending = [
+    sendHead(small.sink, encodeHead("HTTP/1.1 204 No Content\r\n\r\n")),
+    sendHead(big.sink, encodeHead(`x: ${"y".repeat(3000)}\r\n`)),
+  ];
+  small.release();
+  big.release();
+  await Promise.all(sending);
+  const next = [encodeHead("a"), encodeHead("b")];
+  const pooled = next.map((b) => b.buffer);
+  assert.ok(pooled.includes(small.writes[0].buffer), "the small one is taken again");
+  assert.ok(!pooled.includes(big.writes[0].buffer), "the large one never is");
+  assert.equal(big.writes[0].length, 3005);
 });

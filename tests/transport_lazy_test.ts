@@ -6,6 +6,8 @@
 
 import assert from "node:assert/strict";
 import { lazyTransport } from "../lib/transport/lazy.ts";
+import { createTransport } from "../lib/transport/mod.ts";
+import { NodeHttpTransport } from "../lib/transport/node_http.ts";
 import type { Transport, UpstreamRequest, UpstreamTarget } from "../lib/core/transport.ts";
 
 const target = { url: "http://127.0.0.1:1" } as unknown as UpstreamTarget;
@@ -54,6 +56,20 @@ Deno.test("lazy transport: a failed load fails the requests; closing it has noth
   const t = lazyTransport(false, () => Promise.reject(new Error("no module")));
   await assert.rejects(t.request(target, request), /no module/);
   await t.close();
+});
+
+Deno.test("lazy transport: node-http says what the loaded transport says about tunnels", async () => {
+  const options = {
+    connectTimeoutMs: 1000,
+    responseTimeoutMs: 1000,
+    idleTimeoutMs: 1000,
+    maxConnectionsPerBackend: 0,
+  };
+  const lazy = createTransport("node-http", options);
+  const loaded: Transport = new NodeHttpTransport(options);
+  assert.equal(lazy.tunnels ?? false, loaded.tunnels ?? false);
+  await lazy.close();
+  await loaded.close();
 });
 
 interface InfoModule {

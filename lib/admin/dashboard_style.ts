@@ -32,8 +32,8 @@ h1 { font-size: 1.4rem; margin: .25rem 0; }
 h2 { font-size: 1.1rem; margin: 1.25rem 0 .5rem; }
 h3 { font-size: .95rem; margin: 0 0 .25rem; font-weight: 600; }
 #summary { margin: 0; color: var(--muted); }
-body[data-live="true"] #summary::before { content: "\25CF "; color: var(--up); }
-body[data-live="false"] #summary::before { content: "\25CF "; color: var(--down); }
+body[data-live="true"] #summary::before { content: "\25CF\20"; color: var(--up); }
+body[data-live="false"] #summary::before { content: "\25CF\20"; color: var(--down); }
 section.card, .pool, .chart { background: var(--card); border: 1px solid var(--line); border-radius: 8px; }
 section.card { padding: .25rem 1rem 1rem; margin-top: 1rem; }
 .token-row { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }

@@ -30,7 +30,8 @@ export interface PickContext {
   readonly request: PickRequest;
   /**
    * Set only for a request that asked for `X-LB-Explain`: the strategy
-   * reports what it weighed here. Every use is `ctx.trace?....`, so a pick
+   * reports what it weighed here. Every use is an optional call
+   * (`ctx.trace?.x(...)`), so a pick
    * without one does no extra work.
    */
   readonly trace?: PickTrace;

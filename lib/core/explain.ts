@@ -4,7 +4,8 @@
  * weighed, each attempt and its retry reason, and what the route's policies
  * did. One {@link Explain} is made per explained request, only when the
  * request carries the admin token (`proxy/explain.ts`); every
- * recording site is `explain?....`, so an unexplained request pays nothing.
+ * recording site is an optional call (`explain?.x(...)`), so an unexplained
+ * request pays nothing.
  *
  * It sits at the bottom of the layers so balancing, routing, the policies
  * and the proxy can all record into it, and the access log can carry it.

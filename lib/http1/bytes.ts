@@ -22,7 +22,7 @@ export function concat(parts: Uint8Array[]): Uint8Array {
  * with `extra` bytes to spare, else of a fresh array; returns that array
  * (the head is its first `text.length` bytes). A typed array over 64 bytes
  * is an allocation outside V8's heap that costs more than encoding the head,
- * so reusing a connection's buffer is the point. Header bytes are octets:
+ * so reusing a pooled buffer (`head_writes.ts`) is the point. Header bytes are octets:
  * every character is one already (from the parsers, or ASCII), and an
  * obs-text one (0x80-0xFF) must go out as that byte, not as UTF-8; a
  * character above 0xFF can't be sent and throws.

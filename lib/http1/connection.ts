@@ -24,8 +24,8 @@ export const READ_BUFFER = BODY_BUFFER;
  * small body (NGINX's 200-byte head and a 100-byte body) fit in 1 KiB; the
  * buffer doubles, up to {@link MAX_BUFFER}, only when what must be buffered
  * doesn't fit, and a streamed body is read into body buffers of its own.
- * With 2 workers at 1,000 client connections, 1 KiB instead of 4 took
- * peak RSS from 166 to 161 MiB (docs/benchmarks.md).
+ * What 4 KiB cost at 1,000 connections is in docs/benchmarks.md ("Memory
+ * with workers").
  */
 const INITIAL_BUFFER = 1024;
 /** The read buffer never grows past this: a larger head is refused. */

@@ -22,23 +22,43 @@ export interface ByteSink {
 export const HEAD_BUFFER = 2 * 1024;
 /** Most free head buffers kept per thread: 128 KiB. */
 const MAX_FREE = 64;
-const free: Uint8Array[] = [];
+const free: ArrayBuffer[] = [];
 
 /** Stands for "no pooled buffer": {@link encodeLatin1} then makes one of the size needed. */
 const NONE = new Uint8Array(0);
 
 /**
- * Writes `head` (latin1) followed by `body` in one write, encoded into a
- * pooled buffer when they fit. The buffer goes back to the pool only after
- * a write that succeeded: one that failed is left to the collector, so no
- * buffer a socket might still read from is handed out again. Rejects as
- * `sink.write` does.
+ * Encodes `head` (latin1) followed by `body`, into a pooled buffer when
+ * they fit; pass the result to {@link sendHead}. Throws, before anything
+ * is written, for a head character above 0xFF (a buffer it took is then
+ * left to the collector).
  */
-export async function writeHead(sink: ByteSink, head: string, body?: Uint8Array): Promise<void> {
+export function encodeHead(head: string, body?: Uint8Array): Uint8Array {
   const size = head.length + (body?.length ?? 0);
-  const pooled = size <= HEAD_BUFFER ? free.pop() ?? new Uint8Array(HEAD_BUFFER) : NONE;
+  const pooled = size <= HEAD_BUFFER
+    ? new Uint8Array(free.pop() ?? new ArrayBuffer(HEAD_BUFFER))
+    : NONE;
   const out = encodeLatin1(head, pooled, size - head.length);
   if (body) out.set(body, head.length);
-  await sink.write(out.subarray(0, size));
-  if (pooled !== NONE && free.length < MAX_FREE) free.push(pooled);
+  return out.subarray(0, size);
+}
+
+/**
+ * Writes what {@link encodeHead} made in one write. Its buffer goes back to
+ * the pool only after a write that succeeded: one that failed is left to
+ * the collector, so no buffer a socket might still read from is handed out
+ * again. Rejects as `sink.write` does.
+ */
+export async function sendHead(sink: ByteSink, bytes: Uint8Array): Promise<void> {
+  await sink.write(bytes);
+  // Only pooled buffers are HEAD_BUFFER long: a larger head gets an array of its exact size.
+  const buffer = bytes.buffer;
+  if (buffer.byteLength === HEAD_BUFFER && free.length < MAX_FREE) {
+    free.push(buffer as ArrayBuffer);
+  }
+}
+
+/** {@link encodeHead} then {@link sendHead}: a reply head, where both fail alike. */
+export async function writeHead(sink: ByteSink, head: string, body?: Uint8Array): Promise<void> {
+  await sendHead(sink, encodeHead(head, body));
 }

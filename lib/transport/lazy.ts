@@ -1,9 +1,9 @@
 /**
  * A transport whose module is loaded on its first request. `node-http`
  * pulls Deno's `node:http`, `node:https` and `node:net` layers into every
- * isolate that imports it, about 1.4 MiB of heap each, and with 2 workers
- * 5-7 MiB of peak RSS at 1,000 connections (docs/benchmarks.md), though
- * most configs never ask for it.
+ * isolate that imports it, about 1.4 MiB of heap each (2 MiB of peak RSS
+ * with 2 workers, docs/benchmarks.md), though most configs never ask for
+ * it.
  *
  * @module
  */
@@ -12,7 +12,12 @@ import type { Transport, UpstreamRequest, UpstreamTarget } from "../core/transpo
 
 /**
  * Wraps `load`, called once on the first request; `tunnels` must be what the
- * loaded transport says, as a front reads it before any request.
+ * loaded transport says, as a front reads it before any request. A load
+ * that fails (a module missing from a broken build) fails every request
+ * with its error, which the proxy answers as it does any non-upstream
+ * failure. Like the h1 transport, it still serves a request that comes
+ * after `close` (a retiring generation's last); what that opens is closed
+ * by the idle timeout.
  */
 export function lazyTransport(tunnels: boolean, load: () => Promise<Transport>): Transport {
   let loaded: Promise<Transport> | undefined;

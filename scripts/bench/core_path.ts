@@ -28,7 +28,7 @@ import {
 } from "../../lib/transport/h1/head.ts";
 import { latin1 } from "../../lib/http1/syntax.ts";
 import { requestHead } from "../../lib/transport/h1/request.ts";
-import { encodeLatin1 } from "../../lib/http1/bytes.ts";
+import { writeHead } from "../../lib/http1/head_writes.ts";
 import type { Transport } from "../../lib/core/transport.ts";
 
 const cmd = parseLbArgs(
@@ -46,16 +46,17 @@ const respHead = new TextEncoder().encode(
   "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Tue, 01 Dec 2026 22:36:54 GMT\r\nContent-Type: text/plain\r\nContent-Length: 100\r\nConnection: keep-alive\r\n\r\n",
 );
 const body = new Uint8Array(100);
-const scratch = new Uint8Array(4096);
+/** Where the request head and the reply are written: nowhere. */
+const sink = { write: (_d: Uint8Array) => Promise.resolve() };
 const transport: Transport = {
   tunnels: true,
-  request(_t, req) {
-    encodeLatin1(requestHead(req.method, req.path, req.headers, "none"), scratch);
+  async request(_t, req) {
+    await writeHead(sink, requestHead(req.method, req.path, req.headers, "none"));
     const end = findHeadEnd(respHead, 0, respHead.length);
     const head = parseResponseHead(latin1(respHead, 0, end));
     const framing = responseFraming(head, req.method);
     keepAlive(head, framing);
-    return Promise.resolve({ status: head.status, headers: head.fields, body: body.slice() });
+    return { status: head.status, headers: head.fields, body: body.slice() };
   },
   close: () => Promise.resolve(),
 };
@@ -79,7 +80,6 @@ const reqBytes = new TextEncoder().encode(
   "GET / HTTP/1.1\r\nHost: 127.0.0.1:18080\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n",
 );
 const signal = new AbortController().signal;
-const sink = { write: (_d: Uint8Array) => Promise.resolve() };
 async function one() {
   const end = findRequestHeadEnd(reqBytes, 0, reqBytes.length);
   const head = parseRequestHead(reqBytes, 0, end);

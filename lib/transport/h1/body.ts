@@ -14,7 +14,7 @@ import { concat } from "../../http1/bytes.ts";
 /**
  * A chunked body is decoded in the connection's own buffer, which starts
  * at head size; it is grown to this once, so such bodies are read in 16 KiB
- * reads, not 4 KiB ones.
+ * reads, not 1 KiB ones.
  */
 const CHUNKED_READ = 16 * 1024;
 

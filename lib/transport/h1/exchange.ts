@@ -22,7 +22,7 @@ import {
   type UpstreamRequest,
   type UpstreamResponse,
 } from "../../core/transport.ts";
-import { writeHead } from "../../http1/head_writes.ts";
+import { encodeHead, sendHead } from "../../http1/head_writes.ts";
 import type { Connection } from "../../http1/connection.ts";
 import type { Deadlines, Expiring } from "../../http1/deadlines.ts";
 import {
@@ -82,11 +82,13 @@ export class Exchange implements Expiring, BodyWriter, ResponseOwner {
         : hasField(headers, "content-length")
         ? "length"
         : "chunked";
-      const head = requestHead(req.method, req.path, headers, framing);
+      // Encoded before the write: a head that can't be (a hook's header
+      // outside latin1) is this request's fault, not a stale connection's.
+      const head = encodeHead(requestHead(req.method, req.path, headers, framing), bytes);
       c.uses++;
       try {
         // One write for the head and a buffered body.
-        await writeHead(c, head, bytes);
+        await sendHead(c, head);
       } catch (err) {
         // Nothing was accepted: the request never reached the backend.
         if (this.reused && !req.signal.aborted) throw new StaleConnection();

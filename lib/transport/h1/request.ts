@@ -11,8 +11,9 @@ import type { HeaderPairs } from "../../core/transport.ts";
 export type RequestFraming = "none" | "length" | "chunked";
 
 /**
- * A request head as text (latin1, written by `head_writes.ts`). `headers` is sent as it is (the proxy already
- * removed hop-by-hop fields); for a chunked body `Transfer-Encoding` is added.
+ * A request head as text (latin1, written by `head_writes.ts`). `headers` is
+ * sent as it is (the proxy already removed hop-by-hop fields); for a chunked
+ * body `Transfer-Encoding` is added.
  * Throws on a target with whitespace or control bytes, which would let one
  * request be read as two.
  */
