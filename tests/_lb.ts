@@ -63,6 +63,18 @@ export interface LbProcess extends AsyncDisposable {
   readonly policyServices?: PolicyServices;
 }
 
+/** Traffic and admin listeners on loopback, on ports the system picks. */
+export const LOOPBACK_PORTS = [
+  "--host",
+  "127.0.0.1",
+  "--port",
+  "0",
+  "--admin-host",
+  "127.0.0.1",
+  "--admin-port",
+  "0",
+];
+
 /**
  * Flags that make tests quick: fast probes, short timeouts. A probe may take
  * a second and a backend needs two failures to go down, so a busy machine
@@ -95,14 +107,7 @@ export async function startLb(
   const transport = Deno.env.get("LB_TEST_TRANSPORT");
   if (transport && !extra.includes("--transport")) extra = ["--transport", transport, ...extra];
   const proc = await startDeno("main.ts", [
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--admin-host",
-    "127.0.0.1",
-    "--admin-port",
-    "0",
+    ...LOOPBACK_PORTS,
     // No --backends at all when there are none: a config file may supply them.
     ...(backends.length > 0 ? ["--backends", backends.join(",")] : []),
     ...FAST_FLAGS,

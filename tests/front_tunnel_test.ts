@@ -16,7 +16,7 @@ import { parseLbArgs } from "../lib/config/parse.ts";
 import { startLoadBalancer } from "../lib/server/lb.ts";
 import { delay, latin1Bytes, latin1Text, type Peer, within } from "./_h1.ts";
 import { httpServer, rawServer } from "./_http.ts";
-import { FAST_FLAGS, startLb, waitFor } from "./_lb.ts";
+import { FAST_FLAGS, LOOPBACK_PORTS, startLb, waitFor } from "./_lb.ts";
 import { startDeno } from "./_process.ts";
 import {
   client,
@@ -405,7 +405,7 @@ Deno.test({
   async fn() {
     await using backend = wsBackend();
     const command = parseLbArgs([
-      ...["--host", "127.0.0.1", "--port", "0", "--admin-host", "127.0.0.1", "--admin-port", "0"],
+      ...LOOPBACK_PORTS,
       ...["--backends", backend.origin, ...FAST_FLAGS, ...H1, "--shutdown-timeout", "1s"],
     ], {});
     assert.equal(command.kind, "run");

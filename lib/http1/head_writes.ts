@@ -51,14 +51,22 @@ export function encodeHead(head: string, body?: Uint8Array): Uint8Array {
  */
 export async function sendHead(sink: ByteSink, bytes: Uint8Array): Promise<void> {
   await sink.write(bytes);
-  // Only pooled buffers are HEAD_BUFFER long: a larger head gets an array of its exact size.
-  const buffer = bytes.buffer;
-  if (buffer.byteLength === HEAD_BUFFER && free.length < MAX_FREE) {
-    free.push(buffer as ArrayBuffer);
-  }
+  giveBack(bytes);
 }
 
-/** {@link encodeHead} then {@link sendHead}: a reply head, where both fail alike. */
+/**
+ * {@link encodeHead} then {@link sendHead}, for a reply head, where both fail
+ * alike; in one async frame, not two, as every reply takes this path.
+ */
 export async function writeHead(sink: ByteSink, head: string, body?: Uint8Array): Promise<void> {
-  await sendHead(sink, encodeHead(head, body));
+  const bytes = encodeHead(head, body);
+  await sink.write(bytes);
+  giveBack(bytes);
+}
+
+/** Pools the buffer of written head bytes, if it is a pooled one. */
+function giveBack(bytes: Uint8Array): void {
+  // Only pooled buffers are HEAD_BUFFER long: a larger head gets an array of its exact size.
+  const buffer = bytes.buffer;
+  if (buffer.byteLength === HEAD_BUFFER && free.length < MAX_FREE) free.push(buffer as ArrayBuffer);
 }

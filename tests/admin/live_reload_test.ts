@@ -11,6 +11,7 @@ import { parseLbArgs } from "../../lib/config/parse.ts";
 import { log } from "../../lib/core/logging.ts";
 import { startLoadBalancer } from "../../lib/server/lb.ts";
 import { Reloader } from "../../lib/server/reloader.ts";
+import { LOOPBACK_PORTS } from "../_lb.ts";
 
 Deno.test("dashboard events: a reload applied and a reload rejected are both recorded", async () => {
   const dir = await Deno.makeTempDir();
@@ -19,14 +20,7 @@ Deno.test("dashboard events: a reload applied and a reload rejected are both rec
     Deno.writeTextFile(path, JSON.stringify({ pools: { api: { backends } } }));
   await write(["http://127.0.0.1:1"]);
   const args = [
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--admin-host",
-    "127.0.0.1",
-    "--admin-port",
-    "0",
+    ...LOOPBACK_PORTS,
     "--shutdown-delay",
     "0s",
     "--config",

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { FAST_FLAGS, type LbProcess } from "../_lb.ts";
+import { FAST_FLAGS, type LbProcess, LOOPBACK_PORTS } from "../_lb.ts";
 import { httpServer } from "../_http.ts";
 import { startDeno } from "../_process.ts";
 
@@ -46,7 +46,7 @@ export async function startWorkersLb(
   const { workers = "2", extra = [], env, cpus } = options;
   const transport = Deno.env.get("LB_TEST_TRANSPORT");
   const args = [
-    ...["--host", "127.0.0.1", "--port", "0", "--admin-host", "127.0.0.1", "--admin-port", "0"],
+    ...LOOPBACK_PORTS,
     ...(backends.length > 0 ? ["--backends", backends.join(",")] : []),
     ...(transport && !extra.includes("--transport") ? ["--transport", transport] : []),
     ...FAST_FLAGS,

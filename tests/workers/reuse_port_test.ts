@@ -12,6 +12,7 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { LOOPBACK_PORTS } from "../_lb.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -37,7 +38,7 @@ async function runWithoutUnstableNet(
 }
 
 const FLAGS = [
-  ...["--host", "127.0.0.1", "--port", "0", "--admin-host", "127.0.0.1", "--admin-port", "0"],
+  ...LOOPBACK_PORTS,
   ...["--backends", "http://127.0.0.1:9"],
 ];
 
