@@ -9,6 +9,7 @@
 
 import { LB_ENV_VARS } from "../lib/config/parse.ts";
 import { BACKEND_ENV_VARS } from "../lib/backend/config.ts";
+import { lbRuntimeFlags } from "./lb_task.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -38,9 +39,9 @@ for (const { entry, output, env } of targets) {
         "lib/policy/auth_bcrypt_worker.ts",
       ]
       : []),
-    // As `deno task lb` runs it: no V8 code cache (its mapped file and the
-    // bytecode it restores cost each process some 5 MiB; docs/benchmarks.md).
-    ...(entry === "main.ts" ? ["--no-code-cache"] : []),
+    // The runtime flags `deno task lb` runs with (no code cache, V8 flags):
+    // memory choices measured in docs/benchmarks.md.
+    ...(entry === "main.ts" ? lbRuntimeFlags(ROOT) : []),
     "--unstable-no-legacy-abort",
     // reusePort: --workers share the port, and a TLS listener rebinds with a reloaded certificate.
     "--unstable-net",

@@ -11,6 +11,7 @@
 import type { Backends, BenchEnv } from "./backends.ts";
 import { haproxyConfig, nginxProxyConfig, type TlsFiles } from "./configs.ts";
 import { pinned } from "./pinning.ts";
+import { lbRunFlags } from "../lb_task.ts";
 import { freePort, type Proc, ProcessExited, waitForPort } from "./processes.ts";
 
 /** A target's name in the tables: `lb` for one worker, `lb-w2` for two. */
@@ -49,21 +50,6 @@ export interface LbOptions {
   readonly flags: readonly string[];
   /** Serve HTTPS with these files (`--tls-cert`/`--tls-key`). */
   readonly tls?: TlsFiles;
-}
-
-/**
- * The `deno run` flags of `deno task lb` (between `run` and `main.ts` in
- * deno.json), so the benchmark measures the lb as people start it.
- */
-export function lbRunFlags(root: string): string[] {
-  const config = JSON.parse(Deno.readTextFileSync(`${root}/deno.json`));
-  const words = String(config.tasks?.lb ?? "").split(/\s+/);
-  const run = words.indexOf("run");
-  const main = words.indexOf("main.ts");
-  if (words[0] !== "deno" || run !== 1 || main < run) {
-    throw new Error(`deno.json's lb task is not "deno run <flags> main.ts": ${config.tasks?.lb}`);
-  }
-  return words.slice(run + 1, main);
 }
 
 /**
